@@ -1,0 +1,63 @@
+"""Series: the patches (and optional cover letter) sent together as one submission."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from apps.projects.models import Person, Project
+
+
+class Series(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="series")
+    name = models.CharField(max_length=255, null=True, blank=True)
+    date = models.DateTimeField(default=timezone.now)
+    submitter = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="series")
+    version = models.PositiveIntegerField(default=1)
+    total = models.PositiveIntegerField(default=1, help_text="The M of N/M")
+    cover = models.OneToOneField(
+        "patches.Cover",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="series",
+    )
+    dependencies = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="dependents"
+    )
+    # Revision tracking: the earlier version this series rerolls, and b4's change-id.
+    previous_revision = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="next_revisions",
+    )
+    change_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+
+    class Meta:
+        verbose_name_plural = "series"
+        ordering = ["date", "id"]
+        indexes = [
+            models.Index(fields=["project", "date"], name="series_project_date"),
+            models.Index(fields=["submitter", "date"], name="series_submitter_date"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or f"series {self.pk}"
+
+
+class SeriesReference(models.Model):
+    """A Message-ID known to belong to a series, so later mail finds its series."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="references")
+    msgid = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "msgid"], name="unique_series_reference")
+        ]
+
+    def __str__(self) -> str:
+        return self.msgid

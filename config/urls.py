@@ -1,0 +1,11 @@
+"""URL routes: pages, admin, APIs and intake, each app contributing its own."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("apps.projects.urls")),
+]

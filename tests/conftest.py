@@ -1,0 +1,40 @@
+"""Shared fixtures: default data and named personas."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import make_person, make_project, make_user
+
+# The default states and tags are installed by a migration, so every test database has them.
+
+
+@pytest.fixture
+def maintainer(db):
+    return make_user("maintainer", first_name="Mae", last_name="Maintainer")
+
+
+@pytest.fixture
+def submitter_user(db):
+    return make_user("submitter")
+
+
+@pytest.fixture
+def submitter(submitter_user):
+    """The Person behind a submitter's mail, linked to their account."""
+    return make_person(submitter_user.email, name="Sam Submitter", user=submitter_user)
+
+
+@pytest.fixture
+def stranger(db):
+    return make_user("stranger")
+
+
+@pytest.fixture
+def superuser(db):
+    return make_user("admin", is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def project(maintainer):
+    return make_project("demo", name="Demo", maintainers=[maintainer])
