@@ -186,6 +186,8 @@ MAX_REST_RESULTS_PER_PAGE = env_int("MAX_REST_RESULTS_PER_PAGE", 100, minimum=1)
 COMPAT_REDIR = env_bool("COMPAT_REDIR", True)
 
 # --- Our own settings ------------------------------------------------------------
+# Absolute base URL for links built outside a request (webhooks, mail, celery tasks).
+SITE_URL = (env_str("SITE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
 # Token for POST /mail/ (mail-as-a-service intake); empty disables the endpoint.
 MAIL_INTAKE_TOKEN = env_str("MAIL_INTAKE_TOKEN", "")
 # Largest message accepted by parsemail and POST /mail/, in bytes.

@@ -1,4 +1,4 @@
-"""URL routes: pages, admin, APIs and intake, each app contributing its own."""
+"""URL routes: every app contributes its own urls module; order matters where paths overlap."""
 
 from __future__ import annotations
 
@@ -7,5 +7,14 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # REST API (all versions) and the legacy XML-RPC API.
+    path("api/", include("config.api_urls")),
+    path("xmlrpc/", include("apps.xmlrpc.urls")),
+    # Mail intake over HTTP.
+    path("mail/", include("apps.mail.urls")),
+    # Downloads (mbox, raw diff) come before the pages: a Message-ID may contain '/'.
+    path("", include("apps.patches.download_urls")),
+    path("", include("apps.patches.urls")),
+    path("", include("apps.series.urls")),
     path("", include("apps.projects.urls")),
 ]
