@@ -184,3 +184,18 @@ class BundlePatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patch_id} at {self.order} in {self.bundle_id}"
+
+
+class PatchChangeNotification(models.Model):
+    """A patch whose state changed: its submitter is due a digest mail once it settles."""
+
+    patch = models.OneToOneField(
+        Patch, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    orig_state = models.ForeignKey(
+        State, on_delete=models.CASCADE, related_name="+", help_text="State before the change"
+    )
+    last_modified = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"notification for patch {self.patch_id}"

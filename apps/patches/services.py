@@ -23,6 +23,7 @@ from apps.patches.models import (
     PatchComment,
     PatchRelation,
 )
+from apps.patches.notifications import notification_record
 from apps.projects.models import State, User
 from apps.projects.selectors import user_is_maintainer
 
@@ -100,6 +101,7 @@ def patch_update(
                 "current_state": state,
             }
         )
+        notification_record(patch=patch, previous_state=patch.state, current_state=state)
         patch.state = state
         changed.append("state")
     if delegate is not UNSET and (delegate.pk if delegate else None) != patch.delegate_id:
