@@ -201,14 +201,36 @@ MAIL_RETENTION_DAYS = env_int("MAIL_RETENTION_DAYS", 0, minimum=0)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_MAIL_SIZE
 
+# --- Periodic jobs: celery beat runs them; `manage.py cron` runs the same entries -----
+CELERY_BEAT_SCHEDULE = {
+    "patch-notifications": {
+        "task": "patches.notifications_send",
+        "schedule": 60.0 * max(NOTIFICATION_DELAY_MINUTES, 1),
+    },
+    "expire-confirmations": {
+        "task": "projects.confirmations_expire",
+        "schedule": 3600.0,
+    },
+}
+# Beat and every worker refresh a heartbeat in Redis this often; /healthz calls a
+# process dead when its heartbeat is older than HEARTBEAT_MAX_AGE_SECONDS.
+CELERY_BEAT_SCHEDULER = "config.heartbeat:HeartbeatScheduler"
+HEARTBEAT_INTERVAL_SECONDS = env_int("HEARTBEAT_INTERVAL_SECONDS", 15, minimum=1)
+HEARTBEAT_MAX_AGE_SECONDS = env_int("HEARTBEAT_MAX_AGE_SECONDS", 60, minimum=2)
+
+# --- Logging: LOG_FORMAT=json writes one JSON object per line -------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} must be 'plain' or 'json'")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logformat.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

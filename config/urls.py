@@ -5,8 +5,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from config import health
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
     # REST API (all versions) and the legacy XML-RPC API.
     path("api/", include("config.api_urls")),
     path("xmlrpc/", include("apps.xmlrpc.urls")),
