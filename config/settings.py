@@ -196,6 +196,15 @@ MAX_MAIL_SIZE = env_int("MAX_MAIL_SIZE", 50 * 1024 * 1024, minimum=1024)
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", DEBUG)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 15, minimum=1)
 WEBHOOK_LOG_RETENTION_DAYS = env_int("WEBHOOK_LOG_RETENTION_DAYS", 30, minimum=1)
+# Seconds to wait before each retry of a failed delivery; the last one repeats.
+_retry_delays = env_list("WEBHOOK_RETRY_DELAYS", ["5", "300", "1800", "7200", "18000", "36000"])
+if not _retry_delays or not all(d.isdigit() and int(d) > 0 for d in _retry_delays):
+    raise ImproperlyConfigured(
+        f"WEBHOOK_RETRY_DELAYS={','.join(_retry_delays)!r} must be positive integers (seconds)"
+    )
+WEBHOOK_RETRY_DELAYS = [int(d) for d in _retry_delays]
+# A delivery is retried this long; a webhook failing this long is disabled (3 days).
+WEBHOOK_RETRY_WINDOW_SECONDS = env_int("WEBHOOK_RETRY_WINDOW_SECONDS", 3 * 24 * 3600, minimum=1)
 # How long raw mail (IncomingMail) is kept; 0 keeps it forever.
 MAIL_RETENTION_DAYS = env_int("MAIL_RETENTION_DAYS", 0, minimum=0)
 

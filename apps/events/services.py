@@ -9,7 +9,12 @@ from apps.events.models import Event
 
 def event_record(*, category: str, project, actor=None, **refs) -> Event:
     """Record an event in the current transaction; publish it once that commits."""
-    event = Event.objects.create(category=category, project=project, actor=actor, **refs)
+    from apps.webhooks.services import deliveries_create_for_event
+
+    # The webhook outbox rows commit (or not) together with the event.
+    with transaction.atomic(savepoint=False):
+        event = Event.objects.create(category=category, project=project, actor=actor, **refs)
+        deliveries_create_for_event(event)
     from apps.events.publish import event_publish_on_commit
 
     event_publish_on_commit(event)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 import uuid
 
@@ -11,7 +12,9 @@ from django.utils import timezone
 
 
 def new_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+    # Standard Webhooks form: "whsec_" + base64 of the raw HMAC key, so receivers can use
+    # any Standard Webhooks library as well as a few lines of hmac.
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def new_message_id() -> str:
@@ -74,6 +77,19 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a task was last queued; the sweep re-queues old ones.",
+    )
+    give_up_at = models.DateTimeField(
+        null=True, blank=True, help_text="No retry is scheduled after this time."
+    )
+    body = models.TextField(
+        blank=True, default="", help_text="The JSON sent, frozen at the first attempt."
+    )
+    last_status = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
         verbose_name_plural = "deliveries"
@@ -89,6 +105,7 @@ class Delivery(models.Model):
 
 class DeliveryAttempt(models.Model):
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField(default=1)
     started = models.DateTimeField(default=timezone.now, db_index=True)
     duration_ms = models.PositiveIntegerField(default=0)
     request_headers = models.JSONField(default=dict)

@@ -1,0 +1,238 @@
+"""Sending deliveries: claim, sign, POST, log the attempt, then succeed, retry or give up.
+
+A worker claims a delivery with a conditional update (PENDING and due -> RUNNING),
+so a task that arrives twice sends once. Retries are scheduled in the row
+(next_attempt_at) and queued with a countdown when near; the periodic sweep
+queues whatever is due and was not queued (far retries, a broker that was down)
+and reclaims deliveries whose worker died mid-request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.webhooks import outbound
+from apps.webhooks.models import Delivery, DeliveryAttempt, Webhook
+from apps.webhooks.services import (
+    PING,
+    deliveries_enqueue,
+    webhook_disable,
+    webhook_signing_secrets,
+)
+from apps.webhooks.signing import request_headers
+
+log = logging.getLogger(__name__)
+
+JITTER = 0.1  # each retry delay varies by up to ±10% so failed receivers aren't hit in step
+CLOCK_SLACK = timedelta(seconds=1)  # a countdown task may start a moment before its due time
+COUNTDOWN_MAX = 600  # farther retries are queued by the sweep, not held by a worker
+SWEEP_GRACE = timedelta(seconds=30)  # due this long and not queued recently: lost
+REQUEUE_AFTER = timedelta(minutes=5)  # a queued task not run in this long is queued again
+SWEEP_BATCH = 1000
+
+
+def retry_delay(attempts: int, *, retry_after: float | None = None) -> float:
+    """Seconds to wait after the given number of failed attempts (jittered, or Retry-After)."""
+    delays = settings.WEBHOOK_RETRY_DELAYS
+    base = delays[min(attempts, len(delays)) - 1]
+    if retry_after is not None:
+        # Honour the receiver's wish, but never hammer it nor wait beyond the longest delay.
+        return min(max(retry_after, 1.0), float(max(delays)))
+    return base * random.uniform(1 - JITTER, 1 + JITTER)
+
+
+def delivery_body(delivery: Delivery) -> str:
+    """The JSON body: the event as the latest /api/events/ shows it, or a ping."""
+    if delivery.category == PING or delivery.event_id is None:
+        webhook = delivery.webhook
+        payload = {
+            "category": PING,
+            "date": timezone.now().isoformat(),
+            "webhook": {
+                "id": webhook.pk,
+                "url": f"{settings.SITE_URL}/api/webhooks/{webhook.pk}/",
+                "target": webhook.url,
+            },
+        }
+    else:
+        from apps.events.serializers import event_to_dict
+
+        payload = event_to_dict(delivery.event, base_url=settings.SITE_URL)
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def delivery_claim(delivery_id: int, now: datetime) -> bool:
+    """Take a pending, due delivery for this worker; false if someone else has it or it's done."""
+    return (
+        Delivery.objects.filter(
+            pk=delivery_id, status=Delivery.PENDING, next_attempt_at__lte=now + CLOCK_SLACK
+        ).update(status=Delivery.RUNNING, claimed_at=now)
+        == 1
+    )
+
+
+def delivery_attempt(*, delivery_id: int) -> Delivery | None:
+    """Send one delivery once if it is due and unclaimed; returns it, or None if not claimed."""
+    if not delivery_claim(delivery_id, timezone.now()):
+        return None
+    delivery = (
+        Delivery.objects.select_related("webhook", "webhook__owner", "event")
+        .filter(pk=delivery_id)
+        .first()
+    )
+    if delivery is None:  # deleted with its webhook or event meanwhile
+        return None
+    webhook = delivery.webhook
+    if not webhook.active:
+        _finish(delivery, Delivery.FAILED, error="The webhook is disabled.")
+        return delivery
+    if not delivery.body:
+        delivery.body = delivery_body(delivery)
+        Delivery.objects.filter(pk=delivery.pk).update(body=delivery.body)
+    body = delivery.body.encode()
+    headers = request_headers(
+        secrets=webhook_signing_secrets(webhook),
+        msg_id=delivery.message_id,
+        timestamp=int(time.time()),
+        body=body,
+        category=delivery.category,
+    )
+    started = timezone.now()
+    outcome = outbound.post(webhook.url, body=body, headers=headers)
+    attempt_number = delivery.attempts + 1
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        number=attempt_number,
+        started=started,
+        duration_ms=outcome.duration_ms,
+        request_headers=headers,
+        request_body=delivery.body,
+        response_code=outcome.status,
+        response_headers=outcome.headers,
+        response_body=outcome.body,
+        error=outcome.error,
+    )
+    delivery.attempts = attempt_number
+    now = timezone.now()
+    if outcome.ok:
+        _finish(delivery, Delivery.SUCCEEDED, code=outcome.status, delivered_at=now)
+        if webhook.failing_since is not None:
+            Webhook.objects.filter(pk=webhook.pk).update(failing_since=None)
+        return delivery
+
+    _webhook_failed(webhook, outcome, now)
+    delay = (
+        None if outcome.permanent else retry_delay(attempt_number, retry_after=outcome.retry_after)
+    )
+    due = now + timedelta(seconds=delay) if delay is not None else None
+    if due is None or (delivery.give_up_at and due > delivery.give_up_at) or not webhook.active:
+        _finish(delivery, Delivery.FAILED, code=outcome.status, error=outcome.error)
+        return delivery
+    _finish(
+        delivery,
+        Delivery.PENDING,
+        code=outcome.status,
+        error=outcome.error,
+        next_attempt_at=due,
+        enqueued_at=due if delay <= COUNTDOWN_MAX else None,
+    )
+    if delay <= COUNTDOWN_MAX:
+        deliveries_enqueue([delivery.pk], countdown=delay)
+    return delivery
+
+
+def _finish(
+    delivery: Delivery, status: str, *, code: int | None = None, error: str = "", **fields
+) -> None:
+    updates = {
+        "status": status,
+        "attempts": delivery.attempts,
+        "last_status": code,
+        "last_error": error[:255],
+        **fields,
+    }
+    Delivery.objects.filter(pk=delivery.pk).update(**updates)
+    for key, value in updates.items():
+        setattr(delivery, key, value)
+
+
+def _webhook_failed(webhook: Webhook, outcome: outbound.Outcome, now: datetime) -> None:
+    if outcome.status == 410:
+        if webhook_disable(webhook=webhook, reason="The receiver answered 410 Gone."):
+            _mail_owner(webhook)
+        return
+    if webhook.failing_since is None:
+        Webhook.objects.filter(pk=webhook.pk, failing_since__isnull=True).update(failing_since=now)
+        return
+    window = timedelta(seconds=settings.WEBHOOK_RETRY_WINDOW_SECONDS)
+    if now - webhook.failing_since >= window:
+        days = settings.WEBHOOK_RETRY_WINDOW_SECONDS / 86400
+        reason = f"Every delivery failed for {days:g} days (last error: {outcome.error})"
+        if webhook_disable(webhook=webhook, reason=reason):
+            _mail_owner(webhook)
+
+
+def _mail_owner(webhook: Webhook) -> None:
+    owner = webhook.owner
+    if not owner.email:
+        return
+    link = f"{settings.SITE_URL}/user/webhooks/{webhook.pk}/"
+    try:
+        send_mail(
+            subject=f"Your Patchwork webhook to {webhook.url} was disabled",
+            message=(
+                f"Hello {owner.get_username()},\n\n"
+                f"Patchwork stopped sending events to your webhook\n\n    {webhook.url}\n\n"
+                f"because: {webhook.disabled_reason}\n\n"
+                f"Its delivery log shows every attempt; once the receiver works again,\n"
+                f"enable the webhook and redeliver what it missed:\n\n    {link}\n"
+            ),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[owner.email],
+        )
+    except Exception:  # the webhook is off either way; the page says why
+        log.warning("could not mail the owner of webhook %s", webhook.pk, exc_info=True)
+
+
+def deliveries_requeue(*, now: datetime | None = None) -> int:
+    """Reclaim deliveries whose worker died and queue every due one not queued lately."""
+    now = now or timezone.now()
+    lease = timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS * 2 + 60)
+    Delivery.objects.filter(status=Delivery.RUNNING, claimed_at__lt=now - lease).update(
+        status=Delivery.PENDING, next_attempt_at=now, enqueued_at=None
+    )
+    # Never queued (far retries, reclaimed): due now. Queued: due a while and not run.
+    lost = Q(enqueued_at__isnull=True, next_attempt_at__lte=now) | Q(
+        next_attempt_at__lte=now - SWEEP_GRACE
+    )
+    with transaction.atomic():
+        due = list(
+            Delivery.objects.filter(lost, status=Delivery.PENDING)
+            .exclude(enqueued_at__gt=now - REQUEUE_AFTER)
+            .order_by("next_attempt_at")
+            .values_list("id", flat=True)[:SWEEP_BATCH]
+        )
+        Delivery.objects.filter(pk__in=due).update(enqueued_at=now)
+    deliveries_enqueue(due)
+    return len(due)
+
+
+def delivery_log_prune(*, now: datetime | None = None) -> int:
+    """Delete finished deliveries and attempts older than WEBHOOK_LOG_RETENTION_DAYS."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.WEBHOOK_LOG_RETENTION_DAYS)
+    attempts, _ = DeliveryAttempt.objects.filter(started__lt=cutoff).delete()
+    finished, _ = Delivery.objects.filter(
+        status__in=[Delivery.SUCCEEDED, Delivery.FAILED], created__lt=cutoff
+    ).delete()
+    return attempts + finished

@@ -1,0 +1,222 @@
+"""The one place that makes outbound HTTP requests (webhook deliveries and pings).
+
+It owns the rules: http/https only, a timeout, no redirects, no proxies from the
+environment, targets resolving to loopback/private/link-local/multicast addresses
+refused unless WEBHOOK_ALLOW_PRIVATE_TARGETS, the check made against the address
+actually connected to (no DNS rebinding between check and connect), response
+bodies read up to a cap, and every outcome classified as success, transient
+failure (retry) or permanent failure (don't).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from django.conf import settings
+from django.utils import timezone
+
+RESPONSE_BODY_CAP = 1024  # bytes of the response kept (and read)
+
+Resolver = Callable[[str, int], list[str]]
+
+
+class TargetRefused(Exception):
+    """The URL may not be requested (bad scheme, no host, or a forbidden address)."""
+
+
+def system_resolve(host: str, port: int) -> list[str]:
+    """Every address the system resolver gives for host, in its order."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses: list[str] = []
+    for _family, _type, _proto, _canon, sockaddr in infos:
+        if sockaddr[0] not in addresses:
+            addresses.append(sockaddr[0])
+    return addresses
+
+
+# Tests replace this with a stub so that no name is ever resolved for real.
+resolve: Resolver = system_resolve
+
+
+def address_is_public(address: str) -> bool:
+    """Whether an IP address is a globally routable unicast address."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+@dataclass
+class Target:
+    """A checked URL: what to connect to and what to call it."""
+
+    url: str
+    scheme: str
+    host: str
+    port: int
+    addresses: list[str]
+
+
+def url_check(url: str, *, resolver: Resolver | None = None) -> Target:
+    """Validate a target URL and resolve it; raise TargetRefused with a reason if not allowed."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise TargetRefused(f"Invalid URL: {exc}") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise TargetRefused("Only http:// and https:// URLs are allowed.")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise TargetRefused("The URL has no host.")
+    if parts.username is not None or parts.password is not None:
+        raise TargetRefused("Credentials in the URL are not allowed.")
+    port = port or (443 if scheme == "https" else 80)
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        addresses = [str(literal)]
+    else:
+        try:
+            addresses = (resolver or resolve)(host, port)
+        except (OSError, UnicodeError) as exc:
+            raise TargetRefused(f"Cannot resolve {host}: {exc}") from exc
+        if not addresses:
+            raise TargetRefused(f"Cannot resolve {host}.")
+    if not settings.WEBHOOK_ALLOW_PRIVATE_TARGETS:
+        for address in addresses:
+            if not address_is_public(address):
+                raise TargetRefused(
+                    f"{host} resolves to {address}, a loopback, private, link-local or "
+                    "multicast address; such targets are not allowed."
+                )
+    return Target(url=url, scheme=scheme, host=host, port=port, addresses=addresses)
+
+
+@dataclass
+class Outcome:
+    """What happened to one request; `error` is set when no usable response came back."""
+
+    ok: bool = False
+    permanent: bool = False
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+    error: str = ""
+    duration_ms: int = 0
+    retry_after: float | None = None
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Parse a Retry-After header (delta-seconds or an HTTP date) into seconds from now."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - timezone.now()).total_seconds())
+
+
+def _connect_url(target: Target, address: str) -> str:
+    parts = urlsplit(target.url)
+    host = f"[{address}]" if ":" in address else address
+    return urlunsplit((target.scheme, f"{host}:{target.port}", parts.path or "/", parts.query, ""))
+
+
+def _host_header(target: Target) -> str:
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    default = 443 if target.scheme == "https" else 80
+    return host if target.port == default else f"{host}:{target.port}"
+
+
+def post(
+    url: str,
+    *,
+    body: bytes,
+    headers: dict[str, str],
+    resolver: Resolver | None = None,
+    timeout: float | None = None,
+) -> Outcome:
+    """POST body to url under the rules above; never raises for network or HTTP failures."""
+    started = time.monotonic()
+    outcome = Outcome()
+    try:
+        target = url_check(url, resolver=resolver)
+    except TargetRefused as exc:
+        outcome.permanent = True
+        outcome.error = str(exc)
+        return outcome
+    timeout = timeout if timeout is not None else settings.WEBHOOK_TIMEOUT_SECONDS
+    # Connect to the address that was checked, naming the host for HTTP and TLS.
+    address = target.addresses[0]
+    request_headers = {**headers, "Host": _host_header(target)}
+    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    try:
+        with httpx.Client(
+            timeout=timeout, follow_redirects=False, trust_env=False, http2=False
+        ) as client:
+            request = client.build_request(
+                "POST",
+                _connect_url(target, address),
+                content=body,
+                headers=request_headers,
+                extensions=extensions,
+            )
+            response = client.send(request, stream=True)
+            try:
+                outcome.status = response.status_code
+                outcome.headers = dict(response.headers.items())
+                outcome.retry_after = retry_after_seconds(response.headers.get("retry-after"))
+                outcome.body = _read_capped(response, deadline=started + timeout)
+            finally:
+                response.close()
+    except httpx.TimeoutException:
+        outcome.error = f"Timed out after {timeout:g} s"
+    except httpx.HTTPError as exc:
+        outcome.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    except OSError as exc:
+        outcome.error = f"{type(exc).__name__}: {exc}"
+    outcome.duration_ms = int((time.monotonic() - started) * 1000)
+    if outcome.status is not None:
+        _classify(outcome)
+    return outcome
+
+
+def _read_capped(response: httpx.Response, *, deadline: float) -> str:
+    data = b""
+    for chunk in response.iter_bytes():
+        data += chunk
+        if len(data) >= RESPONSE_BODY_CAP or time.monotonic() > deadline:
+            break
+    return data[:RESPONSE_BODY_CAP].decode("utf-8", errors="replace")
+
+
+def _classify(outcome: Outcome) -> None:
+    status = outcome.status or 0
+    if 200 <= status < 300:
+        outcome.ok = True
+    elif status == 410:
+        outcome.permanent = True
+        outcome.error = "410 Gone: the receiver asked to stop"
+    elif 300 <= status < 400:
+        outcome.error = f"{status} redirect (redirects are not followed)"
+    else:
+        outcome.error = f"HTTP {status}"
+    if status not in (429, 503):
+        outcome.retry_after = None  # only these two ask us to wait

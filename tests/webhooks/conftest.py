@@ -1,0 +1,63 @@
+"""Fixtures for webhook tests: a real loopback receiver, a stub resolver, production safety."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from apps.webhooks import outbound
+from tests.webhooks.receiver import Receiver
+
+
+class StubResolver:
+    """Resolves only the names a test gives it; nothing is ever looked up for real."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, list[str]] = {}
+        self.calls: list[str] = []
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.calls.append(host)
+        if host not in self.names:
+            raise OSError(f"stub resolver: unknown name {host}")
+        return list(self.names[host])
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def resolver(monkeypatch) -> StubResolver:
+    stub = StubResolver()
+    monkeypatch.setattr(outbound, "resolve", stub)
+    return stub
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def production_targets(settings):
+    """Production's default: private, loopback, link-local and multicast targets refused."""
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+
+
+@pytest.fixture
+def no_connections(monkeypatch):
+    """Fail the test if anything tries to open an HTTP connection."""
+    attempts: list[str] = []
+
+    def refuse(self, request, **kwargs):
+        attempts.append(str(request.url))
+        raise AssertionError(f"a connection was attempted to {request.url}")
+
+    monkeypatch.setattr(httpx.Client, "send", refuse)
+    return attempts
