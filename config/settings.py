@@ -220,6 +220,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "projects.confirmations_expire",
         "schedule": 3600.0,
     },
+    # Queue webhook deliveries whose task was lost (broker down, worker killed) or whose
+    # retry is too far off to hold in a worker.
+    "webhooks-sweep": {"task": "webhooks.sweep", "schedule": 30.0},
+    "webhooks-prune-log": {"task": "webhooks.prune_log", "schedule": 3600.0},
 }
 # Beat and every worker refresh a heartbeat in Redis this often; /healthz calls a
 # process dead when its heartbeat is older than HEARTBEAT_MAX_AGE_SECONDS.
