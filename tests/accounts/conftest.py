@@ -1,0 +1,30 @@
+"""Fixtures for the account pages: a clean throttle cache and mail-link helpers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.cache import cache
+
+LINK = re.compile(r"https?://\S+/confirm/(\w+)/")
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # The default hasher is deliberately slow; these tests hash hundreds of passwords.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def confirmation_key(message) -> str:
+    """The confirmation key in a mail's body (exactly one link)."""
+    keys = LINK.findall(message.body)
+    assert len(keys) == 1, message.body
+    return keys[0]

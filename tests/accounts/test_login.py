@@ -1,0 +1,114 @@
+"""Log-in and log-out, by username or address, and brute-force throttling."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from apps.projects.accounts import throttle
+from tests.factories import make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def login(client, username, password="password", **extra):
+    return client.post(reverse("login"), {"username": username, "password": password}, **extra)
+
+
+def logged_in_as(client):
+    return client.session.get("_auth_user_id")
+
+
+def test_login_page(client):
+    response = client.get(reverse("login"), {"next": "/about/"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<label for="id_username"' in html and '<label for="id_password"' in html
+    assert 'value="/about/"' in html
+    assert reverse("register") in html and reverse("password_reset") in html
+
+
+def test_login_by_username_follows_next(client, stranger):
+    response = client.post(
+        reverse("login"), {"username": "stranger", "password": "password", "next": "/about/"}
+    )
+    assert response.status_code == 302 and response.url == "/about/"
+    assert logged_in_as(client) == str(stranger.pk)
+
+
+def test_login_never_redirects_off_site(client, stranger):
+    response = client.post(
+        reverse("login"),
+        {"username": "stranger", "password": "password", "next": "https://evil.example/"},
+    )
+    assert response.url == "/"
+
+
+def test_login_by_email_address_any_case(client, stranger):
+    assert login(client, "STRANGER@example.com").status_code == 302
+    assert logged_in_as(client) == str(stranger.pk)
+
+
+def test_wrong_password_is_refused(client, stranger):
+    response = login(client, "stranger", "wrong")
+    assert response.status_code == 200
+    assert "correct username and password" in response.content.decode()
+    assert logged_in_as(client) is None
+
+
+def test_signed_in_user_skips_login_page(client, stranger):
+    client.force_login(stranger)
+    assert client.get(reverse("login")).status_code == 302
+
+
+def test_logout_needs_post(client, stranger):
+    client.force_login(stranger)
+    assert client.get(reverse("logout")).status_code == 405
+    assert logged_in_as(client) == str(stranger.pk)
+    response = client.post(reverse("logout"))
+    assert response.status_code == 302
+    assert logged_in_as(client) is None
+
+
+def test_brute_force_is_throttled_per_username_and_client(client, stranger):
+    for _ in range(throttle.LOGIN_FAILURES_PER_USER):
+        assert login(client, "stranger", "guess").status_code == 200
+    # Locked: even the right password is refused, with a clear reason.
+    response = login(client, "stranger")
+    assert response.status_code == 429
+    assert "Too many failed log-in attempts" in response.content.decode()
+    assert logged_in_as(client) is None
+    # Same username in another case is the same counter.
+    assert login(client, "STRANGER").status_code == 429
+    # Another client address is not locked out by this one.
+    assert login(client, "stranger", REMOTE_ADDR="192.0.2.7").status_code == 302
+    assert logged_in_as(client) == str(stranger.pk)
+
+
+def test_other_users_are_not_locked_by_one_users_failures(client, stranger, maintainer):
+    for _ in range(throttle.LOGIN_FAILURES_PER_USER):
+        login(client, "stranger", "guess")
+    assert login(client, "maintainer").status_code == 302
+
+
+def test_spraying_many_usernames_from_one_client_is_throttled(client, stranger):
+    for n in range(throttle.LOGIN_FAILURES_PER_ADDRESS):
+        assert login(client, f"nobody{n}", "guess").status_code == 200
+    assert login(client, "stranger").status_code == 429
+    assert login(client, "stranger", REMOTE_ADDR="192.0.2.8").status_code == 302
+
+
+def test_success_resets_the_users_counter(client):
+    make_user("carol")
+    for _ in range(throttle.LOGIN_FAILURES_PER_USER - 1):
+        login(client, "carol", "guess")
+    assert login(client, "carol").status_code == 302
+    client.logout()
+    for _ in range(throttle.LOGIN_FAILURES_PER_USER - 1):
+        login(client, "carol", "guess")
+    assert login(client, "carol").status_code == 302
+
+
+def test_unusual_usernames_make_valid_cache_keys(client):
+    response = login(client, "x" * 400 + " \n\t☃", "guess")
+    assert response.status_code == 200
