@@ -117,7 +117,7 @@ def delivery_attempt(*, delivery_id: int) -> Delivery | None:
         duration_ms=outcome.duration_ms,
         request_headers=headers,
         request_body=delivery.body,
-        response_code=outcome.status,
+        response_status=outcome.status,
         response_headers=outcome.headers,
         response_body=outcome.body,
         error=outcome.error,

@@ -186,11 +186,14 @@ def webhook_ping(*, webhook: Webhook) -> Delivery:
     """Queue a ping delivery to the webhook (sent after commit)."""
     if not webhook.active:
         raise ValidationError({"active": ["Enable the webhook before pinging it."]})
+    now = timezone.now()
     delivery = Delivery.objects.create(
         webhook=webhook,
         category=PING,
-        give_up_at=timezone.now() + timedelta(seconds=settings.WEBHOOK_RETRY_WINDOW_SECONDS),
-        enqueued_at=timezone.now(),
+        created=now,
+        next_attempt_at=now,
+        enqueued_at=now,
+        give_up_at=now + timedelta(seconds=settings.WEBHOOK_RETRY_WINDOW_SECONDS),
     )
     transaction.on_commit(lambda: deliveries_enqueue([delivery.pk]))
     return delivery

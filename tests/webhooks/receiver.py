@@ -32,7 +32,9 @@ class Receiver:
         self._cond = threading.Condition()
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.receiver = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def port(self) -> int:
