@@ -1,0 +1,61 @@
+"""REST endpoints: /events/ (the event log, newest first by default)."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI, Router
+
+from apps.events.models import Event
+from apps.events.selectors import events_for_list
+from apps.events.serializers import event_to_dict
+from apps.patches import api_filters as f
+from apps.projects.api_support import (
+    DATED_LIST_PARAMS,
+    ApiVersion,
+    apply_ordering,
+    date_filters,
+    filter_values,
+    invalid,
+    page_response,
+    query_doc,
+)
+
+CATEGORIES = [value for value, _ in Event.CATEGORIES]
+EVENT_ORDER = {"date": "date"}
+EVENT_FILTER_DOC = query_doc(
+    *DATED_LIST_PARAMS,
+    ("project", "string", "An ID or linkname of a project to filter events by."),
+    ("category", "string", "An event category to filter events by."),
+    ("series", "integer", "An ID of a series to filter events by."),
+    ("patch", "integer", "An ID of a patch to filter events by."),
+    ("cover", "integer", "An ID of a cover letter to filter events by."),
+)
+
+
+def register(api: NinjaAPI, v: ApiVersion) -> None:
+    """Mount the /events/ endpoint of one API version."""
+    router = Router(tags=["events"])
+
+    @router.get("/", summary="List events.", openapi_extra=EVENT_FILTER_DOC)
+    def events_list(request):
+        ctx = v.begin(request)
+        qs = f.filter_project(events_for_list(), request, ctx)
+        categories = filter_values(request, "category", ctx)
+        if categories:
+            unknown = [c for c in categories if c not in CATEGORIES]
+            if unknown:
+                raise invalid(
+                    {
+                        "category": [
+                            f"Select a valid choice. {unknown[0]} is not one of the "
+                            "available choices."
+                        ]
+                    }
+                )
+            qs = qs.filter(category__in=categories)
+        for name in ("series", "patch", "cover"):
+            qs = f.filter_ids(qs, request, ctx, name, f"{name}_id")
+        qs = date_filters(qs, request)
+        qs = apply_ordering(qs, request, EVENT_ORDER, "-date")
+        return page_response(request, qs, lambda page: [event_to_dict(e, ctx=ctx) for e in page])
+
+    api.add_router("/events", router)

@@ -1,0 +1,80 @@
+"""Query-string filters of the submission lists (patches, covers, series, bundles, …).
+
+Filters repeat with OR semantics from API 1.1 (1.0 used the last value). A
+value naming nothing (an unknown project, state or submitter) matches nothing,
+so the list is empty; a malformed value (``series=abc``, ``since=yesterday``)
+is a 400 with the field's message.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from apps.patches.links import url_msgid
+from apps.projects.api_support import (
+    ApiContext,
+    bool_filter,
+    filter_values,
+    id_or_name_q,
+    int_filter,
+)
+
+
+def filter_project(qs: QuerySet, request: HttpRequest, ctx: ApiContext, field="project"):
+    values = filter_values(request, "project", ctx)
+    if not values:
+        return qs
+    return qs.filter(id_or_name_q(values, f"{field}_id", f"{field}__linkname"))
+
+
+def filter_submitter(qs: QuerySet, request: HttpRequest, ctx: ApiContext, field="submitter"):
+    values = filter_values(request, "submitter", ctx)
+    if not values:
+        return qs
+    return qs.filter(id_or_name_q(values, f"{field}_id", f"{field}__email"))
+
+
+def filter_user(qs: QuerySet, request: HttpRequest, ctx: ApiContext, param: str, field: str):
+    """A user filter (delegate, owner, user): by id or username."""
+    values = filter_values(request, param, ctx)
+    if not values:
+        return qs
+    return qs.filter(id_or_name_q(values, f"{field}_id", f"{field}__username"))
+
+
+def filter_state(qs: QuerySet, request: HttpRequest, ctx: ApiContext):
+    values = filter_values(request, "state", ctx)
+    if not values:
+        return qs
+    return qs.filter(id_or_name_q(values, "state_id", "state__slug", "state__name"))
+
+
+def filter_ids(qs: QuerySet, request: HttpRequest, ctx: ApiContext, param: str, field: str):
+    """An integer-id filter (series, patch, cover)."""
+    values = int_filter(request, param, ctx)
+    if not values:
+        return qs
+    return qs.filter(**{f"{field}__in": values})
+
+
+def filter_bool(qs: QuerySet, request: HttpRequest, ctx: ApiContext, param: str, field: str):
+    value = bool_filter(request, param, ctx)
+    if value is None:
+        return qs
+    return qs.filter(**{field: value})
+
+
+def filter_msgid(qs: QuerySet, request: HttpRequest, ctx: ApiContext):
+    values = filter_values(request, "msgid", ctx)
+    if not values:
+        return qs
+    return qs.filter(msgid__in=[f"<{url_msgid(v)}>" for v in values])
+
+
+def filter_hash(qs: QuerySet, request: HttpRequest, ctx: ApiContext):
+    values = filter_values(request, "hash", ctx)
+    if not values:
+        return qs
+    # Hashes are stored as lower-case hex; compare that way so the index is used.
+    return qs.filter(hash__in=[v.lower() for v in values])

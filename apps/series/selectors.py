@@ -1,0 +1,34 @@
+"""Reads about series, shaped for the APIs and pages."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from apps.patches.models import Patch
+from apps.series.models import Series
+
+
+def series_patches_in_order() -> QuerySet[Patch]:
+    """A series' patches in series order, without their big text fields."""
+    return (
+        Patch.objects.select_related("project")
+        .defer("content", "diff", "headers")
+        .order_by("number", "date", "id")
+    )
+
+
+def series_for_list(*, dependencies: bool = True) -> QuerySet[Series]:
+    """Series with project, submitter, cover, patches (and dependencies) in a few queries."""
+    qs = Series.objects.select_related("project", "submitter", "cover").prefetch_related(
+        Prefetch("patches", queryset=series_patches_in_order())
+    )
+    if dependencies:
+        qs = qs.prefetch_related(
+            Prefetch("dependencies", queryset=Series.objects.only("id")),
+            Prefetch("dependents", queryset=Series.objects.only("id")),
+        )
+    return qs
+
+
+def series_get(series_id: int, *, dependencies: bool = True) -> Series | None:
+    return series_for_list(dependencies=dependencies).filter(pk=series_id).first()

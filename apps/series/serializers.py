@@ -1,0 +1,64 @@
+"""REST representations of series, per API version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apps.patches import links
+from apps.projects.api_support import ApiContext, format_datetime
+from apps.projects.serializers import person_embedded, project_embedded
+from apps.series.models import Series
+
+
+def series_embedded(series: Series, ctx: ApiContext) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": series.id, "url": ctx.api_url("series", series.id)}
+    if ctx.since("1.1"):
+        data["web_url"] = ctx.site_url(links.series_path(series.id))
+    data.update(
+        {
+            "name": series.name,
+            "date": format_datetime(series.date),
+            "version": series.version,
+            "mbox": ctx.site_url(links.series_mbox_path(series.id)),
+        }
+    )
+    return data
+
+
+def series_to_dict(series: Series, ctx: ApiContext) -> dict[str, Any]:
+    """A series; patches (ordered by number) and, from 1.4, dependencies should be prefetched."""
+    from apps.patches.serializers import cover_embedded, patch_embedded
+
+    patches = list(series.patches.all())
+    data: dict[str, Any] = {"id": series.id, "url": ctx.api_url("series", series.id)}
+    if ctx.since("1.1"):
+        data["web_url"] = ctx.site_url(links.series_path(series.id))
+    data.update(
+        {
+            "project": project_embedded(series.project, ctx),
+            "name": series.name,
+            "date": format_datetime(series.date),
+            "submitter": person_embedded(series.submitter, ctx),
+            "version": series.version,
+            "total": series.total,
+            "received_total": len(patches),
+            "received_all": len(patches) >= series.total,
+            "mbox": ctx.site_url(links.series_mbox_path(series.id)),
+            "cover_letter": (
+                cover_embedded(series.cover, ctx, project=series.project) if series.cover else None
+            ),
+            "patches": [patch_embedded(p, ctx, project=series.project) for p in patches],
+        }
+    )
+    if ctx.since("1.4"):
+        data["dependencies"] = [
+            ctx.api_url("series", s.id) for s in sorted(series.dependencies.all(), key=_by_id)
+        ]
+        data["dependents"] = [
+            ctx.api_url("series", s.id) for s in sorted(series.dependents.all(), key=_by_id)
+        ]
+    return data
+
+
+def _by_id(series: Series) -> int:
+    return series.id

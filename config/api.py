@@ -1,0 +1,106 @@
+"""The REST API: one NinjaAPI per version (/api/1.0/ … /api/1.4/) plus /api/ (the latest).
+
+Each version exposes exactly the endpoints and fields its reference schema
+lists; the app routers are built per version (``register(api, version)``), so
+an endpoint added in 1.3 simply does not exist in 1.2 (JSON 404). Errors are
+answered as the reference server answers them: ``{"detail": …}`` or a dict of
+per-field messages.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.http import Http404
+from ninja import NinjaAPI
+
+from apps.projects.api_support import (
+    LATEST,
+    NO_PERMISSION,
+    VERSIONS,
+    ApiError,
+    ApiVersion,
+    error_response,
+    json_response,
+    validation_errors,
+)
+
+log = logging.getLogger(__name__)
+
+# Resources listed by the index, each a router mounted at /<name>/.
+INDEX = ("bundles", "covers", "events", "patches", "people", "projects", "users", "series")
+
+ROUTER_MODULES = (
+    "apps.projects.api",
+    "apps.patches.api",
+    "apps.patches.api_comments",
+    "apps.patches.api_covers",
+    "apps.patches.api_bundles",
+    "apps.checks.api",
+    "apps.series.api",
+    "apps.events.api",
+)
+
+
+def _handle_api_error(request, exc: ApiError):
+    return error_response(exc)
+
+
+def _handle_validation_error(request, exc: ValidationError):
+    return json_response(validation_errors(exc), status=400)
+
+
+def _handle_permission_denied(request, exc: PermissionDenied):
+    return json_response({"detail": str(exc) or NO_PERMISSION}, status=403)
+
+
+def _handle_not_found(request, exc: Exception):
+    return json_response({"detail": "Not found."}, status=404)
+
+
+def _mount_webhooks(api: NinjaAPI) -> None:
+    """The webhook endpoints (latest version only), once that app provides its router."""
+    if importlib.util.find_spec("apps.webhooks.api") is None:
+        return
+    module = importlib.import_module("apps.webhooks.api")
+    router = getattr(module, "router", None)
+    if router is not None:
+        api.add_router("/webhooks", router)
+
+
+def build_api(version: str, *, versioned: bool = True) -> NinjaAPI:
+    """The API of one version, mounted at /api/<version>/ (or at /api/ for the latest)."""
+    v = ApiVersion(version, versioned)
+    api = NinjaAPI(
+        title="Patchwork API",
+        version=version,
+        description=f"Patchwork's REST API, version {version}"
+        + ("." if versioned else " (the latest, at /api/)."),
+        urls_namespace=f"api-{version}" if versioned else "api",
+    )
+    api.add_exception_handler(ApiError, _handle_api_error)
+    api.add_exception_handler(ValidationError, _handle_validation_error)
+    api.add_exception_handler(PermissionDenied, _handle_permission_denied)
+    api.add_exception_handler(Http404, _handle_not_found)
+    api.add_exception_handler(ObjectDoesNotExist, _handle_not_found)
+
+    @api.get("/", summary="List API resources.", tags=["api"])
+    def api_list(request):
+        ctx = v.begin(request)
+        return json_response({name: ctx.api_url(name) for name in INDEX})
+
+    for module in ROUTER_MODULES:
+        importlib.import_module(module).register(api, v)
+    if version == LATEST:
+        _mount_webhooks(api)
+    return api
+
+
+def build_apis() -> dict[str, NinjaAPI]:
+    """Every mounted API by URL prefix under /api/: "1.0/" … "1.4/" and "" (latest)."""
+    apis = {f"{version}/": build_api(version) for version in VERSIONS}
+    apis[""] = build_api(LATEST, versioned=False)
+    return apis
