@@ -1,0 +1,79 @@
+"""What ingestion looks up over and over (projects, tags, states, rules), cached per run.
+
+One mail uses a fresh context; parsearchive keeps one for the whole archive,
+which saves a few queries per message. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from functools import cached_property
+
+from apps.mail.parse.diff import find_filenames
+from apps.projects.models import DelegationRule, Person, Project, State, Tag, User
+from apps.projects.selectors import state_default, state_lookup
+
+
+class IngestContext:
+    """Per-run caches of rarely changing rows."""
+
+    def __init__(self) -> None:
+        self._rules: dict[int, list[tuple[str, User]]] = {}
+        self._states: dict[str, State | None] = {}
+        # email (lower case) -> Person, filled as transactions commit.
+        self.people: dict[str, Person] = {}
+
+    @cached_property
+    def projects(self) -> list[Project]:
+        return list(Project.objects.all())
+
+    @cached_property
+    def tag_patterns(self) -> dict[int, str]:
+        return dict(Tag.objects.values_list("pk", "pattern"))
+
+    @cached_property
+    def default_state(self) -> State:
+        state = state_default()
+        if state is None:
+            raise RuntimeError("no patch states are defined (load default_states)")
+        return state
+
+    def state(self, hint: str) -> State:
+        """The state an X-Patchwork-State hint names, else the default (invalid hints are ignored)."""
+        if not hint:
+            return self.default_state
+        if hint not in self._states:
+            self._states[hint] = state_lookup(hint)
+        return self._states[hint] or self.default_state
+
+    def delegate(self, project: Project, hint: str, diff: str | None) -> User | None:
+        """X-Patchwork-Delegate if it names a user, else the first matching DelegationRule."""
+        if hint:
+            user = User.objects.filter(email__iexact=hint, is_active=True).first()
+            if user is None:
+                person = (
+                    Person.objects.filter(email__iexact=hint, user__is_active=True)
+                    .select_related("user")
+                    .first()
+                )
+                user = person.user if person else None
+            if user is not None:
+                return user
+        if not diff:
+            return None
+        rules = self._rules.get(project.pk)
+        if rules is None:
+            rules = [
+                (rule.path, rule.user)
+                for rule in DelegationRule.objects.filter(project=project)
+                .select_related("user")
+                .order_by("-priority", "path")
+            ]
+            self._rules[project.pk] = rules
+        if not rules:
+            return None
+        filenames = find_filenames(diff)
+        for pattern, user in rules:
+            if any(fnmatch.fnmatch(name, pattern) for name in filenames):
+                return user
+        return None

@@ -1,0 +1,67 @@
+"""manage.py parsemail: take one mail from an MTA (stdin) or a file into Patchwork."""
+
+from __future__ import annotations
+
+import sys
+
+from django.core.management.base import BaseCommand
+
+from apps.mail.models import IncomingMail
+
+EX_OK = 0
+EX_FAILED = 1
+EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the mail and tries again later
+
+
+def strip_envelope(raw: bytes) -> bytes:
+    """Drop the mbox "From sender date" line an MTA or mbox file may put first."""
+    if raw.startswith(b"From ") and not raw.startswith(b"From: "):
+        return raw.split(b"\n", 1)[1] if b"\n" in raw else b""
+    return raw
+
+
+def outcome_line(mail: IncomingMail) -> str:
+    if mail.status == IncomingMail.PARSED:
+        return f"parsed: {mail.outcome}"
+    if mail.status == IncomingMail.PENDING:
+        return f"queued: mail {mail.pk}"
+    return f"{mail.status}: {mail.reason}"
+
+
+class Command(BaseCommand):
+    help = (
+        "Store one mail (stdin or a file) and ingest it. Exits 0 once the mail is stored, "
+        "75 if it could not be stored (the MTA retries). With --sync, ingests in this "
+        "process, prints the outcome and exits 1 if the mail failed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("infile", nargs="?", help="the mail; stdin when absent")
+        parser.add_argument("--list-id", default="", help="the list's id (instead of List-Id)")
+        parser.add_argument(
+            "--sync", action="store_true", help="ingest now, in this process, and report"
+        )
+
+    def handle(self, *args, **options):
+        from apps.mail.services import mail_ingest, mail_store
+
+        try:
+            if options["infile"]:
+                with open(options["infile"], "rb") as fh:
+                    raw = fh.read()
+            else:
+                raw = sys.stdin.buffer.read()
+            mail = mail_store(
+                strip_envelope(raw), list_id=options["list_id"], enqueue=not options["sync"]
+            )
+        except Exception as exc:  # not stored: the MTA must keep it and retry
+            self.stderr.write(f"parsemail: could not store the mail: {exc}")
+            sys.exit(EX_TEMPFAIL)
+        if options["sync"]:
+            mail = mail_ingest(mail)
+        else:
+            mail.refresh_from_db()
+        self.stdout.write(outcome_line(mail))
+        if options["sync"] and mail.status == IncomingMail.FAILED:
+            sys.exit(EX_FAILED)
+        sys.exit(EX_OK)

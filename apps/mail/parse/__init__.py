@@ -1,0 +1,128 @@
+"""Parsing mail: pure functions from raw bytes to what Patchwork stores. No database here.
+
+`parse_mail` is the one entry point used by ingestion; the modules below do the
+work (headers, subject, people, content, diff, pull, tags, hashing, depends).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+from dataclasses import dataclass, field
+
+from apps.mail.parse.content import clean_content, text_parts
+from apps.mail.parse.depends import Dependency, parse_depends_on
+from apps.mail.parse.diff import split_patch
+from apps.mail.parse.errors import MailParseError
+from apps.mail.parse.hashing import hash_diff
+from apps.mail.parse.headers import (
+    decode_header,
+    headers_text,
+    parse_date,
+    parse_list_ids,
+    parse_msgid,
+    parse_references,
+)
+from apps.mail.parse.people import parse_submitter
+from apps.mail.parse.pull import find_pull_url
+from apps.mail.parse.subject import Subject, parse_subject
+
+__all__ = ["MailParseError", "ParsedMail", "parse_mail", "hash_diff"]
+
+
+@dataclass
+class ParsedMail:
+    """Everything ingestion needs from one mail, independent of any project."""
+
+    msgid: str
+    refs: list[str]
+    subject: Subject
+    raw_subject: str
+    date: dt.datetime | None
+    name: str
+    email: str
+    headers: str
+    list_ids: list[str]
+    hint: str = ""
+    delegate_email: str = ""
+    state_name: str = ""
+    # The whole text (for comments and cover letters) and the patch split (diff + the rest).
+    body: str = ""
+    diff: str | None = None
+    message: str = ""
+    pull_url: str | None = None
+    depends_on: list[Dependency] = field(default_factory=list)
+
+    @property
+    def is_patch(self) -> bool:
+        return bool(self.diff or self.pull_url)
+
+    @property
+    def hash(self) -> str | None:
+        return hash_diff(self.diff) if self.diff else None
+
+
+def message_from_bytes(raw: bytes) -> email.message.Message:
+    """The stdlib parse every part of the system shares (compat32: lenient, keeps raw headers)."""
+    return email.message_from_bytes(raw, policy=email.policy.compat32)
+
+
+def parse_mail(raw: bytes) -> ParsedMail:
+    """Parse a raw RFC 822 message; MailParseError says why one cannot be used."""
+    if not raw or not raw.strip():
+        raise MailParseError("empty message")
+    try:
+        message = message_from_bytes(raw.replace(b"\x00", b""))
+    except Exception as exc:  # the stdlib parser is lenient; anything here is pathological
+        raise MailParseError(f"unparseable message: {exc}") from exc
+    headers = [(str(k), str(v)) for k, v in message.raw_items()]
+    if not headers:
+        raise MailParseError("no headers")
+
+    def first(name: str) -> str:
+        lowered = name.lower()
+        return next((v for k, v in headers if k.lower() == lowered), "")
+
+    def every(name: str) -> list[str]:
+        lowered = name.lower()
+        return [v for k, v in headers if k.lower() == lowered]
+
+    msgid = parse_msgid(first("Message-Id"))
+    name, address = parse_submitter(
+        decode_header(first("From")),
+        decode_header(first("X-Original-From")),
+        decode_header(first("Reply-To")),
+    )
+    raw_subject = decode_header(first("Subject"))
+    parts = text_parts(message)
+    plain = [text for kind, text in parts if kind == "plain"]
+    body = clean_content("\n".join(text.strip("\n") for text in plain))
+    diffs: list[str] = []
+    messages: list[str] = []
+    for kind, text in parts:
+        diff, rest = split_patch(text)
+        if diff:
+            diffs.append(diff)
+        if kind == "plain" and rest.strip():
+            messages.append(rest.strip("\n"))
+    message_text = clean_content("\n".join(messages))
+    return ParsedMail(
+        msgid=msgid,
+        refs=parse_references(every("In-Reply-To"), every("References"), msgid),
+        subject=parse_subject(raw_subject),
+        raw_subject=raw_subject,
+        date=parse_date(first("Date")),
+        name=name,
+        email=address,
+        headers=headers_text(headers),
+        list_ids=parse_list_ids(headers),
+        hint=decode_header(first("X-Patchwork-Hint")).strip().lower(),
+        delegate_email=decode_header(first("X-Patchwork-Delegate")).strip(),
+        state_name=decode_header(first("X-Patchwork-State")).strip(),
+        body=body,
+        diff="".join(diffs) or None,
+        message=message_text,
+        pull_url=find_pull_url(message_text),
+        depends_on=parse_depends_on(body),
+    )

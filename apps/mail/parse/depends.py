@@ -1,0 +1,51 @@
+"""Depends-on: trailers naming the patches or series a submission needs first."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlsplit
+
+_DEPENDS_RE = re.compile(r"^Depends-on:[ \t]*(\S.*?)\s*$", re.MULTILINE | re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """What a Depends-on value names: a Message-ID, a series id or a patch/cover id."""
+
+    msgid: str = ""
+    series_id: int | None = None
+    patch_id: int | None = None
+    cover_id: int | None = None
+
+
+def parse_depends_on(content: str) -> list[Dependency]:
+    """Every Depends-on trailer in content that names something we can look up."""
+    found: list[Dependency] = []
+    for value in _DEPENDS_RE.findall(content or ""):
+        dependency = parse_dependency(value)
+        if dependency and dependency not in found:
+            found.append(dependency)
+    return found
+
+
+def parse_dependency(value: str) -> Dependency | None:
+    """One Depends-on value: "<msgid>", a series URL (?series=N, /series/N/) or a patch/cover URL."""
+    value = value.strip()
+    if value.startswith("<") and value.endswith(">") and len(value) > 2:
+        return Dependency(msgid=value)
+    if "://" not in value:
+        return Dependency(msgid=f"<{value}>") if "@" in value and " " not in value else None
+    url = urlsplit(value)
+    series = parse_qs(url.query).get("series", [])
+    if series and series[0].isdigit():
+        return Dependency(series_id=int(series[0]))
+    parts = [unquote(p) for p in url.path.split("/") if p]
+    for kind in ("series", "patch", "cover"):
+        if kind in parts and parts.index(kind) + 1 < len(parts):
+            key = parts[parts.index(kind) + 1]
+            if key.isdigit():
+                return Dependency(**{f"{kind}_id": int(key)})
+            if kind != "series" and "@" in key:
+                return Dependency(msgid=f"<{key}>")
+    return None

@@ -1,0 +1,31 @@
+"""Who sent a mail: the Person for an address, created or updated on the way."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from apps.projects.models import Person, User
+
+
+def person_for_mail(*, email: str, name: str, cache: dict[str, Person] | None = None) -> Person:
+    """The Person with this address (case-insensitive); new ones are linked to the owning User."""
+    key = email.lower()
+    person = cache.get(key) if cache is not None else None
+    if person is None:
+        person = Person.objects.filter(email__iexact=email).first()
+    if person is None:
+        user = User.objects.filter(email__iexact=email).first()
+        try:
+            with transaction.atomic():
+                person = Person.objects.create(email=email, name=name, user=user)
+        except IntegrityError:
+            # Another worker created them a moment ago (another project's mail).
+            person = Person.objects.get(email__iexact=email)
+    if name and person.name != name:
+        # The latest name seen wins: people fix their display names.
+        person.name = name
+        Person.objects.filter(pk=person.pk).update(name=name)
+    if cache is not None and key not in cache:
+        # Only committed rows may be reused by later mails of the same run.
+        transaction.on_commit(lambda: cache.setdefault(key, person))
+    return person

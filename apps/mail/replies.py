@@ -1,0 +1,166 @@
+"""Comments: replies to patches and cover letters, including replies that arrive first.
+
+A reply belongs to the nearest patch or cover letter among the messages it
+references (its References, In-Reply-To last); when it references none, to the
+submission of the nearest comment it references. A reply whose parents are not
+known yet waits for them (AwaitedMessage, kind REPLY); so does a reply attached
+through a farther message, for the nearer ones. When one of them arrives the
+reply is placed again, so the result does not depend on delivery order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from apps.events.models import Event
+from apps.events.services import event_record
+from apps.mail.models import AwaitedMessage, IncomingMail
+from apps.mail.parse import ParsedMail
+from apps.mail.parse.tags import find_trailers
+from apps.mail.tagging import patch_tags_refresh
+from apps.patches.models import Cover, CoverComment, Patch, PatchComment
+from apps.projects.models import Person, Project
+
+# References a waiting reply keeps: the thread root and the nearest ones.
+MAX_AWAITED = 20
+
+
+@dataclass
+class Parent:
+    """Where a reply goes: the submission, and through which reference it was found."""
+
+    submission: Patch | Cover
+    position: int
+    via_comment: bool
+
+
+def reply_parent(project: Project, refs: list[str]) -> Parent | None:
+    """The submission a reply with these references belongs to, if it is known."""
+    if not refs:
+        return None
+    found: dict[str, Patch | Cover] = {
+        p.msgid: p for p in Patch.objects.filter(project=project, msgid__in=refs)
+    }
+    found.update({c.msgid: c for c in Cover.objects.filter(project=project, msgid__in=refs)})
+    for position in range(len(refs) - 1, -1, -1):
+        if refs[position] in found:
+            return Parent(found[refs[position]], position, False)
+    via: dict[str, Patch | Cover] = {
+        c.msgid: c.patch
+        for c in PatchComment.objects.filter(patch__project=project, msgid__in=refs).select_related(
+            "patch__project"
+        )
+    }
+    via.update(
+        {
+            c.msgid: c.cover
+            for c in CoverComment.objects.filter(
+                cover__project=project, msgid__in=refs
+            ).select_related("cover__project")
+        }
+    )
+    for position in range(len(refs) - 1, -1, -1):
+        if refs[position] in via:
+            return Parent(via[refs[position]], position, True)
+    return None
+
+
+def reply_await(*, mail: IncomingMail, project: Project, refs: list[str], parent: Parent | None):
+    """Wait for the references nearer than the parent found (all of them if none was)."""
+    start = -1 if parent is None else parent.position - (1 if parent.via_comment else 0)
+    positions = [i for i in range(len(refs)) if i > start]
+    if len(positions) > MAX_AWAITED:
+        positions = [positions[0], *positions[-(MAX_AWAITED - 1) :]]
+    AwaitedMessage.objects.filter(mail=mail, kind=AwaitedMessage.REPLY).exclude(
+        position__in=positions
+    ).delete()
+    AwaitedMessage.objects.bulk_create(
+        [
+            AwaitedMessage(
+                project=project,
+                msgid=refs[i],
+                kind=AwaitedMessage.REPLY,
+                mail=mail,
+                position=i,
+            )
+            for i in positions
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def comment_create(
+    *,
+    parsed: ParsedMail,
+    parent: Parent,
+    submitter: Person,
+    date,
+    patterns: dict[int, str],
+) -> PatchComment | CoverComment:
+    """Store the reply as a comment on its parent and record the event (and tags)."""
+    submission = parent.submission
+    fields = {
+        "msgid": parsed.msgid,
+        "date": date,
+        "headers": parsed.headers,
+        "content": parsed.body,
+        "submitter": submitter,
+    }
+    if isinstance(submission, Patch):
+        comment = PatchComment.objects.create(patch=submission, **fields)
+        event_record(
+            category=Event.PATCH_COMMENT_CREATED,
+            project=submission.project,
+            patch=submission,
+            patch_comment=comment,
+        )
+        if submission.project.use_tags and find_trailers(comment.content, patterns):
+            patch_tags_refresh(patch=submission, patterns=patterns)
+    else:
+        comment = CoverComment.objects.create(cover=submission, **fields)
+        event_record(
+            category=Event.COVER_COMMENT_CREATED,
+            project=submission.project,
+            cover=submission,
+            cover_comment=comment,
+        )
+    return comment
+
+
+def comment_find(project: Project, msgid: str) -> PatchComment | CoverComment | None:
+    return (
+        PatchComment.objects.filter(patch__project=project, msgid=msgid)
+        .select_related("patch__project")
+        .first()
+        or CoverComment.objects.filter(cover__project=project, msgid=msgid)
+        .select_related("cover__project")
+        .first()
+    )
+
+
+def comment_submission(comment: PatchComment | CoverComment) -> Patch | Cover:
+    return comment.patch if isinstance(comment, PatchComment) else comment.cover
+
+
+def comment_describe(comment: PatchComment | CoverComment) -> str:
+    submission = comment_submission(comment)
+    kind = "patch" if isinstance(comment, PatchComment) else "cover"
+    return f"comment {comment.pk} on {kind} {submission.pk} in {submission.project.linkname}"
+
+
+def comment_move(
+    *,
+    comment: PatchComment | CoverComment,
+    parsed: ParsedMail,
+    parent: Parent,
+    patterns: dict[int, str],
+) -> PatchComment | CoverComment:
+    """Re-attach a comment to a nearer parent that arrived after it (its events go with it)."""
+    old = comment_submission(comment)
+    submitter, date = comment.submitter, comment.date
+    comment.delete()
+    if isinstance(old, Patch) and old.project.use_tags:
+        patch_tags_refresh(patch=old, patterns=patterns)
+    return comment_create(
+        parsed=parsed, parent=parent, submitter=submitter, date=date, patterns=patterns
+    )

@@ -1,0 +1,313 @@
+"""Mail intake and ingestion.
+
+`mail_store` keeps the raw message durably (an IncomingMail row) and queues its
+ingestion once that row is committed. `mail_ingest` is the one transaction per
+mail: claim → parse → route → patch / cover letter / comment, series, tags and
+events — all of it or nothing, with the outcome written on the mail either way.
+"""
+
+from __future__ import annotations
+
+import logging
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+from django.conf import settings
+from django.db import DatabaseError, DataError, IntegrityError, OperationalError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.mail.context import IngestContext
+from apps.mail.models import AwaitedMessage, IncomingMail
+from apps.mail.parse import MailParseError, ParsedMail, parse_mail
+from apps.mail.parse.headers import decode_header
+from apps.mail.parse.route import choose_project
+from apps.mail.people import person_for_mail
+from apps.mail.replies import (
+    comment_create,
+    comment_describe,
+    comment_find,
+    comment_move,
+    comment_submission,
+    reply_await,
+    reply_parent,
+)
+from apps.mail.results import Result
+from apps.mail.submissions import cover_create_from_mail, patch_create_from_mail
+from apps.patches.models import Cover, Patch
+from apps.projects.models import Project
+from apps.series.models import Series
+from apps.series.services import series_dependencies_arrived
+
+log = logging.getLogger(__name__)
+
+# Concurrent workers may collide (deadlock, unique race): the whole transaction is retried.
+ATTEMPTS = 4
+# What is kept of a message too large to accept: enough headers to see what it was.
+OVERSIZE_KEEP = 64 * 1024
+
+
+# --- intake --------------------------------------------------------------------------
+
+
+def peek_msgid(raw: bytes) -> str:
+    """The Message-ID as written, for listing and resuming; '' when there is none."""
+    try:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(raw[:OVERSIZE_KEEP])
+        return decode_header(str(headers.get("Message-Id", "")))[:255]
+    except Exception:  # intake never fails on content; parsing reports it later
+        return ""
+
+
+def mail_store(raw: bytes, *, list_id: str = "", enqueue: bool = True) -> IncomingMail:
+    """Store a raw message durably; its ingestion is queued once the row is committed."""
+    list_id = (list_id or "").strip()[:255]
+    if len(raw) > settings.MAX_MAIL_SIZE:
+        return IncomingMail.objects.create(
+            raw=raw[:OVERSIZE_KEEP],
+            list_id=list_id,
+            msgid=peek_msgid(raw),
+            status=IncomingMail.FAILED,
+            reason=f"message of {len(raw)} bytes is larger than MAX_MAIL_SIZE "
+            f"({settings.MAX_MAIL_SIZE}); only its first {OVERSIZE_KEEP} bytes are kept",
+            processed=timezone.now(),
+        )
+    with transaction.atomic():
+        mail = IncomingMail.objects.create(raw=raw, list_id=list_id, msgid=peek_msgid(raw))
+        if enqueue:
+            mail_id = mail.pk
+            transaction.on_commit(lambda: mail_enqueue(mail_id))
+    return mail
+
+
+def mail_enqueue(mail_id: int) -> bool:
+    """Hand a stored mail to a worker; a broker that is down only delays it (the sweep retries)."""
+    from apps.mail.tasks import mail_ingest as task
+
+    try:
+        task.delay(mail_id)
+    except Exception:
+        log.warning("could not queue mail %s; the sweep will", mail_id, exc_info=True)
+        return False
+    return True
+
+
+# --- ingestion -----------------------------------------------------------------------
+
+
+def mail_ingest(mail: IncomingMail, *, context: IngestContext | None = None) -> IncomingMail:
+    """Ingest a stored mail in one transaction (unless another worker has); sets its outcome."""
+    context = context or IngestContext()
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                claimed = IncomingMail.objects.filter(
+                    pk=mail.pk, status=IncomingMail.PENDING
+                ).update(attempts=F("attempts") + 1)
+                if claimed:
+                    _ingest_claimed(mail, context)
+                    return mail
+            break
+        except (IntegrityError, OperationalError) as exc:
+            # A race another worker won (unique row, deadlock): start again from the top.
+            if attempt == ATTEMPTS:
+                raise
+            log.info("retrying mail %s after %s", mail.pk, exc)
+            context.people.clear()
+    mail.refresh_from_db()
+    return mail
+
+
+def _ingest_claimed(mail: IncomingMail, context: IngestContext) -> None:
+    try:
+        parsed = parse_mail(bytes(mail.raw))
+    except MailParseError as exc:
+        _finish(mail, Result.failed(str(exc)))
+        return
+    try:
+        # A savepoint: when this mail fails, none of its rows remain, but its outcome does.
+        with transaction.atomic():
+            result = _ingest_parsed(mail, parsed, context)
+    except MailParseError as exc:
+        result = Result.failed(str(exc))
+    except IntegrityError:
+        duplicate = _stored_as(mail.project, parsed.msgid) if mail.project else ""
+        if not duplicate:
+            raise
+        result = Result.ignored(f"duplicate: {parsed.msgid} is already {duplicate}")
+    except (OperationalError, transaction.TransactionManagementError):
+        raise
+    except DataError as exc:
+        result = Result.failed(f"data the database refuses: {exc}".strip())
+    except (DatabaseError, Exception) as exc:  # a bug must not lose the mail: keep it, failed
+        log.exception("mail %s failed", mail.pk)
+        result = Result.failed(f"internal error: {type(exc).__name__}: {exc}")
+    if result.status == IncomingMail.FAILED:
+        context.people.clear()
+    _finish(mail, result)
+
+
+def _finish(mail: IncomingMail, result: Result) -> None:
+    mail.status = result.status
+    mail.outcome = result.outcome[:255]
+    mail.reason = result.reason
+    mail.processed = timezone.now()
+    mail.save(update_fields=["status", "outcome", "reason", "processed", "project"])
+
+
+def _stored_as(project: Project, msgid: str) -> str:
+    """What a Message-ID is already stored as in a project ('' if nothing)."""
+    patch = Patch.objects.filter(project=project, msgid=msgid).values_list("pk", flat=True).first()
+    if patch:
+        return f"patch {patch}"
+    cover = Cover.objects.filter(project=project, msgid=msgid).values_list("pk", flat=True).first()
+    if cover:
+        return f"cover {cover}"
+    comment = comment_find(project, msgid)
+    return comment_describe(comment) if comment else ""
+
+
+def _lock_project(project: Project) -> None:
+    """Serialise ingestion per project: series and thread lookups then see every earlier mail."""
+    list(Project.objects.select_for_update(no_key=True).filter(pk=project.pk).values_list("pk"))
+
+
+def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContext) -> Result:
+    if parsed.hint == "ignore":
+        return Result.ignored("X-Patchwork-Hint: ignore")
+    list_ids = [mail.list_id] if mail.list_id else parsed.list_ids
+    project, why = choose_project(context.projects, list_ids, parsed.raw_subject)
+    if project is None:
+        return Result.ignored(why)
+    mail.project = project
+    _lock_project(project)
+
+    subject = parsed.subject
+    is_patch = parsed.is_patch and not (subject.is_reply and parsed.refs)
+    is_cover = not is_patch and not subject.is_reply and subject.number == 0
+    if not (is_patch or is_cover or parsed.refs):
+        return Result.ignored("neither a patch, a cover letter nor a reply")
+
+    date = parsed.date or mail.received
+    submitter = person_for_mail(email=parsed.email, name=parsed.name, cache=context.people)
+    awaited = list(
+        AwaitedMessage.objects.filter(project=project, msgid__in=[parsed.msgid, *parsed.refs])
+    )
+    if is_patch:
+        patch = patch_create_from_mail(
+            parsed=parsed,
+            project=project,
+            submitter=submitter,
+            date=date,
+            context=context,
+            awaited=awaited,
+        )
+        _arrived(project, parsed.msgid, awaited, context, series=patch.series)
+        return Result.parsed(f"patch {patch.pk} in {project.linkname}: {patch.name}")
+    if is_cover:
+        cover = cover_create_from_mail(
+            parsed=parsed, project=project, submitter=submitter, date=date, awaited=awaited
+        )
+        _arrived(project, parsed.msgid, awaited, context, series=cover.series)
+        return Result.parsed(f"cover {cover.pk} in {project.linkname}: {cover.name}")
+
+    if comment_find(project, parsed.msgid):
+        raise IntegrityError("comment already stored")
+    parent = reply_parent(project, parsed.refs)
+    reply_await(mail=mail, project=project, refs=parsed.refs, parent=parent)
+    if parent is None:
+        return Result.ignored(
+            f"a reply to {parsed.refs[-1]}, which is not a known patch, cover letter or "
+            "comment (yet): kept, it becomes a comment when that arrives"
+        )
+    comment = comment_create(
+        parsed=parsed,
+        parent=parent,
+        submitter=submitter,
+        date=date,
+        patterns=context.tag_patterns,
+    )
+    _arrived(project, parsed.msgid, awaited, context)
+    return Result.parsed(comment_describe(comment))
+
+
+def _arrived(
+    project: Project,
+    msgid: str,
+    awaited: list[AwaitedMessage],
+    context: IngestContext,
+    *,
+    series: Series | None = None,
+) -> None:
+    """A message others were waiting for exists now: place its waiting replies, link dependents."""
+    if series is not None and any(
+        a.kind == AwaitedMessage.DEPENDS and a.msgid == msgid for a in awaited
+    ):
+        series_dependencies_arrived(series=series, msgid=msgid)
+    waiting = [a.mail_id for a in awaited if a.kind == AwaitedMessage.REPLY and a.msgid == msgid]
+    seen: set[int] = set()
+    while waiting:
+        # Pending mails will place themselves (and another worker may hold them right now).
+        mails = (
+            IncomingMail.objects.filter(pk__in=set(waiting) - seen)
+            .exclude(status=IncomingMail.PENDING)
+            .order_by("received", "pk")
+        )
+        seen.update(waiting)
+        waiting = []
+        for waiting_mail in mails:
+            placed = _place_waiting_reply(project, waiting_mail, context)
+            if placed:
+                waiting += list(
+                    AwaitedMessage.objects.filter(
+                        project=project, kind=AwaitedMessage.REPLY, msgid=placed
+                    ).values_list("mail_id", flat=True)
+                )
+
+
+def _place_waiting_reply(project: Project, mail: IncomingMail, context: IngestContext) -> str:
+    """(Re)place a reply that waited; returns its Message-ID if it changed place, else ''."""
+    try:
+        parsed = parse_mail(bytes(mail.raw))
+    except MailParseError:
+        return ""
+    parent = reply_parent(project, parsed.refs)
+    if parent is None:
+        return ""
+    reply_await(mail=mail, project=project, refs=parsed.refs, parent=parent)
+    current = comment_find(project, parsed.msgid)
+    if current is not None and comment_submission(current) == parent.submission:
+        if mail.status == IncomingMail.IGNORED:
+            # Delivered twice while waiting: the other copy became the comment.
+            mail.project = project
+            _finish(
+                mail,
+                Result.ignored(f"duplicate: {parsed.msgid} is already {comment_describe(current)}"),
+            )
+        return ""
+    if current is not None:
+        comment = comment_move(
+            comment=current, parsed=parsed, parent=parent, patterns=context.tag_patterns
+        )
+    else:
+        submitter = person_for_mail(email=parsed.email, name=parsed.name, cache=context.people)
+        comment = comment_create(
+            parsed=parsed,
+            parent=parent,
+            submitter=submitter,
+            date=parsed.date or mail.received,
+            patterns=context.tag_patterns,
+        )
+    mail.project = project
+    _finish(mail, Result.parsed(comment_describe(comment)))
+    return parsed.msgid
+
+
+def mail_requeue(*, mail_ids: list[int] | None = None, failed: bool = False) -> int:
+    """Put failed (or the given) mails back to pending, for re-ingestion after a fix."""
+    qs = IncomingMail.objects.all()
+    if mail_ids is not None:
+        qs = qs.filter(pk__in=mail_ids)
+    if failed:
+        qs = qs.filter(status=IncomingMail.FAILED)
+    return qs.update(status=IncomingMail.PENDING, outcome="", reason="")

@@ -1,0 +1,134 @@
+"""Patches and cover letters from parsed mail, placed in their series, with their events."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from apps.events.models import Event
+from apps.events.services import event_record
+from apps.mail.context import IngestContext
+from apps.mail.models import AwaitedMessage
+from apps.mail.parse import ParsedMail
+from apps.mail.parse.tags import count_tags, find_trailers
+from apps.mail.tagging import patch_tags_set
+from apps.patches.models import Cover, Patch
+from apps.projects.models import Person, Project
+from apps.series.services import (
+    series_cover_added,
+    series_dependencies_add,
+    series_patch_added,
+    series_place,
+)
+
+MAX_NAME = 255
+
+
+def submission_name(parsed: ParsedMail, project: Project) -> str:
+    """The Patchwork name: "[v2,1/2] title", PATCH and the project's name dropped."""
+    name = parsed.subject.name(drop=(project.linkname,)) or "(no subject)"
+    return name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"
+
+
+def series_title(parsed: ParsedMail) -> str:
+    return parsed.subject.title or "(no subject)"
+
+
+def patch_create_from_mail(
+    *,
+    parsed: ParsedMail,
+    project: Project,
+    submitter: Person,
+    date: dt.datetime,
+    context: IngestContext,
+    awaited: list[AwaitedMessage],
+) -> Patch:
+    """Create the patch, put it in its series, count its tags; records every event once."""
+    subject = parsed.subject
+    if parsed.pull_url and len(parsed.pull_url) > 255:
+        from apps.mail.parse import MailParseError
+
+        raise MailParseError("pull request URL longer than 255 characters")
+    placement = series_place(
+        project=project,
+        msgid=parsed.msgid,
+        refs=parsed.refs,
+        submitter=submitter,
+        date=date,
+        version=subject.version,
+        number=subject.number,
+        total=subject.total,
+        name=series_title(parsed),
+        awaited=awaited,
+    )
+    patch = Patch.objects.create(
+        project=project,
+        msgid=parsed.msgid,
+        name=submission_name(parsed, project),
+        date=date,
+        headers=parsed.headers,
+        content=parsed.message,
+        diff=parsed.diff,
+        pull_url=parsed.pull_url,
+        hash=parsed.hash,
+        submitter=submitter,
+        state=context.state(parsed.state_name),
+        delegate=context.delegate(project, parsed.delegate_email, parsed.diff),
+        series=placement.series,
+        number=subject.number if subject.number is not None else 1,
+    )
+    event_record(category=Event.PATCH_CREATED, project=project, patch=patch)
+    series_patch_added(
+        placement=placement, patch=patch, refs=parsed.refs, title=series_title(parsed)
+    )
+    if project.use_tags and context.tag_patterns:
+        counts = count_tags([find_trailers(patch.content, context.tag_patterns)])
+        if counts:
+            patch_tags_set(patch=patch, counts=counts, existing={})
+    if parsed.depends_on:
+        series_dependencies_add(series=placement.series, dependencies=parsed.depends_on)
+    return patch
+
+
+def cover_create_from_mail(
+    *,
+    parsed: ParsedMail,
+    project: Project,
+    submitter: Person,
+    date: dt.datetime,
+    awaited: list[AwaitedMessage],
+) -> Cover:
+    """Create the cover letter and make it its series' cover; records its events."""
+    subject = parsed.subject
+    placement = series_place(
+        project=project,
+        msgid=parsed.msgid,
+        refs=parsed.refs,
+        submitter=submitter,
+        date=date,
+        version=subject.version,
+        number=0,
+        total=subject.total,
+        name=series_title(parsed),
+        is_cover=True,
+        awaited=awaited,
+    )
+    cover = Cover.objects.create(
+        project=project,
+        msgid=parsed.msgid,
+        name=submission_name(parsed, project),
+        date=date,
+        headers=parsed.headers,
+        content=parsed.body,
+        submitter=submitter,
+    )
+    event_record(category=Event.COVER_CREATED, project=project, cover=cover)
+    series_cover_added(
+        placement=placement,
+        cover=cover,
+        refs=parsed.refs,
+        title=series_title(parsed),
+        total=subject.total or 1,
+    )
+    if parsed.depends_on:
+        series_dependencies_add(series=placement.series, dependencies=parsed.depends_on)
+    return cover

@@ -1,0 +1,340 @@
+"""Series assembly: which series a patch or cover letter joins, numbering, completion events.
+
+Lists deliver out of order and several workers ingest at once (each holding its
+project's lock), so placement must give the same series whatever the arrival
+order. Evidence, strongest first:
+
+1. mail already in a series answered this one (they wait for its Message-ID);
+2. this mail answers a member of a series (its References / In-Reply-To);
+3. this mail answers the same, not yet known, message as a series' members
+   (siblings under a cover letter that has not arrived);
+4. for unthreaded mail only: same submitter, version and total within hours.
+
+A candidate fits when version and total agree and the slot is free (no patch
+with that number, or no cover letter yet); a v2 sent in reply to v1 therefore
+starts its own series. Series name, date and submitter follow the cover letter,
+else the lowest-numbered patch, so they do not depend on arrival order either.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Exists, OuterRef
+
+from apps.events.models import Event
+from apps.events.services import event_record
+from apps.mail.models import AwaitedMessage
+from apps.mail.parse.depends import Dependency
+from apps.patches.models import Cover, Patch
+from apps.projects.models import Person, Project
+from apps.series.models import Series, SeriesReference
+
+# Unthreaded series: parts sent this close together by one person belong together.
+MARKER_WINDOW = dt.timedelta(hours=12)
+# Thread references kept per mail: the root and the nearest ones are what matter.
+MAX_THREAD_REFS = 20
+
+
+@dataclass
+class Placement:
+    """Where a patch or cover letter goes, and what placement learned on the way."""
+
+    series: Series
+    created: bool
+    members: dict[str, int] = field(default_factory=dict)
+
+
+def _thread_refs(refs: list[str]) -> list[str]:
+    if len(refs) <= MAX_THREAD_REFS:
+        return refs
+    return [refs[0], *refs[-(MAX_THREAD_REFS - 1) :]]
+
+
+def series_place(
+    *,
+    project: Project,
+    msgid: str,
+    refs: list[str],
+    submitter: Person,
+    date: dt.datetime,
+    version: int,
+    number: int | None,
+    total: int | None,
+    name: str,
+    is_cover: bool = False,
+    awaited: list[AwaitedMessage] | None = None,
+) -> Placement:
+    """Find or create the series of a patch (number >= 1, None if unnumbered) or cover (0).
+
+    `awaited` may carry the AwaitedMessage rows for msgid and refs, already fetched.
+    """
+    if number is None or total is None:
+        # Unnumbered mail is a series of its own, whatever it replies to.
+        return Placement(_series_create(project, submitter, date, version, 1, name), True)
+    refs = _thread_refs(refs)
+    members = dict(
+        SeriesReference.objects.filter(project=project, msgid__in=refs).values_list(
+            "msgid", "series_id"
+        )
+    )
+    if awaited is None:
+        awaited = list(
+            AwaitedMessage.objects.filter(
+                project=project, kind=AwaitedMessage.THREAD, msgid__in=[msgid, *refs]
+            )
+        )
+    depths: dict[tuple[str, int], int] = {}
+    for row in awaited:
+        if row.kind == AwaitedMessage.THREAD:
+            key = (row.msgid, row.series_id)
+            depths[key] = min(depths.get(key, row.position), row.position)
+    waiting: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for (ref, sid), depth in sorted(depths.items(), key=lambda item: (item[1], item[0][1])):
+        waiting[ref].append((depth, sid))
+
+    # (series id, whether the submitter must match): strongest evidence first.
+    candidates: list[tuple[int, bool]] = [(sid, False) for _, sid in waiting.get(msgid, [])]
+    for ref in reversed(refs):
+        if ref in members:
+            candidates.append((members[ref], False))
+        candidates += [(sid, True) for _, sid in waiting.get(ref, [])]
+
+    series = _first_fitting(
+        project, candidates, submitter, version, number, total, is_cover=is_cover
+    )
+    if series is None and not refs:
+        series = _by_markers(project, submitter, date, version, number, total, is_cover=is_cover)
+    if series is not None:
+        return Placement(series, False, members)
+    return Placement(_series_create(project, submitter, date, version, total, name), True, members)
+
+
+def _series_create(
+    project: Project, submitter: Person, date: dt.datetime, version: int, total: int, name: str
+) -> Series:
+    series = Series.objects.create(
+        project=project,
+        submitter=submitter,
+        date=date,
+        version=version,
+        total=total,
+        name=name[:255],
+    )
+    event_record(category=Event.SERIES_CREATED, project=project, series=series)
+    return series
+
+
+def _with_slot(qs, number: int, is_cover: bool):
+    if is_cover:
+        return qs
+    return qs.annotate(taken=Exists(Patch.objects.filter(series=OuterRef("pk"), number=number)))
+
+
+def _fits(series: Series, version: int, total: int, is_cover: bool) -> bool:
+    if series.version != version or series.total != total:
+        return False
+    return series.cover_id is None if is_cover else not series.taken
+
+
+def _first_fitting(
+    project: Project,
+    candidates: list[tuple[int, bool]],
+    submitter: Person,
+    version: int,
+    number: int,
+    total: int,
+    *,
+    is_cover: bool,
+) -> Series | None:
+    if not candidates:
+        return None
+    ids = {sid for sid, _ in candidates}
+    found = {
+        s.pk: s
+        for s in _with_slot(Series.objects.filter(project=project, pk__in=ids), number, is_cover)
+    }
+    for sid, same_submitter in candidates:
+        series = found.get(sid)
+        if series is None or not _fits(series, version, total, is_cover):
+            continue
+        if same_submitter and series.submitter_id != submitter.pk:
+            continue
+        return series
+    return None
+
+
+def _by_markers(
+    project: Project,
+    submitter: Person,
+    date: dt.datetime,
+    version: int,
+    number: int,
+    total: int,
+    *,
+    is_cover: bool,
+) -> Series | None:
+    if total <= 1:
+        return None
+    qs = Series.objects.filter(
+        project=project,
+        submitter=submitter,
+        version=version,
+        total=total,
+        date__range=(date - MARKER_WINDOW, date + MARKER_WINDOW),
+    )
+    fitting = [s for s in _with_slot(qs, number, is_cover) if _fits(s, version, total, is_cover)]
+    if not fitting:
+        return None
+    return min(fitting, key=lambda s: (abs((s.date - date).total_seconds()), s.pk))
+
+
+def _register(placement: Placement, project: Project, msgid: str, refs: list[str]) -> None:
+    """Remember this mail's Message-ID as a member, and what it is threaded to."""
+    series = placement.series
+    SeriesReference.objects.bulk_create(
+        [SeriesReference(project=project, series=series, msgid=msgid)],
+        update_conflicts=True,
+        unique_fields=["project", "msgid"],
+        update_fields=["series"],
+    )
+    awaited = [
+        AwaitedMessage(
+            project=project,
+            msgid=ref,
+            kind=AwaitedMessage.THREAD,
+            series=series,
+            position=depth,
+        )
+        for depth, ref in enumerate(reversed(_thread_refs(refs)))
+        if placement.members.get(ref) != series.pk
+    ]
+    if awaited:
+        AwaitedMessage.objects.bulk_create(awaited, ignore_conflicts=True)
+
+
+def series_cover_added(
+    *, placement: Placement, cover: Cover, refs: list[str], title: str, total: int
+) -> None:
+    """Make cover the series' cover letter: it names and dates the series."""
+    series = placement.series
+    _register(placement, cover.project, cover.msgid, refs)
+    series.cover = cover
+    series.name = title[:255]
+    series.submitter = cover.submitter
+    series.date = min(series.date, cover.date)
+    series.total = total
+    series.save(update_fields=["cover", "name", "submitter", "date", "total"])
+
+
+def series_patch_added(*, placement: Placement, patch: Patch, refs: list[str], title: str) -> None:
+    """Add patch to its series; record patch-completed / series-completed as they become true."""
+    series = placement.series
+    project = patch.project
+    _register(placement, project, patch.msgid, refs)
+    others = dict(
+        Patch.objects.filter(series=series).exclude(pk=patch.pk).values_list("number", "id")
+    )
+    changed = []
+    if patch.date < series.date:
+        series.date = patch.date
+        changed.append("date")
+    lowest = min((n for n in others if n is not None), default=None)
+    if not series.cover_id and (lowest is None or (patch.number or 0) < lowest):
+        # Without a cover letter the series is named after (and by) its first patch.
+        series.name = title[:255]
+        series.submitter = patch.submitter
+        changed += ["name", "submitter"]
+    if changed:
+        series.save(update_fields=changed)
+
+    before = set(others)
+    after = before | {patch.number}
+    done_before, done_after = _complete_prefix(before), _complete_prefix(after)
+    completed = sorted(n for n in after if n is not None and done_before < n <= done_after)
+    if (patch.number or 0) < 1:
+        completed.append(patch.number)
+    for number in completed:
+        ref = {"patch": patch} if number == patch.number else {"patch_id": others[number]}
+        event_record(category=Event.PATCH_COMPLETED, project=project, series=series, **ref)
+    if done_before < series.total <= done_after:
+        event_record(category=Event.SERIES_COMPLETED, project=project, series=series)
+
+
+def _complete_prefix(numbers: set[int | None]) -> int:
+    """The largest k such that patches 1..k are all present."""
+    k = 0
+    while k + 1 in numbers:
+        k += 1
+    return k
+
+
+def series_dependencies_add(*, series: Series, dependencies: list[Dependency]) -> list[str]:
+    """Record Depends-on: the series named exist now, or are awaited by Message-ID."""
+    project = series.project
+    targets: set[int] = set()
+    awaited: list[str] = []
+    msgids = [d.msgid for d in dependencies if d.msgid]
+    by_msgid: dict[str, int | None] = {}
+    if msgids:
+        by_msgid.update(
+            Patch.objects.filter(project=project, msgid__in=msgids).values_list(
+                "msgid", "series_id"
+            )
+        )
+        by_msgid.update(
+            Cover.objects.filter(project=project, msgid__in=msgids).values_list(
+                "msgid", "series__id"
+            )
+        )
+    for dependency in dependencies:
+        if dependency.msgid:
+            sid = by_msgid.get(dependency.msgid)
+            if sid:
+                targets.add(sid)
+            elif dependency.msgid not in by_msgid:
+                awaited.append(dependency.msgid)
+        elif dependency.series_id:
+            targets.update(
+                Series.objects.filter(project=project, pk=dependency.series_id).values_list(
+                    "pk", flat=True
+                )
+            )
+        elif dependency.patch_id:
+            targets.update(
+                Patch.objects.filter(project=project, pk=dependency.patch_id)
+                .exclude(series=None)
+                .values_list("series_id", flat=True)
+            )
+        elif dependency.cover_id:
+            targets.update(
+                Series.objects.filter(project=project, cover_id=dependency.cover_id).values_list(
+                    "pk", flat=True
+                )
+            )
+    targets.discard(series.pk)
+    if targets:
+        series.dependencies.add(*targets)
+    if awaited:
+        AwaitedMessage.objects.bulk_create(
+            [
+                AwaitedMessage(project=project, msgid=m, kind=AwaitedMessage.DEPENDS, series=series)
+                for m in awaited
+                if len(m) <= 255
+            ],
+            ignore_conflicts=True,
+        )
+    return awaited
+
+
+def series_dependencies_arrived(*, series: Series, msgid: str) -> None:
+    """A patch or cover letter others Depend-on arrived: link their series to its series."""
+    rows = AwaitedMessage.objects.filter(
+        project=series.project, kind=AwaitedMessage.DEPENDS, msgid=msgid
+    )
+    dependents = {sid for sid in rows.values_list("series_id", flat=True) if sid != series.pk}
+    for dependent in Series.objects.filter(pk__in=dependents):
+        dependent.dependencies.add(series)
+    rows.delete()
