@@ -1,3 +1,16 @@
+"""pwclient pages (included at ""), and /xmlrpc without its trailing slash."""
+
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from apps.xmlrpc.pwclient_views import project_pwclientrc, pwclient_page
+from apps.xmlrpc.views import xmlrpc_endpoint
+
+urlpatterns = [
+    # Old pwclientrc files name the endpoint without the slash; a redirect would
+    # turn an XML-RPC POST into a GET, so serve it here too.
+    path("xmlrpc", xmlrpc_endpoint, name="xmlrpc-noslash"),
+    path("pwclient/", pwclient_page, name="pwclient"),
+    path("project/<slug:linkname>/pwclientrc/", project_pwclientrc, name="project-pwclientrc"),
+]

@@ -1,3 +1,11 @@
+"""Included at "xmlrpc/"; "/xmlrpc" without the slash is routed in pwclient_urls."""
+
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from apps.xmlrpc.views import xmlrpc_endpoint
+
+urlpatterns = [
+    path("", xmlrpc_endpoint, name="xmlrpc"),
+]
