@@ -1,0 +1,1 @@
+"""Pages for patches, cover letters, comments, bundles and to-do lists (split by topic)."""

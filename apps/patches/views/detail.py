@@ -1,0 +1,329 @@
+"""Patch and cover letter pages, the maintainer form, comment permalinks and 'addressed'."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseForbidden,
+    HttpResponseRedirect,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from apps.checks.selectors import checks_latest
+from apps.patches.models import Bundle, Cover, CoverComment, Patch, PatchComment
+from apps.patches.services import (
+    UNSET,
+    comment_check_can_edit,
+    comment_set_addressed,
+    patch_check_can_edit,
+    patch_update,
+)
+from apps.patches.views.diff import render_diff
+from apps.projects.models import State, User
+from apps.projects.selectors import user_is_maintainer
+
+
+def _bracketed(msgid: str) -> str:
+    return f"<{msgid}>"
+
+
+def patch_url(patch: Patch) -> str:
+    return reverse("patch-detail", args=[patch.project.linkname, patch.url_msgid])
+
+
+def cover_url(cover: Cover) -> str:
+    return reverse("cover-detail", args=[cover.project.linkname, cover.url_msgid])
+
+
+# --- the maintainer form -------------------------------------------------------
+
+
+class PatchTriageForm(forms.Form):
+    state = forms.ModelChoiceField(queryset=State.objects.none(), to_field_name="slug")
+    delegate = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        to_field_name="username",
+        required=False,
+        empty_label="Nobody",
+    )
+    archived = forms.BooleanField(required=False)
+    commit_ref = forms.CharField(max_length=255, required=False, label="Commit ref")
+
+    def __init__(self, *args, patch: Patch, states: list[State], maintainers, **kwargs):
+        initial = {
+            "state": patch.state.slug,
+            "delegate": patch.delegate.username if patch.delegate_id else None,
+            "archived": patch.archived,
+            "commit_ref": patch.commit_ref or "",
+        }
+        super().__init__(*args, initial=initial, **kwargs)
+        self.fields["state"].queryset = State.objects.filter(pk__in=[s.pk for s in states])
+        self.fields["state"].choices = [(s.slug, s.name) for s in states]
+        self.fields["delegate"].queryset = maintainers
+        self.fields["delegate"].choices = [("", "Nobody")] + [
+            (u.username, u.username) for u in maintainers
+        ]
+
+
+def _delegate_choices(patch: Patch):
+    """The project's maintainers, plus the current delegate so an unchanged form keeps them."""
+    return (
+        User.objects.filter(Q(maintained_projects=patch.project_id) | Q(pk=patch.delegate_id))
+        .distinct()
+        .order_by("username")
+    )
+
+
+def _triage_context(request: HttpRequest, patch: Patch, form=None, message="") -> dict:
+    states = list(State.objects.order_by("ordering"))
+    maintainers = _delegate_choices(patch)
+    if form is None:
+        form = PatchTriageForm(patch=patch, states=states, maintainers=maintainers)
+    return {"patch": patch, "form": form, "message": message}
+
+
+def _patch_triage_post(request: HttpRequest, patch: Patch) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('login')}?next={patch_url(patch)}")
+    if not patch_check_can_edit(request.user, patch):
+        return HttpResponseForbidden("You may not change this patch.")
+    states = list(State.objects.order_by("ordering"))
+    maintainers = _delegate_choices(patch)
+    form = PatchTriageForm(request.POST, patch=patch, states=states, maintainers=maintainers)
+    status = 200
+    message = ""
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            patch = patch_update(
+                patch=patch,
+                actor=request.user,
+                state=data["state"],
+                delegate=UNSET
+                if (data["delegate"].pk if data["delegate"] else None) == patch.delegate_id
+                else data["delegate"],
+                archived=data["archived"],
+                commit_ref=data["commit_ref"] or None,
+            )
+            message = "Patch updated."
+        except ValidationError as exc:
+            for field_name, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field_name if field_name in form.fields else None, error)
+            status = 400
+    else:
+        status = 400
+    if not request.htmx:
+        if status == 200:
+            messages.success(request, message)
+            return HttpResponseRedirect(patch_url(patch))
+        return _render_patch(request, patch, triage_form=form, status=status)
+    patch = _load_patch(patch.project.linkname, patch.url_msgid)
+    context = _triage_context(request, patch, form if status != 200 else None, message)
+    context.update({"can_edit": True, "project": patch.project, "oob": status == 200})
+    return render(request, "patches/_triage.html", context, status=status)
+
+
+# --- pages -------------------------------------------------------------------
+
+
+def _load_patch(linkname: str, msgid: str) -> Patch:
+    return get_object_or_404(
+        Patch.objects.select_related(
+            "project", "submitter", "delegate", "state", "series", "series__cover"
+        ),
+        project__linkname=linkname,
+        msgid=_bracketed(msgid),
+    )
+
+
+def _comment_editable(user, is_maintainer: bool, comment, submission) -> bool:
+    """The rule of comment_check_can_edit, without a query per comment."""
+    if not user.is_authenticated:
+        return False
+    if is_maintainer:
+        return True
+    return user.pk in (comment.submitter.user_id, submission.submitter.user_id)
+
+
+def patch_detail(request: HttpRequest, linkname: str, msgid: str) -> HttpResponse:
+    patch = _load_patch(linkname, msgid)
+    if request.method == "POST":
+        return _patch_triage_post(request, patch)
+    return _render_patch(request, patch)
+
+
+def _render_patch(request: HttpRequest, patch: Patch, triage_form=None, status=200):
+    user = request.user
+    project = patch.project
+    is_maintainer = user_is_maintainer(user, project)
+    can_edit = is_maintainer or patch_check_can_edit(user, patch)
+    comments = list(patch.comments.select_related("submitter").order_by("date", "id"))
+    for comment in comments:
+        comment.can_edit = _comment_editable(user, is_maintainer, comment, patch)
+    checks = checks_latest(patch.checks.select_related("user"))
+    series_patches: list[Patch] = []
+    previous_patch = next_patch = None
+    dependencies = []
+    if patch.series_id:
+        series_patches = list(
+            Patch.objects.filter(series_id=patch.series_id)
+            .select_related("project")
+            .only("id", "msgid", "name", "number", "date", "project__linkname")
+            .order_by("number", "date", "id")
+        )
+        index = next((i for i, p in enumerate(series_patches) if p.pk == patch.pk), None)
+        if index is not None:
+            previous_patch = series_patches[index - 1] if index > 0 else None
+            next_patch = series_patches[index + 1] if index + 1 < len(series_patches) else None
+        dependencies = list(patch.series.dependencies.order_by("id"))
+    related = []
+    if patch.related_id:
+        related = list(
+            Patch.objects.filter(related_id=patch.related_id)
+            .exclude(pk=patch.pk)
+            .select_related("project", "state")
+            .only("id", "msgid", "name", "project__linkname", "project__name", "state__name")
+            .order_by("date", "id")
+        )
+    diff_files, diff_truncated = render_diff(patch.diff)
+    context = {
+        "project": project,
+        "patch": patch,
+        "submission": patch,
+        "comments": comments,
+        "checks": checks,
+        "series_patches": series_patches,
+        "previous_patch": previous_patch,
+        "next_patch": next_patch,
+        "dependencies": dependencies,
+        "related": related,
+        "diff_files": diff_files,
+        "diff_truncated": diff_truncated,
+        "is_maintainer": is_maintainer,
+        "can_edit": can_edit,
+        "bundles": list(Bundle.objects.filter(owner=user).only("id", "name"))
+        if user.is_authenticated
+        else [],
+        "patch_url": patch_url(patch),
+        "bulk_url": reverse("patch-list-bulk", args=[project.linkname]),
+    }
+    if can_edit:
+        triage = _triage_context(request, patch, triage_form)
+        context["form"] = triage["form"]
+    return render(request, "patches/detail.html", context, status=status)
+
+
+def cover_detail(request: HttpRequest, linkname: str, msgid: str) -> HttpResponse:
+    cover = get_object_or_404(
+        Cover.objects.select_related("project", "submitter"),
+        project__linkname=linkname,
+        msgid=_bracketed(msgid),
+    )
+    user = request.user
+    is_maintainer = user_is_maintainer(user, cover.project)
+    comments = list(cover.comments.select_related("submitter").order_by("date", "id"))
+    for comment in comments:
+        comment.can_edit = _comment_editable(user, is_maintainer, comment, cover)
+    series = getattr(cover, "series", None) if _has_series(cover) else None
+    series_patches = []
+    if series is not None:
+        series_patches = list(
+            Patch.objects.filter(series=series)
+            .select_related("project", "state")
+            .only("id", "msgid", "name", "number", "project__linkname", "state__name")
+            .order_by("number", "date", "id")
+        )
+    context = {
+        "project": cover.project,
+        "cover": cover,
+        "submission": cover,
+        "comments": comments,
+        "series": series,
+        "series_patches": series_patches,
+    }
+    return render(request, "patches/cover.html", context)
+
+
+def _has_series(cover: Cover) -> bool:
+    try:
+        return cover.series is not None
+    except Cover.series.RelatedObjectDoesNotExist:
+        return False
+
+
+# --- short URLs and comment permalinks ------------------------------------------
+
+
+def patch_by_id(request: HttpRequest, patch_id: int) -> HttpResponse:
+    patch = get_object_or_404(
+        Patch.objects.select_related("project").only("msgid", "project__linkname"), pk=patch_id
+    )
+    return redirect(patch_url(patch), permanent=True)
+
+
+def cover_by_id(request: HttpRequest, cover_id: int) -> HttpResponse:
+    cover = get_object_or_404(
+        Cover.objects.select_related("project").only("msgid", "project__linkname"), pk=cover_id
+    )
+    return redirect(cover_url(cover), permanent=True)
+
+
+def comment_redirect(request: HttpRequest, comment_id: int) -> HttpResponse:
+    """A comment's permalink: its place on its patch's page (or, failing that, cover's)."""
+    comment = PatchComment.objects.select_related("patch__project").filter(pk=comment_id).first()
+    if comment is not None:
+        return redirect(f"{patch_url(comment.patch)}#comment-{comment.pk}")
+    return cover_comment_redirect(request, comment_id)
+
+
+def cover_comment_redirect(request: HttpRequest, comment_id: int) -> HttpResponse:
+    comment = get_object_or_404(
+        CoverComment.objects.select_related("cover__project"), pk=comment_id
+    )
+    return redirect(f"{cover_url(comment.cover)}#comment-{comment.pk}")
+
+
+def _set_addressed(request: HttpRequest, comment, page_url: str) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('login')}?next={page_url}")
+    if not comment_check_can_edit(request.user, comment):
+        return HttpResponseForbidden("You may not change this comment.")
+    value = request.POST.get("addressed", "")
+    choices = {"true": True, "false": False, "": None}
+    if value not in choices:
+        return HttpResponse("addressed must be true, false or empty.", status=400)
+    comment_set_addressed(comment=comment, addressed=choices[value])
+    if request.htmx:
+        comment.can_edit = True
+        return render(
+            request,
+            "patches/_addressed.html",
+            {"comment": comment, "is_cover": isinstance(comment, CoverComment)},
+        )
+    return HttpResponseRedirect(f"{page_url}#comment-{comment.pk}")
+
+
+@require_POST
+def comment_addressed(request: HttpRequest, comment_id: int) -> HttpResponse:
+    comment = get_object_or_404(
+        PatchComment.objects.select_related("patch__project", "patch__submitter", "submitter"),
+        pk=comment_id,
+    )
+    return _set_addressed(request, comment, patch_url(comment.patch))
+
+
+@require_POST
+def cover_comment_addressed(request: HttpRequest, comment_id: int) -> HttpResponse:
+    comment = get_object_or_404(
+        CoverComment.objects.select_related("cover__project", "cover__submitter", "submitter"),
+        pk=comment_id,
+    )
+    return _set_addressed(request, comment, cover_url(comment.cover))

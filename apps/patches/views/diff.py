@@ -1,0 +1,136 @@
+"""Diffs rendered for the patch page: split per file, lines highlighted with Pygments."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from pygments.lexers import DiffLexer
+from pygments.token import Generic
+
+# Past this many lines the page shows the start and points to the raw download.
+MAX_LINES = 20_000
+
+_GIT_HEADER = re.compile(r"^diff --git a/(.*) b/(.*)$")
+_TOKEN_CLASS = {
+    Generic.Inserted: "gi",
+    Generic.Deleted: "gd",
+    Generic.Subheading: "gu",
+    Generic.Heading: "gh",
+    Generic.Strong: "gs",
+}
+
+
+@dataclass
+class DiffFile:
+    name: str
+    lines: list[str] = field(default_factory=list)
+    added: int = 0
+    removed: int = 0
+    html: SafeString = mark_safe("")
+
+
+def _file_name(lines: list[str]) -> str:
+    old = new = ""
+    for line in lines[:12]:
+        if match := _GIT_HEADER.match(line):
+            old, new = match.group(1), match.group(2)
+        elif line.startswith("--- "):
+            old = _strip_prefix(line[4:])
+        elif line.startswith("+++ "):
+            new = _strip_prefix(line[4:])
+            break
+    if new and new != "/dev/null":
+        return new
+    return old or "(diff)"
+
+
+def _strip_prefix(path: str) -> str:
+    path = path.split("\t")[0].strip()
+    if path.startswith(("a/", "b/")):
+        return path[2:]
+    return path
+
+
+def split_files(diff: str) -> list[DiffFile]:
+    """Split a diff at each file's header (`diff --git`, or `---`/`+++` pairs)."""
+    lines = diff.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    starts = []
+    in_hunk = False
+    for i, line in enumerate(lines):
+        if line.startswith("diff "):
+            starts.append(i)
+            in_hunk = False
+        elif (
+            line.startswith("--- ")
+            and i + 1 < len(lines)
+            and lines[i + 1].startswith("+++ ")
+            and not (starts and not in_hunk and starts[-1] >= i - 6)
+        ):
+            starts.append(i)
+            in_hunk = False
+        elif line.startswith("@@"):
+            in_hunk = True
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    files = []
+    for start, end in zip(starts, [*starts[1:], len(lines)], strict=True):
+        chunk = lines[start:end]
+        if not chunk:
+            continue
+        f = DiffFile(name=_file_name(chunk), lines=chunk)
+        in_hunk = False
+        for line in chunk:
+            if line.startswith("@@"):
+                in_hunk = True
+            elif in_hunk and line.startswith("+"):
+                f.added += 1
+            elif in_hunk and line.startswith("-"):
+                f.removed += 1
+        files.append(f)
+    return files
+
+
+def _highlight(lines: list[str]) -> SafeString:
+    """One span per line, classed by Pygments' diff tokens; the text itself is escaped."""
+    lexer = DiffLexer(stripnl=False, ensurenl=True)
+    out = []
+    text, cls = "", ""
+    in_hunk = False
+    for token, value in lexer.get_tokens("\n".join(lines) + "\n"):
+        cls = cls or _TOKEN_CLASS.get(token, "")
+        *done, text = (text + value).split("\n")
+        for line in done:
+            in_hunk = in_hunk or line.startswith("@@")
+            if not in_hunk and line.startswith(("--- ", "+++ ")):
+                cls = "gh"  # file header lines, not changes
+            out.append(f'<span class="{cls}">{escape(line) or " "}</span>')
+            cls = ""
+    if text:
+        out.append(f'<span class="{cls}">{escape(text)}</span>')
+    return mark_safe("\n".join(out))  # noqa: S308 - each line escaped above
+
+
+def render_diff(diff: str | None) -> tuple[list[DiffFile], bool]:
+    """Files of the diff with highlighted HTML; True as second value if it was cut short."""
+    if not diff:
+        return [], False
+    files = split_files(diff)
+    budget = MAX_LINES
+    truncated = False
+    shown = []
+    for f in files:
+        if budget <= 0:
+            truncated = True
+            break
+        if len(f.lines) > budget:
+            f.lines = f.lines[:budget]
+            truncated = True
+        budget -= len(f.lines)
+        f.html = _highlight(f.lines)
+        shown.append(f)
+    return shown, truncated

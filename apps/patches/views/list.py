@@ -1,0 +1,381 @@
+"""The patch list of a project: filters, sorting, pagination and bulk actions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.patches.models import Bundle, Patch
+from apps.patches.services import (
+    bundle_add_patches,
+    bundle_check_can_edit,
+    bundle_create,
+    patch_check_can_edit,
+    patch_update,
+)
+from apps.patches.views.filters import (
+    ARCHIVE_CHOICES,
+    NOBODY,
+    SORT_FIELDS,
+    apply_filters,
+    parse_filters,
+)
+from apps.patches.views.rows import (
+    items_per_page,
+    patch_rows_decorate,
+    patch_rows_queryset,
+    render_patch_rows,
+    row_options,
+)
+from apps.projects.models import Person, Project, State, User
+from apps.projects.selectors import user_is_maintainer
+
+# Past this many matches the list says "more than N" instead of counting every row.
+COUNT_LIMIT = 10_000
+
+# Single keys that set a state in keyboard triage, by state slug (first free letter wins).
+STATE_KEYS = {
+    "new": "n",
+    "under-review": "u",
+    "accepted": "a",
+    "rejected": "r",
+    "changes-requested": "c",
+    "awaiting-upstream": "w",
+    "superseded": "s",
+    "deferred": "d",
+    "not-applicable": "t",
+    "rfc": "f",
+}
+
+
+@dataclass
+class Page:
+    number: int
+    per_page: int
+    items: list
+    has_next: bool
+    total: int  # capped at COUNT_LIMIT + 1
+    exact: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, -(-min(self.total, COUNT_LIMIT) // self.per_page))
+
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * self.per_page + 1 if self.items else 0
+
+    @property
+    def end_index(self) -> int:
+        return (self.number - 1) * self.per_page + len(self.items)
+
+    def window(self) -> list[int | None]:
+        """Page numbers to link, with None for a gap."""
+        last = self.num_pages
+        wanted = {1, last, *range(self.number - 2, self.number + 3)}
+        pages = sorted(n for n in wanted if 1 <= n <= max(last, self.number))
+        out: list[int | None] = []
+        for n in pages:
+            if out and n - (out[-1] or 0) > 1:
+                out.append(None)
+            out.append(n)
+        return out
+
+
+def paginate(qs: QuerySet, page_param: str | None, per_page: int) -> Page:
+    """One page of rows plus a count that stops at COUNT_LIMIT (no full-table COUNT)."""
+    try:
+        number = max(1, int(page_param or 1))
+    except ValueError:
+        number = 1
+    offset = (number - 1) * per_page
+    rows = list(qs[offset : offset + per_page + 1])
+    has_next = len(rows) > per_page
+    rows = rows[:per_page]
+    if number == 1 and not has_next:
+        total = len(rows)
+    else:
+        total = qs.order_by().values("pk")[: COUNT_LIMIT + 1].count()
+    return Page(number, per_page, rows, has_next, total, total <= COUNT_LIMIT)
+
+
+def list_context(
+    request: HttpRequest,
+    project: Project | None,
+    qs: QuerySet[Patch],
+    *,
+    use_tags: bool = True,
+    querystring: Callable[..., str] = lambda **kw: urlencode(kw),
+) -> dict:
+    """What the patch table, pagination and bulk bar need for one page of `qs`."""
+    options = row_options(request, use_tags=use_tags)
+    page = paginate(patch_rows_queryset(qs), request.GET.get("page"), items_per_page(request.user))
+    patch_rows_decorate(page.items, options)
+    links = [
+        {"number": n, "url": "?" + querystring(page=n) if n else "", "current": n == page.number}
+        for n in page.window()
+    ]
+    page_urls = {
+        "previous": "?" + querystring(page=page.number - 1) if page.has_previous else "",
+        "next": "?" + querystring(page=page.number + 1) if page.has_next else "",
+    }
+    user = request.user
+    context = {
+        "page": page,
+        "page_links": links,
+        "page_urls": page_urls,
+        "opts": options,
+        "is_maintainer": False,
+        "bundles": [],
+    }
+    if user.is_authenticated:
+        context["bundles"] = list(Bundle.objects.filter(owner=user).only("id", "name"))
+        if project is not None:
+            context["is_maintainer"] = user_is_maintainer(user, project)
+    return context
+
+
+@require_GET
+def patch_list(request: HttpRequest, linkname: str) -> HttpResponse:
+    project = get_object_or_404(Project, linkname=linkname)
+    states = list(State.objects.order_by("ordering"))
+    filters = parse_filters(request.GET, states)
+    qs = apply_filters(Patch.objects.filter(project=project), filters)
+    context = list_context(
+        request, project, qs, use_tags=project.use_tags, querystring=filters.querystring
+    )
+    maintainers = list(project.maintainers.order_by("username").only("id", "username"))
+    context.update(
+        {
+            "project": project,
+            "filters": filters,
+            "states": states,
+            "maintainers": maintainers,
+            "archive_choices": ARCHIVE_CHOICES,
+            "sort": {
+                col: {
+                    "url": "?" + filters.sort_querystring(col),
+                    "active": filters.order_field == col,
+                    "descending": filters.order_descending,
+                }
+                for col in SORT_FIELDS
+            },
+            "state_keys": _state_keys(states),
+            "bulk_url": reverse("patch-list-bulk", args=[project.linkname]),
+            "nobody": NOBODY,
+        }
+    )
+    template = "patches/list.html"
+    if request.htmx and request.htmx.target == "patch-list-results":
+        template = "patches/_list_results.html"
+    return render(request, template, context)
+
+
+def _state_keys(states: list[State]) -> list[dict]:
+    keys = []
+    used: set[str] = set()
+    for state in states:
+        key = STATE_KEYS.get(state.slug)
+        if key and key not in used:
+            used.add(key)
+            keys.append({"key": key, "state": state})
+    return keys
+
+
+@require_GET
+def person_autocomplete(request: HttpRequest) -> HttpResponse:
+    """Datalist options for the submitter filter: people whose name or address matches."""
+    q = request.GET.get("submitter", request.GET.get("q", "")).strip()
+    people = []
+    if len(q) >= 2:
+        people = list(
+            Person.objects.filter(Q(name__icontains=q) | Q(email__icontains=q)).order_by(
+                "name", "email"
+            )[:20]
+        )
+    return render(request, "patches/_person_options.html", {"people": people})
+
+
+@require_GET
+def delegate_autocomplete(request: HttpRequest) -> HttpResponse:
+    """Datalist options for the delegate filter: users whose name matches."""
+    q = request.GET.get("delegate", request.GET.get("q", "")).strip()
+    users = []
+    if len(q) >= 1:
+        users = list(
+            User.objects.filter(
+                Q(username__icontains=q) | Q(first_name__icontains=q) | Q(last_name__icontains=q)
+            ).order_by("username")[:20]
+        )
+    return render(request, "patches/_user_options.html", {"users": users})
+
+
+# --- bulk actions -------------------------------------------------------------
+
+
+class BulkError(Exception):
+    pass
+
+
+def _selected_patches(request: HttpRequest, project: Project | None) -> list[Patch]:
+    raw = request.POST.getlist("patch_id")
+    try:
+        ids = sorted({int(v) for v in raw})
+    except ValueError as exc:
+        raise BulkError("The selection is not a list of patch ids.") from exc
+    if not ids:
+        raise BulkError("Select at least one patch first.")
+    qs = Patch.objects.filter(pk__in=ids).select_related("project", "submitter", "state")
+    if project is not None:
+        qs = qs.filter(project=project)
+    patches = list(qs)
+    if len(patches) != len(ids):
+        raise BulkError("Some selected patches do not exist in this project.")
+    return patches
+
+
+def _bulk_update(request: HttpRequest, project: Project | None, patches: list[Patch]) -> str:
+    """Validate every change and every permission first, then change all patches or none."""
+    user = request.user
+    changes: dict = {}
+    state_value = request.POST.get("state", "").strip()
+    if state_value:
+        state = State.objects.filter(slug=state_value).first()
+        if state is None:
+            raise BulkError(f"Unknown state '{state_value}'.")
+        changes["state"] = state
+    delegate_value = request.POST.get("delegate", "").strip()
+    if delegate_value:
+        if delegate_value == NOBODY:
+            changes["delegate"] = None
+        else:
+            delegate = User.objects.filter(username=delegate_value).first()
+            if delegate is None:
+                raise BulkError(f"Unknown user '{delegate_value}'.")
+            changes["delegate"] = delegate
+    archived_value = request.POST.get("archived", "").strip()
+    if archived_value:
+        if archived_value not in ("yes", "no"):
+            raise BulkError("Archived must be yes or no.")
+        changes["archived"] = archived_value == "yes"
+    if not changes:
+        raise BulkError("Choose a state, a delegate or an archive action to apply.")
+    projects = {p.project_id: p.project for p in patches}
+    maintained = {pid: user_is_maintainer(user, proj) for pid, proj in projects.items()}
+    refused = [
+        p for p in patches if not maintained[p.project_id] and not patch_check_can_edit(user, p)
+    ]
+    if refused:
+        names = ", ".join(str(p.pk) for p in refused[:10])
+        raise BulkError(f"You may not change patch(es) {names}; nothing was changed.")
+    try:
+        with transaction.atomic():
+            for patch in patches:
+                patch_update(patch=patch, actor=user, **changes)
+    except ValidationError as exc:
+        detail = "; ".join(m for msgs in exc.message_dict.values() for m in msgs)
+        raise BulkError(f"{detail}. Nothing was changed.") from exc
+    return f"Updated {len(patches)} patch{'es' if len(patches) != 1 else ''}."
+
+
+def _bulk_bundle(request: HttpRequest, patches: list[Patch]) -> str:
+    user = request.user
+    name = request.POST.get("bundle_name", "").strip()
+    bundle_id = request.POST.get("bundle", "").strip()
+    if name:
+        try:
+            bundle = bundle_create(owner=user, name=name, patches=patches)
+        except ValidationError as exc:
+            detail = "; ".join(m for msgs in exc.message_dict.values() for m in msgs)
+            raise BulkError(detail) from exc
+        return f"Created bundle '{bundle.name}' with {len(patches)} patch(es)."
+    if not bundle_id.isdigit():
+        raise BulkError("Choose a bundle, or type a name for a new one.")
+    bundle = Bundle.objects.filter(pk=int(bundle_id)).first()
+    if bundle is None or not bundle_check_can_edit(user, bundle):
+        raise BulkError("No such bundle of yours.")
+    added = bundle_add_patches(bundle=bundle, patches=patches)
+    skipped = len(patches) - added
+    message = f"Added {added} patch(es) to bundle '{bundle.name}'."
+    if skipped:
+        message += f" {skipped} already there."
+    return message
+
+
+def bulk_action(request: HttpRequest, project: Project | None) -> HttpResponse:
+    """Apply a bulk action; htmx gets the message plus the changed rows, others a redirect."""
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+        next_url = ""
+    if not next_url:
+        next_url = reverse("patch-list", args=[project.linkname]) if project else "/"
+    if not request.user.is_authenticated:
+        if request.htmx:
+            return _bulk_response(request, project, "Log in to change patches.", [], status=403)
+        return HttpResponseRedirect(f"{reverse('login')}?next={next_url}")
+    action = request.POST.get("action", "update")
+    patches: list[Patch] = []
+    try:
+        patches = _selected_patches(request, project)
+        if action == "update":
+            message = _bulk_update(request, project, patches)
+        elif action == "bundle":
+            message = _bulk_bundle(request, patches)
+            patches = []  # rows look the same after bundling
+        else:
+            raise BulkError(f"Unknown action '{action}'.")
+    except BulkError as exc:
+        if request.htmx:
+            return _bulk_response(request, project, str(exc), [], status=400)
+        messages.error(request, str(exc))
+        return HttpResponseRedirect(next_url)
+    if request.htmx:
+        return _bulk_response(request, project, message, [p.pk for p in patches])
+    messages.success(request, message)
+    return HttpResponseRedirect(next_url)
+
+
+def _bulk_response(
+    request: HttpRequest, project: Project | None, message: str, changed: list[int], status=200
+) -> HttpResponse:
+    rows = ""
+    if changed:
+        rows = render_patch_rows(
+            request,
+            changed,
+            selected=changed,
+            oob=True,
+            use_tags=project.use_tags if project else True,
+        )
+    response = render(
+        request,
+        "patches/_bulk_status.html",
+        {"message": message, "error": status != 200, "rows": rows},
+        status=status,
+    )
+    if status != 200:
+        # htmx swaps only 2xx by default: show errors in the status area too.
+        response["HX-Retarget"] = "#bulk-status"
+        response["HX-Reswap"] = "innerHTML"
+    return response
+
+
+@require_POST
+def patch_list_bulk(request: HttpRequest, linkname: str) -> HttpResponse:
+    project = get_object_or_404(Project, linkname=linkname)
+    return bulk_action(request, project)

@@ -1,0 +1,128 @@
+"""Patch-list rows: what one row shows, fetched for a whole page in a fixed number of queries.
+
+One row is one partial (`patches/_row.html`, DOM id `patch-row-<id>`) so a row can be
+re-rendered and swapped alone: after a bulk action here, or by live updates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+
+from apps.checks.selectors import check_summaries
+from apps.patches.models import Patch, PatchTag
+from apps.projects.models import Tag
+
+# Columns a row needs; the big text fields (content, diff, headers) are never loaded.
+ROW_FIELDS = (
+    "id",
+    "msgid",
+    "name",
+    "date",
+    "archived",
+    "number",
+    "project_id",
+    "project__linkname",
+    "project__name",
+    "project__use_tags",
+    "submitter_id",
+    "submitter__name",
+    "submitter__email",
+    "delegate_id",
+    "delegate__username",
+    "delegate__first_name",
+    "delegate__last_name",
+    "state_id",
+    "state__name",
+    "state__slug",
+    "state__action_required",
+    "series_id",
+    "series__name",
+    "series__version",
+    "series__total",
+)
+
+
+@dataclass
+class RowOptions:
+    """Per-viewer choices that shape every row the same way."""
+
+    tag_columns: list[Tag]
+    show_ids: bool
+    selectable: bool
+
+
+def patch_rows_queryset(qs: QuerySet[Patch]) -> QuerySet[Patch]:
+    """The joins and columns rows display, in one query."""
+    return qs.select_related("project", "submitter", "delegate", "state", "series").only(
+        *ROW_FIELDS
+    )
+
+
+def row_options(request: HttpRequest, *, use_tags: bool = True) -> RowOptions:
+    user = request.user
+    tags = list(Tag.objects.filter(show_column=True).order_by("abbrev")) if use_tags else []
+    return RowOptions(
+        tag_columns=tags,
+        show_ids=bool(getattr(user, "show_ids", False)),
+        selectable=user.is_authenticated,
+    )
+
+
+def patch_rows_decorate(patches: list[Patch], options: RowOptions) -> list[Patch]:
+    """Attach tag counts (`row_tags`) and the check summary (`row_checks`): two queries."""
+    ids = [p.pk for p in patches]
+    counts: dict[tuple[int, int], int] = {}
+    if ids and options.tag_columns:
+        for patch_id, tag_id, count in PatchTag.objects.filter(
+            patch_id__in=ids, tag__in=options.tag_columns
+        ).values_list("patch_id", "tag_id", "count"):
+            counts[(patch_id, tag_id)] = count
+    summaries = check_summaries(ids) if ids else {}
+    for patch in patches:
+        patch.row_tags = [
+            {"tag": tag, "count": counts.get((patch.pk, tag.pk), 0)} for tag in options.tag_columns
+        ]
+        patch.row_checks = summaries.get(patch.pk)
+    return patches
+
+
+def items_per_page(user) -> int:
+    value = getattr(user, "items_per_page", None) or settings.DEFAULT_ITEMS_PER_PAGE
+    return max(1, min(int(value), 1000))
+
+
+def render_patch_rows(
+    request: HttpRequest,
+    patch_ids: Iterable[int],
+    *,
+    selected: Iterable[int] = (),
+    oob: bool = False,
+    use_tags: bool = True,
+) -> str:
+    """The HTML of these patches' rows (for swapping them in place), in three queries."""
+    patches = list(patch_rows_queryset(Patch.objects.filter(pk__in=list(patch_ids))))
+    if not patches:
+        return ""
+    options = row_options(request, use_tags=use_tags)
+    patch_rows_decorate(patches, options)
+    selected = set(selected)
+    return "".join(
+        render_to_string(
+            "patches/_row.html",
+            {
+                "patch": patch,
+                "opts": options,
+                "selected": patch.pk in selected,
+                "oob": oob,
+                "changed": True,
+            },
+            request=request,
+        )
+        for patch in patches
+    )

@@ -1,0 +1,291 @@
+"""The patch page: facts, series, checks, comments, diff, the maintainer form, permalinks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.events.models import Event
+from apps.patches.models import PatchRelation
+from tests.factories import (
+    default_state,
+    make_check,
+    make_cover,
+    make_patch,
+    make_patch_comment,
+    make_series,
+    make_user,
+)
+from tests.ui.conftest import htmx_headers
+
+pytestmark = pytest.mark.django_db
+
+
+def url(patch) -> str:
+    return reverse("patch-detail", args=[patch.project.linkname, patch.url_msgid])
+
+
+def test_message_id_with_slash_finds_the_patch(client, project):
+    patch = make_patch(project, msgid="<a/b/c@example.com>")
+    assert url(patch) == "/project/demo/patch/a/b/c@example.com/"
+    response = client.get(url(patch))
+    assert response.status_code == 200
+    assert response.context["patch"] == patch
+
+
+def test_unknown_patch_is_404(client, project):
+    assert client.get("/project/demo/patch/nothing@example.com/").status_code == 404
+    other = make_patch(project)
+    assert client.get(f"/project/elsewhere/patch/{other.url_msgid}/").status_code == 404
+
+
+def test_page_shows_facts_links_and_downloads(client, project, maintainer):
+    project.list_archive_url_format = "https://lore.example.org/r/{}"
+    project.commit_url_format = "https://git.example.org/c/{}"
+    project.save()
+    patch = make_patch(project, delegate=maintainer, commit_ref="abc123")
+    body = client.get(url(patch)).content.decode()
+    assert f"https://lore.example.org/r/{patch.url_msgid}" in body
+    assert 'href="https://git.example.org/c/abc123"' in body
+    assert f'href="{url(patch)}mbox/"' in body
+    assert f'href="{url(patch)}raw/"' in body
+    assert f'data-copy="git pw patch apply {patch.pk}"' in body
+    assert f'data-copy="pwclient git-am {patch.pk}"' in body
+    assert maintainer.display_name in body
+
+
+def test_mail_content_is_escaped_everywhere(client, project):
+    evil = "<img src=x onerror=alert(1)>"
+    patch = make_patch(
+        project,
+        name=f"[PATCH] {evil}",
+        content=f"Body {evil}\n> quoted {evil}",
+        headers=f"X-Evil: {evil}\n",
+        diff=f"--- a/f\n+++ b/f\n@@ -1 +1 @@\n-{evil}\n+{evil}\n",
+    )
+    make_patch_comment(patch, content=f"Reply {evil}")
+    body = client.get(url(patch)).content.decode()
+    assert evil not in body
+    assert "&lt;img src=x onerror=alert(1)&gt;" in body
+    assert '<span class="quote">&gt; quoted &lt;img' in body
+
+
+def test_diff_is_highlighted_per_file(client, project):
+    diff = (
+        "diff --git a/one.c b/one.c\n--- a/one.c\n+++ b/one.c\n@@ -1 +1 @@\n-old\n+new\n"
+        "diff --git a/two.py b/two.py\n--- a/two.py\n+++ b/two.py\n@@ -1 +1,2 @@\n x\n+y\n"
+    )
+    patch = make_patch(project, diff=diff)
+    response = client.get(url(patch))
+    files = response.context["diff_files"]
+    assert [(f.name, f.added, f.removed) for f in files] == [("one.c", 1, 1), ("two.py", 1, 0)]
+    body = response.content.decode()
+    assert '<span class="gi">+new</span>' in body
+    assert '<span class="gd">-old</span>' in body
+    assert body.count('class="diff-file-header"') == 2
+
+
+def test_series_navigation_and_dependencies(client, project):
+    cover = make_cover(project, name="The cover")
+    series = make_series(project, name="Three things", total=3, cover=cover)
+    base = make_series(project, name="Base work")
+    series.dependencies.add(base)
+    now = timezone.now()
+    p1, p2, p3 = (
+        make_patch(
+            project, series=series, number=n, name=f"[{n}/3] thing", date=now + timedelta(minutes=n)
+        )
+        for n in (1, 2, 3)
+    )
+    response = client.get(url(p2))
+    assert response.context["previous_patch"] == p1
+    assert response.context["next_patch"] == p3
+    body = response.content.decode()
+    assert "3 of 3 received" in body
+    assert "The cover" in body
+    assert "Base work" in body
+    assert 'aria-current="page"' in body
+    first = client.get(url(p1))
+    assert first.context["previous_patch"] is None
+
+
+def test_related_patches_and_checks(client, project):
+    relation = PatchRelation.objects.create()
+    patch = make_patch(project, related=relation)
+    make_patch(project, name="the backport", related=relation)
+    ci = make_user("ci")
+    make_check(patch, ci, context="build", state="pending")
+    make_check(
+        patch,
+        ci,
+        context="build",
+        state="fail",
+        description="oops",
+        target_url="https://ci.example.org/1",
+    )
+    response = client.get(url(patch))
+    body = response.content.decode()
+    assert "the backport" in body
+    assert [c.state for c in response.context["checks"]] == ["fail"]  # latest per context
+    assert 'href="https://ci.example.org/1"' in body
+    assert "oops" in body
+
+
+def test_comments_in_date_order_with_permalinks(client, project):
+    patch = make_patch(project)
+    now = timezone.now()
+    late = make_patch_comment(patch, content="second", date=now)
+    early = make_patch_comment(patch, content="first", date=now - timedelta(hours=1))
+    response = client.get(url(patch))
+    assert response.context["comments"] == [early, late]
+    body = response.content.decode()
+    assert f'id="comment-{early.pk}"' in body
+    assert reverse("comment-redirect", args=[early.pk]) in body
+    redirect = client.get(reverse("comment-redirect", args=[early.pk]))
+    assert redirect.status_code == 302
+    assert redirect["Location"] == f"{url(patch)}#comment-{early.pk}"
+    assert client.get(reverse("comment-redirect", args=[999999])).status_code == 404
+
+
+@pytest.mark.parametrize("persona", ["anonymous", "stranger", "maintainer"])
+def test_patch_page_query_count(client, project, persona, request, django_assert_max_num_queries):
+    series = make_series(project, total=5)
+    patch = make_patch(project, series=series, number=1, related=PatchRelation.objects.create())
+    for n in range(2, 6):
+        make_patch(project, series=series, number=n)
+    for _ in range(10):
+        make_patch_comment(patch)
+    ci = make_user("ci")
+    for n in range(5):
+        make_check(patch, ci, context=f"c{n}")
+    if persona != "anonymous":
+        client.force_login(request.getfixturevalue(persona))
+    with django_assert_max_num_queries(16):
+        response = client.get(url(patch))
+    assert response.status_code == 200
+
+
+def test_triage_form_only_for_those_who_may_edit(client, project, maintainer, stranger, submitter):
+    patch = make_patch(project, submitter=submitter)
+    assert 'id="patch-triage"' not in client.get(url(patch)).content.decode()
+    client.force_login(stranger)
+    assert 'id="patch-triage"' not in client.get(url(patch)).content.decode()
+    client.force_login(maintainer)
+    assert 'id="patch-triage"' in client.get(url(patch)).content.decode()
+    client.force_login(submitter.user)
+    assert 'id="patch-triage"' in client.get(url(patch)).content.decode()
+
+
+def test_maintainer_updates_patch_in_place(client, project, maintainer):
+    patch = make_patch(project)
+    client.force_login(maintainer)
+    response = client.post(
+        url(patch),
+        {"state": "accepted", "delegate": "maintainer", "archived": "on", "commit_ref": "deadbeef"},
+        **htmx_headers("patch-triage"),
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'id="patch-triage"' in body
+    assert 'id="patch-facts" hx-swap-oob="outerHTML"' in body
+    assert "Patch updated." in body
+    patch.refresh_from_db()
+    assert (patch.state.slug, patch.delegate, patch.archived, patch.commit_ref) == (
+        "accepted",
+        maintainer,
+        True,
+        "deadbeef",
+    )
+    categories = set(Event.objects.filter(patch=patch).values_list("category", flat=True))
+    assert {Event.PATCH_STATE_CHANGED, Event.PATCH_DELEGATED} <= categories
+
+
+def test_triage_without_htmx_redirects_back(client, project, maintainer):
+    patch = make_patch(project)
+    client.force_login(maintainer)
+    response = client.post(url(patch), {"state": "rejected", "delegate": ""})
+    assert response.status_code == 302
+    assert response["Location"] == url(patch)
+    patch.refresh_from_db()
+    assert patch.state.slug == "rejected"
+
+
+def test_bad_triage_input_changes_nothing(client, project, maintainer, stranger):
+    patch = make_patch(project)
+    client.force_login(maintainer)
+    response = client.post(url(patch), {"state": "bogus", "delegate": "stranger"}, **htmx_headers())
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "Select a valid choice" in body
+    patch.refresh_from_db()
+    assert patch.state.slug == "new" and patch.delegate is None
+    assert not Event.objects.filter(patch=patch).exists()
+
+
+def test_triage_refused_for_strangers_and_anonymous(client, project, stranger):
+    patch = make_patch(project)
+    response = client.post(url(patch), {"state": "accepted"})
+    assert response.status_code == 302 and "/user/login/" in response["Location"]
+    client.force_login(stranger)
+    assert client.post(url(patch), {"state": "accepted"}).status_code == 403
+    patch.refresh_from_db()
+    assert patch.state.slug == "new"
+
+
+def test_comment_addressed_toggle(client, project, maintainer, stranger):
+    patch = make_patch(project)
+    comment = make_patch_comment(patch)
+    toggle = reverse("comment-addressed", args=[comment.pk])
+    client.force_login(stranger)
+    assert client.post(toggle, {"addressed": "true"}).status_code == 403
+    client.force_login(maintainer)
+    assert client.post(toggle, {"addressed": "maybe"}).status_code == 400
+    comment.refresh_from_db()
+    assert comment.addressed is None
+    response = client.post(toggle, {"addressed": "true"}, **htmx_headers())
+    assert response.status_code == 200
+    assert "Addressed" in response.content.decode()
+    assert "Mark unaddressed" in response.content.decode()
+    comment.refresh_from_db()
+    assert comment.addressed is True
+    response = client.post(toggle, {"addressed": "false"})
+    assert response.status_code == 302
+    comment.refresh_from_db()
+    assert comment.addressed is False
+
+
+def test_short_patch_url_redirects(client, project):
+    patch = make_patch(project)
+    response = client.get(f"/patch/{patch.pk}/")
+    assert response.status_code == 301
+    assert response["Location"] == url(patch)
+
+
+def test_cover_page_and_its_comments(client, project):
+    cover = make_cover(project, name="Cover <b>letter</b>", content="Why <this>")
+    series = make_series(project, cover=cover, total=2)
+    make_patch(project, series=series, number=1, name="first")
+    from tests.factories import make_cover_comment
+
+    comment = make_cover_comment(cover, content="nice")
+    cover_url = reverse("cover-detail", args=["demo", cover.url_msgid])
+    response = client.get(cover_url)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Cover &lt;b&gt;letter&lt;/b&gt;" in body
+    assert "Why &lt;this&gt;" in body
+    assert "first" in body
+    assert "1 of 2 received" in body
+    assert reverse("cover-comment-redirect", args=[comment.pk]) in body
+    redirect = client.get(reverse("cover-comment-redirect", args=[comment.pk]))
+    assert redirect["Location"] == f"{cover_url}#comment-{comment.pk}"
+
+
+def test_state_unchanged_when_state_is_accepted_already(client, project, maintainer):
+    patch = make_patch(project, state=default_state("accepted"))
+    client.force_login(maintainer)
+    client.post(url(patch), {"state": "accepted", "delegate": ""})
+    assert not Event.objects.filter(patch=patch, category=Event.PATCH_STATE_CHANGED).exists()
