@@ -1,0 +1,144 @@
+"""Archives: mbox files and Maildir directories, streamed one message at a time."""
+
+from __future__ import annotations
+
+import mailbox
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from apps.mail.context import IngestContext
+from apps.mail.models import IncomingMail
+from apps.mail.services import mail_ingest, mail_store, peek_msgid
+
+# Messages looked up (already stored?) per query when resuming.
+BATCH = 200
+
+
+@dataclass
+class Progress:
+    """How far an archive run is: done units out of total (bytes for mbox, mails for Maildir)."""
+
+    done: int
+    total: int
+    messages: int
+
+
+def is_maildir(path: Path) -> bool:
+    return path.is_dir() and (path / "cur").is_dir() and (path / "new").is_dir()
+
+
+def iter_mbox(path: Path) -> Iterator[tuple[bytes, int]]:
+    """(message, bytes read so far) for each message of an mbox; reads line by line."""
+    with open(path, "rb") as fh:
+        lines: list[bytes] = []
+        previous_blank = True
+        position = 0
+        for line in fh:
+            position += len(line)
+            if line.startswith(b"From ") and previous_blank:
+                if lines:
+                    yield _message(lines), position - len(line)
+                lines = []
+                previous_blank = False
+                continue
+            lines.append(line)
+            previous_blank = line in (b"\n", b"\r\n")
+        if lines:
+            yield _message(lines), position
+
+
+def _message(lines: list[bytes]) -> bytes:
+    # The blank line before the next "From " separator belongs to the mbox, not the mail.
+    if lines and lines[-1] in (b"\n", b"\r\n"):
+        lines = lines[:-1]
+    return b"".join(lines)
+
+
+def iter_maildir(path: Path) -> Iterator[tuple[bytes, int]]:
+    """(message, messages read so far) for each message of a Maildir, in file-name order."""
+    box = mailbox.Maildir(str(path), factory=None, create=False)
+    for index, key in enumerate(sorted(box.iterkeys()), start=1):
+        yield box.get_bytes(key), index
+
+
+def archive_size(path: Path) -> int:
+    if is_maildir(path):
+        return sum(len(os.listdir(path / sub)) for sub in ("cur", "new"))
+    return path.stat().st_size
+
+
+def iter_archive(path: Path) -> Iterator[tuple[bytes, int]]:
+    if is_maildir(path):
+        return iter_maildir(path)
+    if path.is_file():
+        return iter_mbox(path)
+    raise FileNotFoundError(f"{path} is neither an mbox file nor a Maildir directory")
+
+
+_KINDS = {"patch": "patches", "cover": "covers", "comment": "comments"}
+
+
+def _kind(mail: IncomingMail) -> str:
+    """The summary bucket of an ingested mail: patches, covers, comments, ignored or failed."""
+    if mail.status == IncomingMail.PARSED:
+        return _KINDS.get(mail.outcome.split(" ", 1)[0], "parsed")
+    return mail.status
+
+
+def archive_ingest(
+    path: str | Path,
+    *,
+    list_id: str = "",
+    progress: Callable[[Progress], None] | None = None,
+) -> Counter:
+    """Store and ingest every message of an archive; skips Message-IDs already stored.
+
+    Returns counts: patches, covers, comments, ignored, failed, skipped.
+    """
+    path = Path(path)
+    if not (is_maildir(path) or path.is_file()):
+        raise FileNotFoundError(f"{path} is neither an mbox file nor a Maildir directory")
+    total = archive_size(path)
+    context = IngestContext()
+    summary: Counter = Counter()
+    batch: list[tuple[bytes, int]] = []
+    messages = 0
+    last_report = 0.0
+
+    def flush() -> None:
+        nonlocal last_report
+        msgids = {peek_msgid(raw) for raw, _ in batch} - {""}
+        known = IncomingMail.objects.filter(msgid__in=msgids, list_id=list_id[:255])
+        stored = dict(known.exclude(status=IncomingMail.PENDING).values_list("msgid", "status"))
+        pending = {m.msgid: m for m in known.filter(status=IncomingMail.PENDING)}
+        for raw, done in batch:
+            msgid = peek_msgid(raw)
+            if msgid and msgid in stored:
+                summary["skipped"] += 1
+            elif msgid and msgid in pending:
+                # Stored by an earlier run that stopped before ingesting it.
+                summary[_kind(mail_ingest(pending.pop(msgid), context=context))] += 1
+            else:
+                mail = mail_store(raw, list_id=list_id, enqueue=False)
+                summary[_kind(mail_ingest(mail, context=context))] += 1
+                if msgid:
+                    stored[msgid] = "done"
+            now = time.monotonic()
+            if progress and now - last_report > 0.5:
+                last_report = now
+                progress(Progress(done, total, messages))
+        batch.clear()
+
+    for raw, done in iter_archive(path):
+        messages += 1
+        batch.append((raw, done))
+        if len(batch) >= BATCH:
+            flush()
+    flush()
+    if progress:
+        progress(Progress(total, total, messages))
+    return summary

@@ -1,0 +1,39 @@
+"""manage.py loaddemo: load the demo archive through the normal ingestion path."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand
+
+from apps.mail.archive import archive_ingest
+from apps.mail.management.commands.parsearchive import summary_line
+from apps.projects.models import Project
+
+DEMO = Path(__file__).resolve().parents[2] / "demo" / "demo.mbox"
+LIST_ID = "patchwork.lists.example.org"
+
+
+class Command(BaseCommand):
+    help = (
+        "Load a small demo archive (series, v2, reviews, a pull request) into the "
+        f"project whose list is {LIST_ID}, creating that project if needed. Re-running "
+        "skips what is already stored."
+    )
+
+    def handle(self, *args, **options):
+        project = Project.objects.filter(listid=LIST_ID).first()
+        if project is None:
+            project = Project.objects.create(
+                linkname="patchwork",
+                name="Patchwork",
+                listid=LIST_ID,
+                listemail="patchwork@lists.example.org",
+            )
+            self.stdout.write(f"created project {project.linkname}")
+        started = time.monotonic()
+        summary = archive_ingest(DEMO)
+        self.stdout.write(
+            f"{project.linkname}: {summary_line(summary, time.monotonic() - started)}"
+        )
