@@ -14,10 +14,12 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 django_asgi_app = get_asgi_application()
 
 from apps.events.routing import websocket_urlpatterns  # noqa: E402
+from apps.xmlrpc.asgi import absolute_form_paths  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # pwclient sends absolute-form request lines (POST http://host/xmlrpc/ HTTP/1.1).
+        "http": absolute_form_paths(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

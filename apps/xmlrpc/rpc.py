@@ -16,6 +16,7 @@ from spyne.model import AnyDict, Array, Boolean, Integer, Mandatory, Unicode
 from apps.checks.models import Check
 from apps.checks.selectors import check_state_combined, checks_latest
 from apps.checks.services import CHECK_STATES, check_check_can_create, check_create
+from apps.patches.mbox import patch_to_mbox
 from apps.patches.models import Patch
 from apps.patches.services import patch_check_can_edit, patch_update
 from apps.projects.models import Person, Project, State
@@ -141,8 +142,6 @@ class PatchService(PatchworkService):
     @rpc(Id, _returns=Unicode)
     def patch_get_mbox(ctx, patch_id):
         """The patch as an mbox (ready for git am), or "" if there is no such patch."""
-        from apps.patches.mbox import patch_to_mbox
-
         patch = selectors.patch_get(patch_id)
         return patch_to_mbox(patch) if patch else ""
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from spyne.model import Array, Boolean, ComplexModel, DateTime, Integer, Unicode
 
 from apps.checks.models import Check
+from apps.patches.mbox import patch_filename
 from apps.patches.models import Patch
 from apps.projects.models import Person, Project, State
 
@@ -84,12 +83,9 @@ class CombinedCheckDict(ComplexModel):
     _type_info = [("state", Unicode), ("total", Integer), ("checks", Array(CheckDict))]
 
 
-_FILENAME_JUNK = re.compile(r"[^-_A-Za-z0-9.]+")
-
-
-def patch_filename(patch: Patch) -> str:
-    """The patch's name made safe as a file name (without extension)."""
-    return _FILENAME_JUNK.sub("-", patch.name).strip("-") or f"patch-{patch.pk}"
+def patch_filename_stem(patch: Patch) -> str:
+    """The patch's download file name without its extension (pwclient adds ".patch")."""
+    return patch_filename(patch).removesuffix(".patch")
 
 
 def project_dict(project: Project) -> dict:
@@ -114,7 +110,7 @@ def patch_dict(patch: Patch) -> dict:
     return {
         "id": patch.pk,
         "date": patch.date,
-        "filename": patch_filename(patch),
+        "filename": patch_filename_stem(patch),
         "msgid": patch.msgid,
         "name": patch.name,
         "project": patch.project.name,

@@ -312,3 +312,21 @@ def test_patch_check_get_combines_the_latest_checks(rpc, project, maintainer):
     unchecked = make_patch(project)
     assert rpc.patch_check_get(unchecked.pk) == {"state": "pending", "total": 0, "checks": []}
     assert rpc.patch_check_get(patch.pk + 1000) == {}
+
+
+def test_patch_get_mbox(rpc, project, submitter):
+    patch = make_patch(
+        project,
+        name="[PATCH] README: say more",
+        msgid="<mbox-test@example.com>",
+        submitter=submitter,
+        content="Say more in the README.\n\nSigned-off-by: Sam Submitter <s@example.com>",
+    )
+    mbox = rpc.patch_get_mbox(patch.pk)
+    assert mbox.startswith("From ")
+    assert "Subject: [PATCH] README: say more" in mbox
+    assert f"From: Sam Submitter <{submitter.email}>" in mbox
+    assert "Message-Id: <mbox-test@example.com>" in mbox or "Message-ID: <mbox-test" in mbox
+    assert "Say more in the README." in mbox
+    assert "+++ b/README\n@@ -1,2 +1,3 @@\n hello\n+world\n bye" in mbox
+    assert rpc.patch_get_mbox(patch.pk + 1000) == ""
