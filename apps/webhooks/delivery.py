@@ -61,7 +61,7 @@ def delivery_body(delivery: Delivery) -> str:
             "webhook": {
                 "id": webhook.pk,
                 "url": f"{settings.SITE_URL}/api/webhooks/{webhook.pk}/",
-                "target": webhook.url,
+                "target_url": webhook.url,
             },
         }
     else:

@@ -93,7 +93,7 @@ def test_a_ping_arrives_signed_and_is_logged(webhook, receiver, queued, settings
     assert body["webhook"] == {
         "id": webhook.pk,
         "url": f"https://pw.example.org/api/webhooks/{webhook.pk}/",
-        "target": webhook.url,
+        "target_url": webhook.url,
     }
     (attempt,) = DeliveryAttempt.objects.all()
     assert attempt.response_status == 200 and attempt.response_body == "ok"
