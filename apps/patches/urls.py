@@ -42,7 +42,6 @@ urlpatterns = [
     ),
     path("user/todo/", todo.todo_lists, name="user-todo"),
     path("user/todo/<slug:linkname>/", todo.todo_list, name="user-todo-project"),
-    path("user/todo/<slug:linkname>/bulk/", todo.todo_bulk, name="user-todo-bulk"),
     path("user/bundles/", bundles.bundle_list, name="user-bundles"),
     path("bundle/<str:username>/<str:name>/", bundles.bundle_detail, name="bundle-detail"),
 ]

@@ -16,3 +16,9 @@ def htmx_headers(target: str | None = None) -> dict:
     if target:
         headers["HTTP_HX_TARGET"] = target
     return headers
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Page tests log users in, they don't test hashing: use a cheap hasher."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

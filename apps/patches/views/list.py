@@ -121,8 +121,9 @@ def list_context(
     *,
     use_tags: bool = True,
     querystring: Callable[..., str] = lambda **kw: urlencode(kw),
+    states: list[State] | None = None,
 ) -> dict:
-    """What the patch table, pagination and bulk bar need for one page of `qs`."""
+    """What the patch table, pagination, bulk bar and keyboard map need for one page of `qs`."""
     options = row_options(request, use_tags=use_tags)
     page = paginate(patch_rows_queryset(qs), request.GET.get("page"), items_per_page(request.user))
     patch_rows_decorate(page.items, options)
@@ -142,11 +143,23 @@ def list_context(
         "opts": options,
         "is_maintainer": False,
         "bundles": [],
+        "states": states,
+        "state_keys": [],
+        "maintainers": [],
+        "nobody": NOBODY,
     }
+    if project is not None:
+        context["bulk_url"] = reverse("patch-list-bulk", args=[project.linkname])
     if user.is_authenticated:
         context["bundles"] = list(Bundle.objects.filter(owner=user).only("id", "name"))
-        if project is not None:
-            context["is_maintainer"] = user_is_maintainer(user, project)
+        if project is not None and user_is_maintainer(user, project):
+            context["is_maintainer"] = True
+            if states is None:
+                context["states"] = states = list(State.objects.order_by("ordering"))
+            context["state_keys"] = _state_keys(states)
+            context["maintainers"] = list(
+                project.maintainers.order_by("username").only("id", "username")
+            )
     return context
 
 
@@ -157,15 +170,17 @@ def patch_list(request: HttpRequest, linkname: str) -> HttpResponse:
     filters = parse_filters(request.GET, states)
     qs = apply_filters(Patch.objects.filter(project=project), filters)
     context = list_context(
-        request, project, qs, use_tags=project.use_tags, querystring=filters.querystring
+        request,
+        project,
+        qs,
+        use_tags=project.use_tags,
+        querystring=filters.querystring,
+        states=states,
     )
-    maintainers = list(project.maintainers.order_by("username").only("id", "username"))
     context.update(
         {
             "project": project,
             "filters": filters,
-            "states": states,
-            "maintainers": maintainers,
             "archive_choices": ARCHIVE_CHOICES,
             "sort": {
                 col: {
@@ -175,11 +190,12 @@ def patch_list(request: HttpRequest, linkname: str) -> HttpResponse:
                 }
                 for col in SORT_FIELDS
             },
-            "state_keys": _state_keys(states),
-            "bulk_url": reverse("patch-list-bulk", args=[project.linkname]),
-            "nobody": NOBODY,
         }
     )
+    if not context["maintainers"]:
+        context["maintainers"] = list(
+            project.maintainers.order_by("username").only("id", "username")
+        )
     template = "patches/list.html"
     if request.htmx and request.htmx.target == "patch-list-results":
         template = "patches/_list_results.html"
