@@ -21,6 +21,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.events.selectors import event_get
+from apps.events.serializers import event_to_dict
 from apps.webhooks import outbound
 from apps.webhooks.models import Delivery, DeliveryAttempt, Webhook
 from apps.webhooks.services import (
@@ -65,9 +67,8 @@ def delivery_body(delivery: Delivery) -> str:
             },
         }
     else:
-        from apps.events.serializers import event_to_dict
-
-        payload = event_to_dict(delivery.event, base_url=settings.SITE_URL)
+        # The same serializer and loading as /api/events/ (latest version, absolute URLs).
+        payload = event_to_dict(event_get(delivery.event_id), base_url=settings.SITE_URL)
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -86,7 +87,7 @@ def delivery_attempt(*, delivery_id: int) -> Delivery | None:
     if not delivery_claim(delivery_id, timezone.now()):
         return None
     delivery = (
-        Delivery.objects.select_related("webhook", "webhook__owner", "event")
+        Delivery.objects.select_related("webhook", "webhook__owner")
         .filter(pk=delivery_id)
         .first()
     )
