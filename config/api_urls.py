@@ -61,13 +61,19 @@ def _not_found(request, *args, **kwargs):
     return json_response({"detail": "Not found."}, status=404)
 
 
-urlpatterns: list = []
-for prefix, api in build_apis().items():
-    patterns, app_name, namespace = api.urls
-    patterns = _with_and_without_slash(patterns)
-    if prefix:
-        # /api/1.2 (no slash) is that version's index.
-        root = next(p for p in patterns if str(p.pattern) == "")
-        urlpatterns.append(path(prefix.rstrip("/"), root.callback))
-    urlpatterns.append(path(prefix, include((patterns, app_name), namespace=namespace)))
-urlpatterns.append(re_path(r"^.*$", _guard(_not_found)))
+def _build_urlpatterns() -> list:
+    # A function, not module-level code: include() would read a module-level app_name.
+    result = []
+    for prefix, api in build_apis().items():
+        patterns, ninja_app, namespace = api.urls
+        patterns = _with_and_without_slash(patterns)
+        if prefix:
+            # /api/1.2 (no slash) is that version's index.
+            root = next(p for p in patterns if str(p.pattern) == "")
+            result.append(path(prefix.rstrip("/"), root.callback))
+        result.append(path(prefix, include((patterns, ninja_app), namespace=namespace)))
+    result.append(re_path(r"^.*$", _guard(_not_found)))
+    return result
+
+
+urlpatterns = _build_urlpatterns()

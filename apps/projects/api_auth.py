@@ -20,6 +20,7 @@ from django.http import HttpRequest
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 
+from apps.projects.accounts import throttle
 from apps.projects.api_support import ApiError
 from apps.projects.models import APIToken
 
@@ -53,9 +54,15 @@ def _basic_user(request: HttpRequest, credentials: str):
     username, sep, password = decoded.partition(":")
     if not sep:
         raise _refuse("Invalid basic header. Credentials not correctly base64 encoded.")
+    # The same counters as the login form, so the API is no way around them.
+    address = throttle.client_address(request)
+    if throttle.login_blocked(username, address):
+        raise _refuse("Too many failed logins; try again later.")
     user = django_authenticate(request, username=username, password=password)
     if user is None or not user.is_active:
+        throttle.login_failed(username, address)
         raise _refuse("Invalid username/password.")
+    throttle.login_succeeded(username, address)
     return user
 
 

@@ -130,3 +130,9 @@ def state(slug: str) -> State:
 
 def events_of(category: str, **filters):
     return list(Event.objects.filter(category=category, **filters).order_by("id"))
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Personas are created with passwords; hash them cheaply in these tests."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

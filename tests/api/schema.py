@@ -52,6 +52,9 @@ ERRATA = {
     "cover-letter-nullable": "a series without a cover letter has cover_letter null",
     "headers-mixed": "headers map a name to a string, or to a list when the header repeats",
     "content-may-be-empty": "a patch mail may have no commit message: content ''",
+    "pull-url-is-text": "pull_url is the repository and ref of a pull request as written "
+    "(git://host/repo.git tags/v1), not a bare URI",
+    "error-fields": "ErrorPatchUpdate omits related and pull_url, which are validated too",
     "bundle-delete": "DELETE /bundles/{id} exists from 1.2 (git-pw bundle delete) but is "
     "not in the published schema",
     "list-errors": "lists answer 404 'Invalid page.' for a page out of range and 400 with "
@@ -77,6 +80,8 @@ def _apply_errata(spec: dict, version: str) -> dict:
     spec = copy.deepcopy(spec)
     schemas = spec["components"]["schemas"]
     schemas["PatchList"]["properties"]["hash"] = {**_NULLABLE_STRING, "minLength": 1}
+    schemas["PatchList"]["properties"]["pull_url"] = {**_NULLABLE_STRING, "maxLength": 255}
+    schemas["PatchUpdate"]["properties"]["pull_url"] = {**_NULLABLE_STRING, "maxLength": 255}
     schemas["Series"]["properties"]["cover_letter"] = {
         "oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/CoverEmbedded"}]
     }
@@ -85,6 +90,8 @@ def _apply_errata(spec: dict, version: str) -> dict:
         props["headers"] = _HEADER_VALUES
         props["content"] = {"type": "string"}
     _own_properties(schemas["PatchDetail"])["diff"] = _NULLABLE_STRING
+    messages = {"type": "array", "items": {"type": "string"}}
+    schemas["ErrorPatchUpdate"]["properties"].update(related=messages, pull_url=messages)
 
     for template, item in spec["paths"].items():
         for method, operation in item.items():
@@ -137,7 +144,11 @@ def _is_url(value: object) -> bool:
     if not isinstance(value, str) or value == "":
         return True
     parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    return (
+        bool(re.fullmatch(r"[a-z][a-z0-9+.-]*", parts.scheme))
+        and bool(parts.netloc)
+        and (" " not in value)
+    )
 
 
 @_FORMATS.checks("email")
@@ -200,8 +211,13 @@ def _branch_for(spec: dict, schema: dict, instance: Any) -> dict | None:
 OPTIONAL_KEYS = {"settings"}  # UserDetail.settings: only for the caller's own account
 
 
-def check_exact_keys(spec: dict, schema: dict, instance: Any, where: str = "") -> None:
-    """Every object has exactly the properties its schema lists (nested objects too)."""
+def check_exact_keys(
+    spec: dict, schema: dict, instance: Any, where: str = "", *, subset: bool = False
+) -> None:
+    """Every object has exactly the properties its schema lists (nested objects too).
+
+    With subset (error bodies: a message per invalid field), only unlisted keys fail.
+    """
     schema = _branch_for(spec, schema, instance)
     if schema is None:
         return
@@ -217,7 +233,7 @@ def check_exact_keys(spec: dict, schema: dict, instance: Any, where: str = "") -
     props = _merged_properties(spec, schema)
     if not props:
         return
-    missing = set(props) - set(instance) - OPTIONAL_KEYS
+    missing = set() if subset else set(props) - set(instance) - OPTIONAL_KEYS
     extra = set(instance) - set(props)
     assert not missing and not extra, (
         f"{where or '<root>'}: missing {sorted(missing)}, unexpected {sorted(extra)}"
@@ -255,7 +271,7 @@ def _resolve_param(spec: dict, param: dict) -> dict:
 def version_of(path: str) -> tuple[str, str]:
     """(version, path inside that version's API) of a request path under /api/."""
     match = re.match(r"^/api/(\d\.\d)(/.*|)$", path)
-    if match:
+    if match and match.group(1) in VERSIONS:
         return match.group(1), match.group(2) or "/"
     assert path.startswith("/api/"), path
     return LATEST, path[len("/api") :]
@@ -274,6 +290,8 @@ def _templates_matching(version: str, inner: str) -> list[str]:
 
 def find_operation(path: str, method: str) -> Operation | None:
     """The schema's operation for a request (None if this version has no such operation)."""
+    if re.match(r"^/api/\d\.\d/", path) and not re.match(r"^/api/1\.[0-4]/", path):
+        return None  # not a version at all
     version, inner = version_of(path)
     spec = load_spec(version)
     for template in _templates_matching(version, inner):
@@ -333,7 +351,7 @@ def check_response(op: Operation, status: int, content: bytes, headers: dict) ->
         "paths", op.template, op.method, "responses", code, "content", "application/json", "schema"
     )
     _validate(op.version, pointer, data)
-    check_exact_keys(load_spec(op.version), media["schema"], data)
+    check_exact_keys(load_spec(op.version), media["schema"], data, subset=status >= 400)
     link = headers.get("Link")
     if link:
         for entry in link.split(", "):

@@ -1,0 +1,143 @@
+"""Downloads: patch/cover mbox, raw diffs, series and bundle mboxes, legacy redirects.
+
+File names come unquoted in ``Content-Disposition`` (``filename=<slug>.patch``)
+because git-pw and pwclient read them that way. Series and bundle mboxes
+stream; under ASGI they stream through an async iterator, so a big bundle is
+never held in memory whole. Private bundles download for their owner, who may
+authenticate with a session, an API token or HTTP Basic (as git-pw does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseForbidden,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect
+
+from apps.patches import links
+from apps.patches.mbox import (
+    SeriesMismatch,
+    bundle_filename,
+    bundle_mbox_chunks,
+    cover_filename,
+    cover_to_mbox,
+    patch_filename,
+    patch_to_mbox,
+    series_filename,
+    series_mbox_chunks,
+)
+from apps.patches.models import Bundle, Cover, Patch
+from apps.patches.services import bundle_check_can_view
+from apps.projects.api_auth import api_authenticate
+from apps.projects.api_support import ApiError
+from apps.series.models import Series
+
+MBOX_TYPE = "text/plain; charset=utf-8"
+
+
+def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
+    response["Content-Disposition"] = f"attachment; filename={filename}"
+    return response
+
+
+async def _async_chunks(chunks: Iterable[str]) -> AsyncIterator[bytes]:
+    iterator = iter(chunks)
+    next_chunk = sync_to_async(lambda: next(iterator, None), thread_sensitive=True)
+    while (chunk := await next_chunk()) is not None:
+        yield chunk.encode()
+
+
+def _sync_chunks(chunks: Iterable[str]):
+    for chunk in chunks:
+        yield chunk.encode()
+
+
+def _stream(request: HttpRequest, chunks: Iterable[str], filename: str) -> StreamingHttpResponse:
+    body = _async_chunks(chunks) if isinstance(request, ASGIRequest) else _sync_chunks(chunks)
+    return _attachment(StreamingHttpResponse(body, content_type=MBOX_TYPE), filename)
+
+
+def _patch(linkname: str, msgid: str) -> Patch:
+    return get_object_or_404(
+        Patch.objects.select_related("project", "submitter", "delegate"),
+        project__linkname=linkname,
+        msgid=f"<{links.url_msgid(msgid)}>",
+    )
+
+
+def patch_mbox(request: HttpRequest, linkname: str, msgid: str) -> HttpResponse:
+    patch = _patch(linkname, msgid)
+    try:
+        text = patch_to_mbox(patch, series_deps=request.GET.get("series"))
+    except SeriesMismatch as exc:
+        raise Http404(str(exc)) from exc
+    return _attachment(HttpResponse(text, content_type=MBOX_TYPE), patch_filename(patch))
+
+
+def patch_raw(request: HttpRequest, linkname: str, msgid: str) -> HttpResponse:
+    patch = _patch(linkname, msgid)
+    response = HttpResponse(patch.diff or "", content_type="text/x-patch; charset=utf-8")
+    return _attachment(response, patch_filename(patch, raw=True))
+
+
+def cover_mbox(request: HttpRequest, linkname: str, msgid: str) -> HttpResponse:
+    cover = get_object_or_404(
+        Cover.objects.select_related("project", "submitter"),
+        project__linkname=linkname,
+        msgid=f"<{links.url_msgid(msgid)}>",
+    )
+    return _attachment(
+        HttpResponse(cover_to_mbox(cover), content_type=MBOX_TYPE), cover_filename(cover)
+    )
+
+
+def series_mbox(request: HttpRequest, series_id: int) -> StreamingHttpResponse:
+    series = get_object_or_404(Series, pk=series_id)
+    return _stream(request, series_mbox_chunks(series), series_filename(series))
+
+
+def bundle_mbox(request: HttpRequest, username: str, name: str) -> HttpResponse:
+    bundle = get_object_or_404(
+        Bundle.objects.select_related("owner"), owner__username=username, name=name
+    )
+    try:
+        user = api_authenticate(request)
+    except ApiError as exc:
+        return HttpResponseForbidden(exc.data["detail"], content_type="text/plain")
+    if not bundle_check_can_view(user, bundle):
+        raise Http404("No such bundle.")
+    return _stream(request, bundle_mbox_chunks(bundle), bundle_filename(bundle))
+
+
+# --- URLs of older Patchwork versions ------------------------------------------------------------
+
+
+def _legacy(request: HttpRequest, path: str) -> HttpResponse:
+    if not settings.COMPAT_REDIR:
+        raise Http404("Not found.")
+    query = request.META.get("QUERY_STRING", "")
+    return redirect(path + (f"?{query}" if query else ""), permanent=True)
+
+
+def legacy_patch_mbox(request: HttpRequest, patch_id: int) -> HttpResponse:
+    patch = get_object_or_404(Patch.objects.select_related("project"), pk=patch_id)
+    return _legacy(request, links.patch_mbox_path(patch.project.linkname, patch.msgid))
+
+
+def legacy_patch_raw(request: HttpRequest, patch_id: int) -> HttpResponse:
+    patch = get_object_or_404(Patch.objects.select_related("project"), pk=patch_id)
+    return _legacy(request, links.patch_raw_path(patch.project.linkname, patch.msgid))
+
+
+def legacy_cover_mbox(request: HttpRequest, cover_id: int) -> HttpResponse:
+    cover = get_object_or_404(Cover.objects.select_related("project"), pk=cover_id)
+    return _legacy(request, links.cover_mbox_path(cover.project.linkname, cover.msgid))
