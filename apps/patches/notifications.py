@@ -12,7 +12,7 @@ import smtplib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formataddr
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,7 +20,7 @@ from django.core.mail import BadHeaderError, EmailMessage, get_connection
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models.functions import Lower
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.patches.models import Patch, PatchChangeNotification
@@ -175,7 +175,7 @@ def digest_build(
             f"    now: {patch.state.name}",
             "",
         ]
-    optout = optout_url()
+    optout = optout_url(person.email)
     lines += [
         "This email is a notification only - you do not need to respond.",
         "",
@@ -205,21 +205,12 @@ def digest_build(
 
 def patch_url(patch: Patch) -> str:
     """Absolute URL of the patch page."""
-    try:
-        path = reverse(
-            "patch-detail",
-            kwargs={"project_id": patch.project.linkname, "msgid": patch.url_msgid},
-        )
-    except NoReverseMatch:
-        path = f"/project/{quote(patch.project.linkname)}/patch/{quote(patch.url_msgid, safe='@')}/"
+    path = reverse(
+        "patch-detail", kwargs={"linkname": patch.project.linkname, "msgid": patch.url_msgid}
+    )
     return settings.SITE_URL + path
 
 
-def optout_url() -> str:
-    """Absolute URL of the page where an address opts out of notification mail."""
-    for name in ("mail-optout", "mail-settings"):
-        try:
-            return settings.SITE_URL + reverse(name)
-        except NoReverseMatch:
-            continue
-    return settings.SITE_URL + "/mail/optout/"
+def optout_url(email: str) -> str:
+    """Absolute URL of the page where this address opts out of notification mail."""
+    return f"{settings.SITE_URL}{reverse('mail-optout')}?{urlencode({'email': email})}"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import smtplib
 from datetime import timedelta
+from urllib.parse import quote, urlsplit
 
 import pytest
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
+from django.urls import resolve
 from django.utils import timezone
 
 from apps.patches.models import PatchChangeNotification
@@ -69,11 +71,14 @@ def test_one_digest_per_submitter_lists_every_settled_change(notifying, submitte
     # Two changes of the second patch: one entry, from the original state to the last.
     assert "    was: New\n    now: Changes Requested" in body
     assert body.count("was:") == 2
-    assert (
-        "To stop receiving these notifications, opt out at:\n  https://patchwork.example.org/"
-        in (body)
-    )
-    assert rendered["List-Unsubscribe"].startswith("<https://patchwork.example.org/")
+    optout = f"https://patchwork.example.org/mail/optout/?email={quote(submitter.email)}"
+    assert f"To stop receiving these notifications, opt out at:\n  {optout}\n" in body
+    assert rendered["List-Unsubscribe"] == f"<{optout}>"
+    # The links lead to the patch page and the opt-out page.
+    match = resolve(urlsplit(first_url).path)
+    assert match.url_name == "patch-detail"
+    assert match.kwargs == {"linkname": "notify", "msgid": first.url_msgid}
+    assert resolve(urlsplit(optout).path).url_name == "mail-optout"
     assert not PatchChangeNotification.objects.exists()
 
     # Nothing is sent twice.
