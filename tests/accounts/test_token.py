@@ -60,3 +60,18 @@ def test_each_user_gets_their_own(client, stranger, maintainer):
         "stranger",
         "maintainer",
     }
+
+
+def test_generated_token_authenticates_the_rest_api(client, stranger):
+    client.force_login(stranger)
+    first = generate(client)
+    second = generate(client)
+    client.logout()
+    api = "/api/1.4/users/"
+    anonymous = client.get(api)
+    assert anonymous.status_code in (401, 403)
+    response = client.get(api, HTTP_AUTHORIZATION=f"Token {second}")
+    assert response.status_code == 200, response.content
+    assert "stranger" in {u["username"] for u in response.json()}
+    # The replaced key no longer works.
+    assert client.get(api, HTTP_AUTHORIZATION=f"Token {first}").status_code == 403

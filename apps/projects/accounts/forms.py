@@ -154,6 +154,7 @@ class LinkEmailForm(EmailForm):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        self.fields["email"].label = "Add an e-mail address"
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"]
