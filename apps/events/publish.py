@@ -1,8 +1,17 @@
-"""Publishing committed events to open pages (Channels groups)."""
+"""Publishing committed changes to open pages (Channels groups).
+
+Every event goes to its project's group (patch lists), to the group of each
+patch whose page shows it (the patch itself, and the members of the relations
+it left or joined) and to its series' group (series pages, series navigation
+on patch pages). The message carries ids only: each consumer renders what its
+viewer may see.
+"""
 
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -12,24 +21,110 @@ from apps.events.models import Event
 
 log = logging.getLogger(__name__)
 
+# Category of the notification for patch changes that are not Patchwork events
+# (archived, commit ref, pull URL): live pages show them, the Event log does not
+# record them.
+PATCH_UPDATED = "patch-updated"
+
 
 def project_group(project_id: int) -> str:
     return f"project-{project_id}"
 
 
+def patch_group(patch_id: int) -> str:
+    return f"patch-{patch_id}"
+
+
+def series_group(series_id: int) -> str:
+    return f"series-{series_id}"
+
+
 def event_publish_on_commit(event: Event) -> None:
     """Schedule the event's broadcast for when its transaction has committed."""
+    patch = event.patch if event.patch_id else None
+    refs = {
+        "patch_id": event.patch_id,
+        "series_id": event.series_id or (patch.series_id if patch else None),
+        "cover_id": event.cover_id,
+        "relation_ids": [r for r in (event.previous_relation_id, event.current_relation_id) if r],
+    }
     event_id, project_id, category = event.id, event.project_id, event.category
-    transaction.on_commit(lambda: event_broadcast(event_id, project_id, category))
+    transaction.on_commit(lambda: event_broadcast(event_id, project_id, category, **refs))
 
 
-def event_broadcast(event_id: int, project_id: int, category: str) -> None:
-    """Tell every page watching the project that an event exists; pages fetch what they show."""
+def patch_updated_publish_on_commit(*, patch_id: int, project_id: int, series_id: int | None):
+    """Schedule a live refresh of a patch whose non-event fields changed (archived, commit ref)."""
+    transaction.on_commit(
+        lambda: event_broadcast(
+            None, project_id, PATCH_UPDATED, patch_id=patch_id, series_id=series_id
+        )
+    )
+
+
+def event_groups(
+    project_id: int,
+    *,
+    patch_id: int | None = None,
+    series_id: int | None = None,
+    cover_id: int | None = None,
+    relation_ids: Iterable[int] = (),
+) -> list[str]:
+    """The groups whose pages show this change (reads the relations' current members)."""
+    from apps.patches.models import Patch
+    from apps.series.models import Series
+
+    groups = [project_group(project_id)]
+    patch_ids = {patch_id} if patch_id else set()
+    relation_ids = list(relation_ids)
+    if relation_ids:
+        patch_ids.update(
+            Patch.objects.filter(related_id__in=relation_ids).values_list("id", flat=True)
+        )
+    groups += [patch_group(pk) for pk in sorted(patch_ids)]
+    if series_id is None and cover_id is not None:
+        series_id = Series.objects.filter(cover_id=cover_id).values_list("id", flat=True).first()
+    if series_id is not None:
+        groups.append(series_group(series_id))
+    return groups
+
+
+def event_broadcast(
+    event_id: int | None,
+    project_id: int,
+    category: str,
+    *,
+    patch_id: int | None = None,
+    series_id: int | None = None,
+    cover_id: int | None = None,
+    relation_ids: Iterable[int] = (),
+) -> None:
+    """Tell every page watching this change that it exists; pages render what they show."""
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "event.created", "event_id": event_id, "category": category}
+    message = {
+        "type": "event.created",
+        "event_id": event_id,
+        "category": category,
+        "project_id": project_id,
+        "patch_id": patch_id,
+        "series_id": series_id,
+        # Lets every consumer in a process share one rendering of this broadcast.
+        "nonce": uuid.uuid4().hex,
+    }
     try:
-        async_to_sync(layer.group_send)(project_group(project_id), message)
+        groups = event_groups(
+            project_id,
+            patch_id=patch_id,
+            series_id=series_id,
+            cover_id=cover_id,
+            relation_ids=relation_ids,
+        )
+        async_to_sync(_send_all)(layer, groups, message)
     except Exception:  # a broker that is down delays live updates, never the change itself
-        log.warning("could not broadcast event %s", event_id, exc_info=True)
+        log.warning("could not broadcast event %s (%s)", event_id, category, exc_info=True)
+
+
+async def _send_all(layer, groups: list[str], message: dict) -> None:
+    for group in groups:
+        await layer.group_send(group, message)

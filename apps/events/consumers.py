@@ -1,0 +1,175 @@
+"""The websocket behind every live page: resume from the page's cursor, then stream.
+
+Protocol (JSON text frames):
+
+client → server
+  {"type": "resume", "last": <event id>, "patches": [<patch id>, …]}
+      sent on every (re)connect: ``last`` is the id of the last event the page
+      applied (rendered into the page at first); ``patches`` the rows it shows
+  {"type": "ping", "last": <event id>}   heartbeat; also repairs lost broadcasts
+
+server → client
+  {"type": "events", "events": [ids], "cursor": id, "ops": [...], "replay": bool}
+      the fragments that these events changed, rendered for this viewer
+  {"type": "reload", "cursor": id, "regions": [dom ids]}
+      too much was missed: fetch the page again and swap these regions
+  {"type": "pong"} / {"type": "error", "error": "..."}
+
+Closing codes: 4400 bad request, 4404 page not found or not visible to this
+viewer (the client does not retry these).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import deque
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from apps.events.live import catchup, pages, render
+
+log = logging.getLogger(__name__)
+
+CLOSE_BAD_REQUEST = 4400
+CLOSE_NOT_FOUND = 4404
+# How many sent event ids a connection remembers to avoid sending one twice.
+SENT_MEMORY = 2000
+
+
+class LiveConsumer(AsyncJsonWebsocketConsumer):
+    """One open live page: its groups, its viewer, what it has been sent."""
+
+    page: pages.LivePage | None = None
+
+    async def connect(self) -> None:
+        kwargs = self.scope["url_route"]["kwargs"]
+        self.viewer = render.viewer_from_scope(self.scope)
+        self.page = await database_sync_to_async(pages.live_page_open)(
+            kind=kwargs["kind"],
+            object_id=int(kwargs["object_id"]),
+            query_string=self.scope.get("query_string", b"").decode("latin1"),
+            user=self.viewer.user,
+        )
+        self.joined: list[str] = []
+        self.sent: set[int] = set()
+        self.sent_order: deque[int] = deque()
+        self.cursor = 0  # the highest event id this page has been sent
+        self.verified = 0  # every event in scope up to here was sent (as far as the log knew)
+        self.resumed = False
+        # Accept, then close with a code of ours, so the page knows not to retry.
+        await self.accept()
+        if self.page is None:
+            await self.close(code=CLOSE_NOT_FOUND)
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        try:
+            content = json.loads(text_data or "")
+        except ValueError:
+            await self.send_json({"type": "error", "error": "messages must be JSON objects"})
+            return
+        if not isinstance(content, dict):
+            await self.send_json({"type": "error", "error": "messages must be JSON objects"})
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: dict, **kwargs) -> None:
+        if self.page is None:
+            return
+        kind = content.get("type")
+        last = content.get("last", 0)
+        if not isinstance(last, int) or isinstance(last, bool) or last < 0:
+            await self.send_json({"type": "error", "error": "'last' must be an event id (>= 0)"})
+            return
+        if kind == "resume":
+            patches = content.get("patches", [])
+            if not isinstance(patches, list) or not all(
+                isinstance(p, int) and not isinstance(p, bool) for p in patches
+            ):
+                await self.send_json({"type": "error", "error": "'patches' must be a list of ids"})
+                return
+            await self.resume(last, patches[: pages.MAX_REFRESH_ROWS])
+        elif kind == "ping":
+            await self.send_json({"type": "pong"})
+            if self.resumed:
+                await self.catch_up(last, patches=[], resume=False)
+        else:
+            await self.send_json({"type": "error", "error": f"unknown message type {kind!r}"})
+
+    async def resume(self, last: int, patches: list[int]) -> None:
+        # Join first, then read the log: whatever commits in between arrives
+        # twice at worst, and the second copy is dropped below.
+        if not self.resumed:
+            for group in self.page.groups:
+                await self.channel_layer.group_add(group, self.channel_name)
+                self.joined.append(group)
+            self.resumed = True
+        await self.catch_up(last, patches=patches, resume=True)
+
+    async def catch_up(self, last: int, *, patches: list[int], resume: bool) -> None:
+        """Send what the log holds past `last` (and past what this connection verified)."""
+        since = last if resume else max(last, self.verified)
+        result = await database_sync_to_async(catchup.events_missed)(self.page, since)
+        self.verified = max(self.verified, result.cursor)
+        if result.too_many:
+            self.cursor = max(self.cursor, result.cursor)
+            await self.send_json(
+                {"type": "reload", "cursor": self.cursor, "regions": self.page.regions}
+            )
+            return
+        refs = [ref for ref in result.events if ref["event_id"] not in self.sent]
+        if not refs and not resume:
+            return
+        ops = await database_sync_to_async(render.ops_for_batch)(
+            self.page, self.viewer, refs, refresh_patches=patches if resume else None
+        )
+        ids = [ref["event_id"] for ref in refs]
+        self.remember(ids)
+        self.cursor = max([self.cursor, last, *ids])
+        await self.send_json(
+            {"type": "events", "events": ids, "cursor": self.cursor, "ops": ops, "replay": True}
+        )
+
+    async def event_created(self, message: dict) -> None:
+        """A change committed somewhere: send this viewer what it changes on this page."""
+        if self.page is None or not self.resumed:
+            return
+        event_id = message.get("event_id")
+        if event_id is not None and event_id in self.sent:
+            return
+        if not self.page.wants(message):
+            return
+        try:
+            ops = await render.ops_for_event(self.page, self.viewer, message)
+        except Exception:
+            # One fragment that fails to render must not take the page offline.
+            log.exception("live: could not render %s for %s", message, self.page)
+            return
+        if event_id is not None:
+            self.remember([event_id])
+            self.cursor = max(self.cursor, event_id)
+        if not ops:  # nothing on this page changed (the cursor catches up with the next one)
+            return
+        await self.send_json(
+            {
+                "type": "events",
+                "events": [event_id] if event_id is not None else [],
+                "cursor": self.cursor,
+                "ops": ops,
+                "replay": False,
+            }
+        )
+
+    def remember(self, ids: list[int]) -> None:
+        for event_id in ids:
+            if event_id in self.sent:
+                continue
+            self.sent.add(event_id)
+            self.sent_order.append(event_id)
+            if len(self.sent_order) > SENT_MEMORY:
+                self.sent.discard(self.sent_order.popleft())

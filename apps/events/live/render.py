@@ -1,0 +1,196 @@
+"""Rendering what an event changes on a page, for one viewer, as swap operations.
+
+Operations (applied by static/js/live.js, each one idempotent):
+  {"op": "replace", "id": dom id, "html": …, "nomatch": bool?}
+      swap the element if the page has it (nomatch: the row no longer fits the
+      page's filters; it is marked and leaves on the next refresh)
+  {"op": "upsert", "id": dom id, "into": container id, "at": "top"|"bottom"|"pending"|"sorted",
+   "key": sort key?, "html": …}
+      swap the element if present, else insert it ("pending": behind the
+      "N new" bar, for lists where it cannot be placed in view)
+
+Fragments are rendered from the current database state with the page's own
+partial templates and the viewer's permissions, so applying an old event again
+shows the same thing as applying it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest
+from django_htmx.middleware import HtmxDetails
+
+from apps.events.live.pages import NEW_PATCH_CATEGORIES, LivePage
+
+_CSRF_SECRET = re.compile(r"^[a-zA-Z0-9]{32}$")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who a page is rendered for: the session's user and what a request of theirs carries."""
+
+    user: Any
+    host: str = "localhost"
+    csrf_secret: str = ""
+
+    @property
+    def key(self) -> tuple:
+        """Viewers with the same key see byte-identical fragments."""
+        if not getattr(self.user, "is_authenticated", False):
+            return ("anonymous",)
+        return ("user", self.user.pk, self.csrf_secret)
+
+
+def viewer_from_scope(scope: dict) -> Viewer:
+    from django.conf import settings
+
+    headers = dict(scope.get("headers") or [])
+    host = headers.get(b"host", b"localhost").decode("latin1")
+    secret = (scope.get("cookies") or {}).get(settings.CSRF_COOKIE_NAME, "")
+    return Viewer(
+        user=scope.get("user") or AnonymousUser(),
+        host=host,
+        csrf_secret=secret if _CSRF_SECRET.match(secret) else "",
+    )
+
+
+def viewer_request(viewer: Viewer, path: str = "/") -> HttpRequest:
+    """A GET request as the viewer's browser would make it, for rendering partials."""
+    request = HttpRequest()
+    request.method = "GET"
+    request.path = request.path_info = path
+    request.META = {"HTTP_HOST": viewer.host, "SERVER_NAME": "localhost", "SERVER_PORT": "80"}
+    if viewer.csrf_secret:
+        request.META["CSRF_COOKIE"] = viewer.csrf_secret
+    request.user = viewer.user
+    request.htmx = HtmxDetails(request)
+    return request
+
+
+# --- patch lists ----------------------------------------------------------------
+
+
+def _render_rows(request: HttpRequest, patch_ids: list[int], use_tags: bool) -> dict[int, str]:
+    """Each row's HTML, by patch id, with the list's own partial and row options."""
+    from django.template.loader import render_to_string
+
+    from apps.patches.models import Patch
+    from apps.patches.views.rows import patch_rows_decorate, patch_rows_queryset, row_options
+
+    patches = list(patch_rows_queryset(Patch.objects.filter(pk__in=patch_ids)))
+    if not patches:
+        return {}
+    options = row_options(request, use_tags=use_tags)
+    patch_rows_decorate(patches, options)
+    return {
+        patch.pk: render_to_string(
+            "patches/_row.html",
+            {"patch": patch, "opts": options, "selected": False, "oob": False, "changed": True},
+            request=request,
+        )
+        for patch in patches
+    }
+
+
+def list_ops(
+    page: LivePage, viewer: Viewer, refs: list[dict], refresh_patches: list[int] | None = None
+) -> list[dict]:
+    """Rows to insert or swap on a patch list for these events (and rows to refresh)."""
+    from apps.patches.models import Patch
+    from apps.patches.views.filters import apply_filters, parse_filters
+    from apps.projects.models import Project, State
+
+    # Per patch: "new" (a row to add), "late" (a row to add only where it cannot be
+    # mistaken for news: see catchup.LATE_COMMIT_SECONDS), "" (a row to update).
+    new: dict[int, str] = {}
+    for ref in refs:
+        if ref.get("patch_id"):
+            pid = ref["patch_id"]
+            if ref["category"] not in NEW_PATCH_CATEGORIES:
+                new.setdefault(pid, "")
+            elif new.get(pid) != "new":
+                new[pid] = "late" if ref.get("late") else "new"
+    for pid in refresh_patches or ():
+        new.setdefault(pid, "")
+    if not new:
+        return []
+    project = Project.objects.only("id", "use_tags").get(pk=page.project_id)
+    ids = list(
+        Patch.objects.filter(project_id=project.pk, pk__in=list(new)).values_list("pk", flat=True)
+    )
+    filters = parse_filters(page.query, list(State.objects.order_by("ordering")))
+    matching = set(
+        apply_filters(Patch.objects.filter(project_id=project.pk, pk__in=ids), filters)
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+    html = _render_rows(viewer_request(viewer, f"/live/list/{project.pk}/"), ids, project.use_tags)
+    in_view = filters.order == "-date" and page.query.get("page", "1") in ("", "1")
+    ops = []
+    for pid, is_new in new.items():
+        if pid not in html:
+            continue
+        row_id = f"patch-row-{pid}"
+        if pid in matching and (is_new == "new" or (is_new == "late" and in_view)):
+            at = "top" if in_view else "pending"
+            ops.append({"op": "upsert", "id": row_id, "into": "patch-list-body", "at": at})
+        elif is_new == "new":
+            continue  # a new patch this list does not show: it has no row to update
+        else:
+            ops.append({"op": "replace", "id": row_id, "nomatch": pid not in matching})
+        ops[-1]["html"] = html[pid]
+    return ops
+
+
+# --- dispatch and caching --------------------------------------------------------
+
+
+def page_ops(
+    page: LivePage, viewer: Viewer, refs: list[dict], refresh_patches: list[int] | None = None
+) -> list[dict]:
+    """The operations that bring this viewer's page up to date with these events."""
+    if page.kind == "list":
+        return list_ops(page, viewer, refs, refresh_patches)
+    return []
+
+
+def ops_for_batch(
+    page: LivePage, viewer: Viewer, refs: list[dict], *, refresh_patches: list[int] | None = None
+) -> list[dict]:
+    """Catch-up: every fragment the missed events touched, rendered once, inserts in order."""
+    return page_ops(page, viewer, refs, refresh_patches)
+
+
+# Renders shared by every connection in this process that shows the same page to
+# an equivalent viewer: a broadcast to a hundred open lists renders once.
+_SHARED: OrderedDict[tuple, asyncio.Future] = OrderedDict()
+_SHARED_MAX = 2000
+
+
+async def ops_for_event(page: LivePage, viewer: Viewer, message: dict) -> list[dict]:
+    """A live broadcast's operations for this page and viewer (rendered once per process)."""
+    key = (message.get("nonce") or id(message), page.render_key, viewer.key)
+    loop = asyncio.get_running_loop()
+    future = _SHARED.get(key)
+    if future is None or future.get_loop() is not loop:
+        future = loop.create_future()
+        _SHARED[key] = future
+        while len(_SHARED) > _SHARED_MAX:
+            _SHARED.popitem(last=False)
+        try:
+            ops = await database_sync_to_async(page_ops)(page, viewer, [message])
+        except BaseException as exc:
+            _SHARED.pop(key, None)
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody logs it twice
+            raise
+        future.set_result(ops)
+        return ops
+    return await asyncio.shield(future)

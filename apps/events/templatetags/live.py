@@ -1,0 +1,38 @@
+"""{% live_socket kind object_id %}: the element that keeps a page live (and shows if it is)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django import template
+from django.template.loader import render_to_string
+
+from apps.events.models import Event
+
+register = template.Library()
+
+# Regions fetched again when a page missed too much to replay (see pages.py).
+REGIONS = {"list": "patch-list-results", "patch": "patch-live", "series": "series-live"}
+# What a list's websocket needs of its URL: the filters, sort and page.
+LIST_PARAMS = ("state", "submitter", "delegate", "q", "archive", "series", "order", "page")
+
+
+def live_cursor() -> int:
+    """The newest event id: a page rendered now shows every event up to it."""
+    return Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+@register.simple_tag(takes_context=True)
+def live_socket(context, kind: str, object_id: int) -> str:
+    if kind not in REGIONS:
+        raise template.TemplateSyntaxError(f"live_socket: unknown page kind {kind!r}")
+    url = f"/ws/{kind}/{int(object_id)}/"
+    request = context.get("request")
+    if kind == "list" and request is not None:
+        params = [(k, v) for k in LIST_PARAMS for v in request.GET.getlist(k)]
+        if params:
+            url += "?" + urlencode(params)
+    return render_to_string(
+        "events/_live_socket.html",
+        {"url": url, "cursor": live_cursor(), "region": REGIONS[kind], "kind": kind},
+    )

@@ -1,0 +1,60 @@
+"""Helpers for live-page tests: websocket clients with a session, changes made elsewhere."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.db import connections
+from django.test import Client
+
+from config.asgi import application
+
+# Consumers read the database from another thread: test data must be committed
+# (serialized_rollback brings back the states and tags the migrations installed).
+live_db = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+ORIGIN = b"http://localhost"
+
+
+def session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+async def ws_open(path: str, user=None, *, origin: bytes = ORIGIN, cookie: str = ""):
+    """A connected communicator for a live page, as `user` (anonymous if None)."""
+    headers = [(b"host", b"localhost"), (b"origin", origin)]
+    if user is not None:
+        cookie = await database_sync_to_async(session_cookie)(user)
+    if cookie:
+        headers.append((b"cookie", cookie.encode()))
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, code = await communicator.connect(timeout=5)
+    return communicator, connected, code
+
+
+async def ws_resume(communicator, last: int = 0, patches=()) -> dict:
+    """Send the resume message and return the catch-up reply."""
+    await communicator.send_json_to({"type": "resume", "last": last, "patches": list(patches)})
+    return await receive(communicator)
+
+
+async def receive(communicator, timeout: float = 5) -> dict:
+    return json.loads(await communicator.receive_from(timeout=timeout))
+
+
+def run(func, *args, **kwargs):
+    """Run a change in the database thread, as another process's request would."""
+    return database_sync_to_async(func)(*args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+async def _close_consumer_connections():
+    """Close the database connection of the thread consumers use, so the test DB can go."""
+    yield
+    await database_sync_to_async(connections.close_all)()

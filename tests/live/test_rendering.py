@@ -1,0 +1,148 @@
+"""What a live list sends each viewer: their own rendering, the page's filters, no leaks."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from apps.events.live import render
+from apps.events.live.pages import live_page_open
+from apps.events.models import Event
+from apps.events.services import event_record
+from apps.patches.services import patch_update
+from tests.factories import default_state, make_patch, make_project, make_user
+from tests.live.conftest import live_db, receive, run, ws_open, ws_resume
+
+pytestmark = live_db
+
+
+def new_patch(project, **fields):
+    with transaction.atomic():
+        patch = make_patch(project, **fields)
+        event_record(category=Event.PATCH_CREATED, project=project, patch=patch)
+    return patch
+
+
+def set_state(patch, slug, actor=None):
+    return patch_update(patch=patch, actor=actor, state=default_state(slug))
+
+
+def latest_event_id() -> int:
+    return Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+async def follow(path: str, user=None):
+    communicator, connected, _ = await ws_open(path, user)
+    assert connected
+    await ws_resume(communicator, last=await run(latest_event_id))
+    return communicator
+
+
+async def test_each_viewer_gets_rows_rendered_with_their_own_permissions(project, maintainer):
+    reader = await run(make_user, "reader", show_ids=True)
+    anonymous = await follow(f"/ws/list/{project.pk}/")
+    signed_in = await follow(f"/ws/list/{project.pk}/", reader)
+    triager = await follow(f"/ws/list/{project.pk}/", maintainer)
+
+    patch = await run(new_patch, project, name="[PATCH] <b>bold</b> & co")
+    ops = {}
+    for name, communicator in (("anon", anonymous), ("reader", signed_in), ("mae", triager)):
+        [op] = (await receive(communicator))["ops"]
+        assert op["op"] == "upsert" and op["id"] == f"patch-row-{patch.pk}"
+        ops[name] = op["html"]
+
+    # Mail content is escaped for everyone.
+    for html in ops.values():
+        assert "&lt;b&gt;bold&lt;/b&gt; &amp; co" in html and "<b>" not in html
+    # Selection checkboxes (bulk actions) only for signed-in viewers.
+    assert 'name="patch_id"' not in ops["anon"]
+    assert 'name="patch_id"' in ops["reader"] and 'name="patch_id"' in ops["mae"]
+    # Per-user settings apply: the reader asked to see ids.
+    assert f'<td class="col-id num">{patch.pk}</td>' in ops["reader"]
+    assert "col-id" not in ops["mae"]
+    for communicator in (anonymous, signed_in, triager):
+        await communicator.disconnect()
+
+
+async def test_new_patch_outside_the_filters_is_not_sent(project, maintainer):
+    communicator = await follow(f"/ws/list/{project.pk}/?state=new")
+    await run(new_patch, project, state=await run(default_state, "accepted"))
+    assert await communicator.receive_nothing(timeout=0.3)
+    inside = await run(new_patch, project)
+    [op] = (await receive(communicator))["ops"]
+    assert op["id"] == f"patch-row-{inside.pk}" and op["at"] == "top"
+    await communicator.disconnect()
+
+
+async def test_row_that_leaves_the_filters_is_marked_and_one_that_returns_unmarked(
+    project, maintainer
+):
+    patch = await run(make_patch, project)
+    communicator = await follow(f"/ws/list/{project.pk}/?state=new")
+
+    await run(set_state, patch, "accepted", maintainer)
+    [op] = (await receive(communicator))["ops"]
+    assert (op["op"], op["id"], op["nomatch"]) == ("replace", f"patch-row-{patch.pk}", True)
+
+    await run(set_state, patch, "new", maintainer)
+    [op] = (await receive(communicator))["ops"]
+    assert op["nomatch"] is False
+    await communicator.disconnect()
+
+
+async def test_archiving_updates_the_row_live_though_it_is_no_event(project, maintainer):
+    patch = await run(make_patch, project)
+    communicator = await follow(f"/ws/list/{project.pk}/")
+    await run(patch_update, patch=patch, actor=maintainer, archived=True)
+    message = await receive(communicator)
+    assert message["events"] == []  # nothing in the Event log to resume from
+    [op] = message["ops"]
+    assert op["id"] == f"patch-row-{patch.pk}" and op["nomatch"] is True
+    assert "archived-badge" in op["html"]
+    await communicator.disconnect()
+
+
+async def test_resume_refreshes_the_rows_the_page_shows(project, maintainer):
+    """A change with no event (archived) while disconnected still shows after resume."""
+    patch = await run(make_patch, project)
+    cursor = await run(latest_event_id)
+    await run(patch_update, patch=patch, actor=maintainer, archived=True)
+    communicator, _, _ = await ws_open(f"/ws/list/{project.pk}/")
+    reply = await ws_resume(communicator, last=cursor, patches=[patch.pk])
+    [op] = reply["ops"]
+    assert op["id"] == f"patch-row-{patch.pk}" and "archived-badge" in op["html"]
+    await communicator.disconnect()
+
+
+async def test_resume_never_renders_rows_of_another_project(project):
+    secret = await run(make_patch, await run(make_project, "elsewhere"), name="elsewhere row")
+    communicator, _, _ = await ws_open(f"/ws/list/{project.pk}/")
+    reply = await ws_resume(communicator, last=await run(latest_event_id), patches=[secret.pk])
+    assert reply["ops"] == []
+    await communicator.disconnect()
+
+
+async def test_new_patches_wait_behind_the_bar_where_they_cannot_be_placed(project):
+    by_name = await follow(f"/ws/list/{project.pk}/?order=name")
+    page_two = await follow(f"/ws/list/{project.pk}/?page=2")
+    newest_first = await follow(f"/ws/list/{project.pk}/")
+    await run(new_patch, project)
+    assert (await receive(by_name))["ops"][0]["at"] == "pending"
+    assert (await receive(page_two))["ops"][0]["at"] == "pending"
+    assert (await receive(newest_first))["ops"][0]["at"] == "top"
+    for communicator in (by_name, page_two, newest_first):
+        await communicator.disconnect()
+
+
+def test_rendering_a_batch_takes_a_fixed_number_of_queries(
+    project, maintainer, django_assert_max_num_queries
+):
+    patches = [make_patch(project) for _ in range(30)]
+    refs = [
+        {"event_id": n, "category": Event.PATCH_STATE_CHANGED, "patch_id": p.pk}
+        for n, p in enumerate(patches, start=1)
+    ]
+    page = live_page_open(kind="list", object_id=project.pk, query_string="", user=maintainer)
+    viewer = render.Viewer(user=maintainer)
+    with django_assert_max_num_queries(9):
+        ops = render.ops_for_batch(page, viewer, refs)
+    assert len(ops) == 30
