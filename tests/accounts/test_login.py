@@ -112,3 +112,33 @@ def test_success_resets_the_users_counter(client):
 def test_unusual_usernames_make_valid_cache_keys(client):
     response = login(client, "x" * 400 + " \n\t☃", "guess")
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "peer, forwarded, expected",
+    [
+        ("93.184.215.14", "", "93.184.215.14"),
+        # A client on the internet cannot pick its address with the header.
+        ("93.184.215.14", "198.51.100.1", "93.184.215.14"),
+        # Behind a local reverse proxy, the entry the proxy appended counts.
+        ("127.0.0.1", "198.51.100.1", "198.51.100.1"),
+        ("10.0.0.2", "1.2.3.4, 198.51.100.1", "198.51.100.1"),
+        ("::1", "2001:db8::7", "2001:db8::7"),
+        ("127.0.0.1", "garbage", "127.0.0.1"),
+    ],
+)
+def test_client_address(rf, peer, forwarded, expected):
+    request = rf.get("/", REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR=forwarded)
+    assert throttle.client_address(request) == expected
+
+
+def test_clients_behind_a_local_proxy_are_throttled_separately(client, stranger):
+    behind_proxy = {"REMOTE_ADDR": "127.0.0.1"}
+    for _ in range(throttle.LOGIN_FAILURES_PER_USER):
+        login(client, "stranger", "guess", HTTP_X_FORWARDED_FOR="198.51.100.1", **behind_proxy)
+    assert (
+        login(client, "stranger", HTTP_X_FORWARDED_FOR="198.51.100.1", **behind_proxy).status_code
+        == 429
+    )
+    ok = login(client, "stranger", HTTP_X_FORWARDED_FOR="198.51.100.2", **behind_proxy)
+    assert ok.status_code == 302

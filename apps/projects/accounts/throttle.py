@@ -7,6 +7,7 @@ shared by every web process once the cache is Redis.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 
 from django.core.cache import cache
 
@@ -44,8 +45,35 @@ def _hit(key: str, window: int) -> int:
 
 
 def client_address(request) -> str:
-    """The peer address; proxies' forwarding headers can be forged, so they are ignored."""
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The client's address: the peer, or what a local proxy in front of us says it saw.
+
+    X-Forwarded-For is believed only when the peer itself is a loopback or private
+    address (a reverse proxy beside us), and then only its last entry, the one that
+    proxy appended; anyone connecting directly cannot choose their address.
+    """
+    peer = request.META.get("REMOTE_ADDR", "") or "unknown"
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if forwarded and _is_local(peer):
+        last = forwarded.split(",")[-1].strip()
+        if _is_ip(last):
+            return last
+    return peer
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_local(value: str) -> bool:
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private
 
 
 def login_blocked(username: str, address: str) -> bool:
