@@ -234,16 +234,26 @@
     var node = parse(op.html || "");
     if (!node) return;
     var old = document.getElementById(op.id);
-    if (old) { replace(old, node, op); return; }
+    if (op.reveal) {
+      var hidden = document.getElementById(op.reveal);
+      if (hidden) hidden.hidden = false;
+    }
+    if (old) {
+      // A form the user is filling in keeps their input; it is fresh on next load.
+      if (op.keep_while_editing && old.contains(document.activeElement)) return;
+      replace(old, node, op);
+      return;
+    }
     if (op.op !== "upsert") return;  // a replace for something this page does not show
     var container = document.getElementById(op.into);
     if (!container) return;
     if (op.at === "sorted") {
       var key = String(op.key || "");
-      node.setAttribute("data-live-sort", key);
+      var attr = op.sort_attr || "data-live-sort";
+      node.setAttribute(attr, key);
       var before = null;
       Array.prototype.some.call(container.children, function (child) {
-        var other = child.getAttribute("data-live-sort");
+        var other = child.getAttribute(attr);
         if (other !== null && compareKeys(other, key) > 0) { before = child; return true; }
         return false;
       });

@@ -110,7 +110,7 @@ def live_page_open(*, kind: str, object_id: int, query_string: str, user) -> Liv
             project_id=patch.project_id,
             object_id=patch.pk,
             groups=groups,
-            regions=["patch-live"],
+            regions=["main"],
             series_id=patch.series_id,
             relation_id=patch.related_id,
         )
@@ -123,7 +123,7 @@ def live_page_open(*, kind: str, object_id: int, query_string: str, user) -> Liv
             project_id=series.project_id,
             object_id=series.pk,
             groups=[series_group(series.pk)],
-            regions=["series-live"],
+            regions=["main"],
             series_id=series.pk,
         )
     return None

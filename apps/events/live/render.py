@@ -77,7 +77,7 @@ def viewer_request(viewer: Viewer, path: str = "/") -> HttpRequest:
 # --- patch lists ----------------------------------------------------------------
 
 
-def _render_rows(request: HttpRequest, patch_ids: list[int], use_tags: bool) -> dict[int, str]:
+def render_rows(request: HttpRequest, patch_ids: list[int], use_tags: bool) -> dict[int, str]:
     """Each row's HTML, by patch id, with the list's own partial and row options."""
     from django.template.loader import render_to_string
 
@@ -131,7 +131,7 @@ def list_ops(
         .order_by()
         .values_list("pk", flat=True)
     )
-    html = _render_rows(viewer_request(viewer, f"/live/list/{project.pk}/"), ids, project.use_tags)
+    html = render_rows(viewer_request(viewer, f"/live/list/{project.pk}/"), ids, project.use_tags)
     in_view = filters.order == "-date" and page.query.get("page", "1") in ("", "1")
     ops = []
     for pid, is_new in new.items():
@@ -156,8 +156,14 @@ def page_ops(
     page: LivePage, viewer: Viewer, refs: list[dict], refresh_patches: list[int] | None = None
 ) -> list[dict]:
     """The operations that bring this viewer's page up to date with these events."""
+    from apps.events.live.fragments import patch_page_ops, series_page_ops
+
     if page.kind == "list":
         return list_ops(page, viewer, refs, refresh_patches)
+    if page.kind == "patch":
+        return patch_page_ops(page, viewer, refs, refresh=refresh_patches is not None)
+    if page.kind == "series":
+        return series_page_ops(page, viewer, refs, refresh_patches=refresh_patches)
     return []
 
 

@@ -8,11 +8,12 @@ from django import template
 from django.template.loader import render_to_string
 
 from apps.events.models import Event
+from apps.patches.models import PatchTag
 
 register = template.Library()
 
 # Regions fetched again when a page missed too much to replay (see pages.py).
-REGIONS = {"list": "patch-list-results", "patch": "patch-live", "series": "series-live"}
+REGIONS = {"list": "patch-list-results", "patch": "main", "series": "main"}
 # What a list's websocket needs of its URL: the filters, sort and page.
 LIST_PARAMS = ("state", "submitter", "delegate", "q", "archive", "series", "order", "page")
 
@@ -36,3 +37,14 @@ def live_socket(context, kind: str, object_id: int) -> str:
         "events/_live_socket.html",
         {"url": url, "cursor": live_cursor(), "region": REGIONS[kind], "kind": kind},
     )
+
+
+@register.simple_tag
+def patch_tag_counts(patch) -> list[dict]:
+    """A patch's tags given so far (Acked-by ×2, …), for the facts that update live."""
+    return [
+        {"name": name, "abbrev": abbrev, "count": count}
+        for name, abbrev, count in PatchTag.objects.filter(patch=patch, count__gt=0)
+        .order_by("tag__abbrev")
+        .values_list("tag__name", "tag__abbrev", "count")
+    ]

@@ -1,0 +1,240 @@
+"""The patch page's and series page's live fragments, rendered with the pages' own partials.
+
+The contexts mirror apps/patches/views/detail.py and apps/series/views.py for
+the part each partial shows; a partial changed there must be changed here too.
+"""
+
+from __future__ import annotations
+
+from django.template.loader import render_to_string
+
+from apps.events.live.pages import NEW_PATCH_CATEGORIES, LivePage
+from apps.events.models import Event
+from apps.events.publish import PATCH_UPDATED
+
+TRIAGE_CATEGORIES = frozenset({Event.PATCH_STATE_CHANGED, Event.PATCH_DELEGATED, PATCH_UPDATED})
+SERIES_CATEGORIES = NEW_PATCH_CATEGORIES | {
+    Event.SERIES_CREATED,
+    Event.SERIES_COMPLETED,
+    Event.COVER_CREATED,
+}
+
+
+def _load_patch(patch_id: int):
+    from apps.patches.models import Patch
+
+    return (
+        Patch.objects.select_related(
+            "project", "submitter", "delegate", "state", "series", "series__cover"
+        )
+        .filter(pk=patch_id)
+        .first()
+    )
+
+
+def _series_nav_context(patch) -> dict:
+    from apps.patches.models import Patch
+
+    series_patches = list(
+        Patch.objects.filter(series_id=patch.series_id)
+        .select_related("project")
+        .only("id", "msgid", "name", "number", "date", "project__linkname")
+        .order_by("number", "date", "id")
+    )
+    index = next((i for i, p in enumerate(series_patches) if p.pk == patch.pk), None)
+    previous_patch = next_patch = None
+    if index is not None:
+        previous_patch = series_patches[index - 1] if index > 0 else None
+        next_patch = series_patches[index + 1] if index + 1 < len(series_patches) else None
+    return {
+        "series_patches": series_patches,
+        "previous_patch": previous_patch,
+        "next_patch": next_patch,
+        "dependencies": list(patch.series.dependencies.order_by("id")),
+    }
+
+
+def _related(patch) -> list:
+    from apps.patches.models import Patch
+
+    if not patch.related_id:
+        return []
+    return list(
+        Patch.objects.filter(related_id=patch.related_id)
+        .exclude(pk=patch.pk)
+        .select_related("project", "state")
+        .only("id", "msgid", "name", "project__linkname", "project__name", "state__name")
+        .order_by("date", "id")
+    )
+
+
+def patch_page_ops(page: LivePage, viewer, refs: list[dict], *, refresh: bool = False):
+    """Fragments of one patch's page that these events changed, for this viewer."""
+    from apps.checks.selectors import checks_latest
+    from apps.events.live.render import viewer_request
+    from apps.patches.models import PatchComment
+    from apps.patches.services import patch_check_can_edit
+    from apps.patches.views.detail import _comment_editable, _triage_context, patch_url
+    from apps.projects.selectors import user_is_maintainer
+
+    patch = _load_patch(page.object_id)
+    if patch is None:
+        return []
+    wanted: set[str] = {"facts", "triage"} if refresh else set()
+    comment_events: list[int] = []
+    for ref in refs:
+        category, own = ref["category"], ref.get("patch_id") == patch.pk
+        if own and category in TRIAGE_CATEGORIES:
+            wanted |= {"facts", "triage"}
+        elif own and category == Event.CHECK_CREATED:
+            wanted.add("checks")
+        elif own and category == Event.PATCH_COMMENT_CREATED:
+            wanted |= {"facts", "comments"}  # a comment may carry tags (Acked-by: …)
+            comment_events.append(ref["event_id"])
+        if category == Event.PATCH_RELATION_CHANGED:
+            wanted.add("related")
+        if category in SERIES_CATEGORIES and patch.series_id:
+            wanted.add("series")
+    if not wanted:
+        return []
+
+    user = viewer.user
+    request = viewer_request(viewer, patch_url(patch))
+    base = {"patch": patch, "project": patch.project, "submission": patch, "user": user}
+    ops: list[dict] = []
+
+    def render(template: str, **context) -> str:
+        return render_to_string(template, {**base, **context}, request=request)
+
+    if "facts" in wanted:
+        ops.append({"op": "replace", "id": "patch-facts", "html": render("patches/_facts.html")})
+    if "triage" in wanted and patch_check_can_edit(user, patch):
+        # Maintainer controls go only to those who may use them.
+        context = _triage_context(request, patch)
+        ops.append(
+            {
+                "op": "replace",
+                "id": "patch-triage",
+                "keep_while_editing": True,
+                "html": render("patches/_triage.html", **context),
+            }
+        )
+    if "checks" in wanted:
+        checks = checks_latest(patch.checks.select_related("user"))
+        ops.append(
+            {
+                "op": "replace",
+                "id": "patch-checks",
+                "html": render("patches/_checks.html", checks=checks),
+            }
+        )
+    if "comments" in wanted:
+        ids = Event.objects.filter(pk__in=comment_events).values_list("patch_comment_id", flat=True)
+        comments = list(
+            PatchComment.objects.filter(pk__in=[i for i in ids if i], patch=patch)
+            .select_related("submitter")
+            .order_by("date", "id")
+        )
+        is_maintainer = user_is_maintainer(user, patch.project)
+        for comment in comments:
+            comment.can_edit = _comment_editable(user, is_maintainer, comment, patch)
+            html = render("patches/_message.html", message=comment, is_comment=True)
+            ops.append(
+                {
+                    "op": "upsert",
+                    "id": f"comment-{comment.pk}",
+                    "into": "comments-list",
+                    "at": "bottom",
+                    "reveal": "comments",
+                    "html": html,
+                }
+            )
+        all_ids = list(patch.comments.values_list("id", flat=True))
+        ops.append(
+            {
+                "op": "replace",
+                "id": "comments-h",
+                "html": render("patches/_comments_heading.html", comments=all_ids),
+            }
+        )
+    if "related" in wanted:
+        ops.append(
+            {
+                "op": "replace",
+                "id": "patch-related",
+                "html": render("patches/_related.html", related=_related(patch)),
+            }
+        )
+    if "series" in wanted:
+        ops.append(
+            {
+                "op": "replace",
+                "id": "patch-series",
+                "html": render("patches/_series_nav.html", **_series_nav_context(patch)),
+            }
+        )
+    return ops
+
+
+def series_page_ops(
+    page: LivePage, viewer, refs: list[dict], *, refresh_patches: list[int] | None = None
+):
+    """The series page: its patches fill in (in order) as they arrive, with the progress."""
+    from apps.events.live.render import render_rows, viewer_request
+    from apps.patches.models import Patch
+    from apps.series.models import Series
+
+    series = Series.objects.select_related("project", "cover").filter(pk=page.object_id).first()
+    if series is None:
+        return []
+    new: dict[int, bool] = {}
+    progress = cover = False
+    for ref in refs:
+        category = ref["category"]
+        if ref.get("patch_id"):
+            pid = ref["patch_id"]
+            new[pid] = new.get(pid, False) or category in NEW_PATCH_CATEGORIES
+        progress |= category in SERIES_CATEGORIES
+        cover |= category == Event.COVER_CREATED
+    for pid in refresh_patches or ():
+        new.setdefault(pid, False)
+    request = viewer_request(viewer, f"/series/{series.pk}/")
+    members = dict(
+        Patch.objects.filter(series=series, pk__in=list(new)).values_list("pk", "number")
+    )
+    html = render_rows(request, list(members), series.project.use_tags)
+    ops: list[dict] = []
+    for pid, is_new in new.items():
+        if pid not in html:
+            continue
+        op = {"op": "replace", "id": f"patch-row-{pid}", "html": html[pid]}
+        if is_new:
+            number = members[pid]
+            op.update(
+                op="upsert",
+                into="patch-list-body",
+                at="sorted",
+                sort_attr="data-number",
+                key="" if number is None else str(number),
+            )
+        ops.append(op)
+    context = {"series": series, "project": series.project}
+    if progress or refresh_patches is not None:
+        received = Patch.objects.filter(series=series).count()
+        context.update(received=received, complete=received >= series.total)
+        ops.append(
+            {
+                "op": "replace",
+                "id": "series-progress",
+                "html": render_to_string("series/_progress.html", context, request=request),
+            }
+        )
+    if cover:
+        ops.append(
+            {
+                "op": "replace",
+                "id": "series-cover",
+                "html": render_to_string("series/_cover.html", context, request=request),
+            }
+        )
+    return ops
