@@ -75,7 +75,7 @@ def register(api: NinjaAPI, v: ApiVersion) -> None:
     @router.get("/{patch_id}/checks/", summary="List checks.", openapi_extra=CHECK_FILTER_DOC)
     def checks_list(request, patch_id: str):
         ctx = v.begin(request)
-        patch = object_or_404(Patch.objects.all(), patch_id)
+        patch = object_or_404(Patch.objects.only("id"), patch_id)
         qs = Check.objects.filter(patch=patch).select_related("user")
         qs = f.filter_user(qs, request, ctx, "user", "user")
         states = filter_values(request, "state", ctx)
@@ -96,7 +96,9 @@ def register(api: NinjaAPI, v: ApiVersion) -> None:
     @router.post("/{patch_id}/checks/", summary="Create a check.")
     def checks_create(request, patch_id: str):
         ctx = v.begin(request)
-        patch = object_or_404(Patch.objects.select_related("project"), patch_id)
+        patch = object_or_404(
+            Patch.objects.select_related("project").defer("content", "diff", "headers"), patch_id
+        )
         user = require_user(ctx)
         if not check_check_can_create(user, patch):
             raise forbidden()
@@ -106,7 +108,7 @@ def register(api: NinjaAPI, v: ApiVersion) -> None:
     @router.get("/{patch_id}/checks/{check_id}/", summary="Show a check.")
     def checks_read(request, patch_id: str, check_id: str):
         ctx = v.begin(request)
-        patch = object_or_404(Patch.objects.all(), patch_id)
+        patch = object_or_404(Patch.objects.only("id"), patch_id)
         check = object_or_404(Check.objects.filter(patch=patch).select_related("user"), check_id)
         return json_response(check_to_dict(check, ctx))
 

@@ -69,7 +69,9 @@ def register(api: NinjaAPI, v: ApiVersion) -> None:
     )
     def patch_comments_list(request, id: str):
         ctx = v.begin(request)
-        patch = object_or_404(Patch.objects.select_related("project"), id)
+        patch = object_or_404(
+            Patch.objects.select_related("project").defer("content", "diff", "headers"), id
+        )
         return _comment_list(request, ctx, patch_comments(patch), patch.project)
 
     @covers.get(
@@ -79,7 +81,9 @@ def register(api: NinjaAPI, v: ApiVersion) -> None:
     )
     def cover_comments_list(request, id: str):
         ctx = v.begin(request)
-        cover = object_or_404(Cover.objects.select_related("project"), id)
+        cover = object_or_404(
+            Cover.objects.select_related("project").defer("content", "headers"), id
+        )
         return _comment_list(request, ctx, cover_comments(cover), cover.project)
 
     if v.since("1.3"):

@@ -67,7 +67,9 @@ def delegate_user(project):
 @pytest.fixture
 def world(project, submitter, maintainer):
     """A project with a 2-patch series and cover, a loose patch, and another project."""
-    series = make_series(project, submitter=submitter, name="a fine series", total=2, version=2)
+    series = make_series(
+        project, submitter=submitter, name="a fine series", total=2, version=2, date=T0
+    )
     cover = make_cover(
         project,
         submitter=submitter,

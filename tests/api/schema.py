@@ -54,7 +54,9 @@ ERRATA = {
     "content-may-be-empty": "a patch mail may have no commit message: content ''",
     "pull-url-is-text": "pull_url is the repository and ref of a pull request as written "
     "(git://host/repo.git tags/v1), not a bare URI",
-    "error-fields": "ErrorPatchUpdate omits related and pull_url, which are validated too",
+    "error-fields": "ErrorPatchUpdate omits related and pull_url, ErrorUserUpdate settings, "
+    "which are validated too; ErrorProjectUpdate and ErrorUserUpdate show each field's "
+    "messages as a string where the server (like every other error) sends a list",
     "bundle-delete": "DELETE /bundles/{id} exists from 1.2 (git-pw bundle delete) but is "
     "not in the published schema",
     "list-errors": "lists answer 404 'Invalid page.' for a page out of range and 400 with "
@@ -92,6 +94,21 @@ def _apply_errata(spec: dict, version: str) -> dict:
     _own_properties(schemas["PatchDetail"])["diff"] = _NULLABLE_STRING
     messages = {"type": "array", "items": {"type": "string"}}
     schemas["ErrorPatchUpdate"]["properties"].update(related=messages, pull_url=messages)
+    for name in ("ErrorProjectUpdate", "ErrorUserUpdate"):
+        fields = schemas[name]["properties"]
+        schemas[name]["properties"] = {field: messages for field in fields}
+    schemas["ErrorProjectUpdate"]["properties"].update(
+        {
+            field: messages
+            for field in (
+                "list_archive_url",
+                "list_archive_url_format",
+                "commit_url_format",
+                "show_dependencies",
+            )
+        }
+    )
+    schemas["ErrorUserUpdate"]["properties"]["settings"] = messages
 
     for template, item in spec["paths"].items():
         for method, operation in item.items():
