@@ -1,3 +1,7 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from apps.mail import views
+
+urlpatterns = [path("", views.mail_intake, name="mail-intake")]

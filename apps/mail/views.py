@@ -1,0 +1,53 @@
+"""POST /mail/: the HTTP intake for mail-as-a-service providers."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from apps.mail.services import mail_store
+
+log = logging.getLogger(__name__)
+
+
+def _token(request: HttpRequest) -> str:
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.headers.get("X-Mail-Token", "") or request.GET.get("token", "")
+
+
+@csrf_exempt
+@require_POST
+def mail_intake(request: HttpRequest) -> JsonResponse:
+    """Store the raw RFC 822 message in the body; 202 once it is stored durably."""
+    expected = settings.MAIL_INTAKE_TOKEN
+    if not expected:
+        return JsonResponse({"detail": "Mail intake is disabled (MAIL_INTAKE_TOKEN)."}, status=404)
+    if not hmac.compare_digest(_token(request).encode(), expected.encode()):
+        return JsonResponse({"detail": "Invalid or missing token."}, status=401)
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if length.isdigit() and int(length) > settings.MAX_MAIL_SIZE:
+        return JsonResponse(
+            {"detail": f"Message larger than {settings.MAX_MAIL_SIZE} bytes."}, status=413
+        )
+    raw = request.body
+    if not raw.strip():
+        return JsonResponse({"detail": "The body must be the raw message."}, status=400)
+    list_id = request.GET.get("list_id", "") or request.headers.get("X-List-Id", "")
+    try:
+        mail = mail_store(raw, list_id=list_id)
+    except DatabaseError:
+        log.exception("could not store incoming mail")
+        return JsonResponse({"detail": "Could not store the message; retry later."}, status=503)
+    mail.refresh_from_db(fields=["status", "outcome", "reason"])
+    return JsonResponse(
+        {"id": mail.pk, "status": mail.status, "outcome": mail.outcome, "reason": mail.reason},
+        status=202,
+    )
