@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from apps.webhooks import outbound
+from config.celery import app
 from tests.webhooks.receiver import Receiver
 
 
@@ -61,3 +62,15 @@ def no_connections(monkeypatch):
 
     monkeypatch.setattr(httpx.Client, "send", refuse)
     return attempts
+
+
+@pytest.fixture
+def through_the_broker(settings):
+    """Queue tasks in Redis from this process, as the web and mail processes do."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    app.control.purge()  # stale tasks from an earlier run
+    yield
+    app.conf.task_always_eager = eager
+    app.control.purge()
