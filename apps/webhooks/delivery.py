@@ -87,9 +87,7 @@ def delivery_attempt(*, delivery_id: int) -> Delivery | None:
     if not delivery_claim(delivery_id, timezone.now()):
         return None
     delivery = (
-        Delivery.objects.select_related("webhook", "webhook__owner")
-        .filter(pk=delivery_id)
-        .first()
+        Delivery.objects.select_related("webhook", "webhook__owner").filter(pk=delivery_id).first()
     )
     if delivery is None:  # deleted with its webhook or event meanwhile
         return None
