@@ -12,7 +12,8 @@ from apps.xmlrpc.rpc import SERVICES
 from tests.factories import make_patch
 from tests.xmlrpc.conftest import live
 
-pytestmark = live
+# Only tests that create data need the (slow) transactional database; the
+# others talk to the server alone.
 
 ALL_METHODS = {
     "pw_rpc_version",
@@ -90,6 +91,7 @@ def test_wrong_arguments_are_invalid_params(rpc, method, args, message):
     assert (fault.faultCode, fault.faultString) == (-32602, message)
 
 
+@live
 def test_filter_values_the_field_cannot_hold(rpc, project):
     make_patch(project)
     fault = call_fault(rpc, "patch_list", {"id": "abc"})
@@ -191,6 +193,7 @@ def test_absolute_form_request_line(daphne_server):
     assert xmlrpc.client.loads(payload)[0] == ([1, 3, 0],)
 
 
+@live
 def test_pwclient_transport_with_credentials(daphne_server, project, maintainer):
     """The exact transport pwclient uses: absolute URL, credentials in the host."""
     from pwclient.xmlrpc import Transport
@@ -205,6 +208,7 @@ def test_pwclient_transport_with_credentials(daphne_server, project, maintainer)
     assert patch.archived is True
 
 
+@live
 def test_strings_xml_cannot_carry_go_as_base64(rpc, project):
     patch = make_patch(project, name="[PATCH] form\x0cfeed and \x1b[1mbold")
     got = rpc.patch_get(patch.pk)
@@ -212,6 +216,7 @@ def test_strings_xml_cannot_carry_go_as_base64(rpc, project):
     assert got["name"].data.decode("utf-8") == "[PATCH] form\x0cfeed and \x1b[1mbold"
 
 
+@live
 def test_unicode_round_trip(rpc, project):
     patch = make_patch(project, name="[PATCH] Ünïcödé — 日本語 ✓")
     assert rpc.patch_list({"name__icontains": "日本語"})[0]["name"] == patch.name
