@@ -98,6 +98,9 @@ AUTH_USER_MODEL = "projects.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+# Tests (and only tests) set this: hashing a password per test user is most of a suite's time.
+if env_bool("TEST_FAST_PASSWORD_HASHER", False):
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -115,6 +118,18 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# The cache holds throttling counters and heartbeats: shared by every process via Redis.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "pwcache",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
@@ -224,6 +239,8 @@ CELERY_BEAT_SCHEDULE = {
     # retry is too far off to hold in a worker.
     "webhooks-sweep": {"task": "webhooks.sweep", "schedule": 30.0},
     "webhooks-prune-log": {"task": "webhooks.prune_log", "schedule": 3600.0},
+    # Ingest mail whose task was lost (broker down at intake, worker killed mid-ingest).
+    "mail-sweep": {"task": "mail.sweep", "schedule": 60.0},
 }
 # Beat and every worker refresh a heartbeat in Redis this often; /healthz calls a
 # process dead when its heartbeat is older than HEARTBEAT_MAX_AGE_SECONDS.

@@ -9,6 +9,22 @@ from tests.factories import make_person, make_project, make_user
 # The default states and tags are installed by a migration, so every test database has them.
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Throttle counters and other cached values never leak from one test into the next."""
+    from django.core.cache import cache
+
+    yield
+    if hasattr(cache, "_cache") and hasattr(cache._cache, "get_client"):
+        # Redis: delete only our keys; the same database also carries the broker and layer.
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
+
+
 @pytest.fixture
 def maintainer(db):
     return make_user("maintainer", first_name="Mae", last_name="Maintainer")

@@ -4,3 +4,4 @@ import os
 
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+os.environ.setdefault("TEST_FAST_PASSWORD_HASHER", "1")
