@@ -22,7 +22,11 @@
     var t = event.target;
     if (!t || !t.tagName) return false;
     var tag = t.tagName.toLowerCase();
-    return tag === "input" || tag === "select" || tag === "textarea" || t.isContentEditable;
+    if (tag === "input") {
+      var type = (t.getAttribute("type") || "text").toLowerCase();
+      return ["checkbox", "radio", "button", "submit", "reset"].indexOf(type) < 0;
+    }
+    return tag === "select" || tag === "textarea" || t.isContentEditable;
   }
 
   // --- copy buttons ----------------------------------------------------------
@@ -145,7 +149,7 @@
     window.htmx.ajax("POST", form.getAttribute("action"), {
       target: "#bulk-status",
       swap: "innerHTML",
-      values: { action: "update", state: slug, patch_id: ids }
+      values: { action: "update", state: slug, patch_id: ids, keep_selection: advance ? "0" : "1" }
     }).then(function () { syncSelection(); });
     if (advance) move(1);
   }

@@ -251,7 +251,7 @@ class BulkError(Exception):
 def _selected_patches(request: HttpRequest, project: Project | None) -> list[Patch]:
     raw = request.POST.getlist("patch_id")
     try:
-        ids = sorted({int(v) for v in raw})
+        ids = list(dict.fromkeys(int(v) for v in raw))  # page order: bundles keep it
     except ValueError as exc:
         raise BulkError("The selection is not a list of patch ids.") from exc
     if not ids:
@@ -259,7 +259,8 @@ def _selected_patches(request: HttpRequest, project: Project | None) -> list[Pat
     qs = Patch.objects.filter(pk__in=ids).select_related("project", "submitter", "state")
     if project is not None:
         qs = qs.filter(project=project)
-    patches = list(qs)
+    by_id = {p.pk: p for p in qs}
+    patches = [by_id[i] for i in ids if i in by_id]
     if len(patches) != len(ids):
         raise BulkError("Some selected patches do not exist in this project.")
     return patches
@@ -371,10 +372,12 @@ def _bulk_response(
 ) -> HttpResponse:
     rows = ""
     if changed:
+        # Rows stay selected for a follow-up action, unless one row was acted on by keyboard.
+        keep = request.POST.get("keep_selection", "1") == "1"
         rows = render_patch_rows(
             request,
             changed,
-            selected=changed,
+            selected=changed if keep else (),
             oob=True,
             use_tags=project.use_tags if project else True,
         )
