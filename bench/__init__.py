@@ -1,0 +1,1 @@
+"""Patchwork benchmarks: corpus, ingestion, reads at scale, live and push (see README)."""

@@ -1,0 +1,328 @@
+"""Ingestion: parsearchive and the celery path against the floor, on the same archive.
+
+The *floor* iterates the same mbox with the same iterator parsearchive uses and
+parses every message with the standard library (``email.message_from_bytes``,
+the compat32 policy the parser uses) — and does nothing else. It is what any
+ingestion written in Python on this machine must at least spend, measured in
+the same run, so the ratios hold on a busy or a quiet machine alike.
+
+Each measurement runs in its own process (``python -m bench.ingest stage …``)
+so peak memory is that stage's own; SQL statements are counted by a wrapper on
+the database connection (every statement, whatever code sends it).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.common import (
+    PYTHON,
+    REDIS_DB,
+    ROOT,
+    WORK,
+    Figure,
+    bench_env,
+    create_database,
+    db_url,
+    peak_rss_mb,
+    redis_flush,
+    stop,
+)
+
+# Targets of issue 11.
+PARSEARCHIVE_RATIO = 0.25
+CELERY_RATIO = 0.15
+MAX_STATEMENTS = 10
+# Memory is flat when the full archive peaks at most this much above a quarter of it.
+FLAT_TOLERANCE = 0.10
+WORKERS = 2
+
+
+# --- stages (run inside a Django process) ---------------------------------------------------
+
+
+def _setup() -> None:
+    import django
+
+    django.setup()
+
+
+def stage_floor(path: Path) -> dict:
+    """Iterate the mbox and parse each message with the stdlib, nothing else."""
+    _setup()
+    from apps.mail.archive import iter_mbox
+    from apps.mail.parse import message_from_bytes
+
+    started = time.perf_counter()
+    count = 0
+    for raw, _ in iter_mbox(path):
+        message_from_bytes(raw)
+        count += 1
+    seconds = time.perf_counter() - started
+    return {"messages": count, "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
+
+
+def stage_parsearchive(path: Path) -> dict:
+    """manage.py parsearchive, in this process, with its statements counted."""
+    _setup()
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from bench import querycount
+
+    querycount.install()
+    out = StringIO()
+    started = time.perf_counter()
+    call_command("parsearchive", str(path), "--no-progress", stdout=out)
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "statements": querycount.statements(),
+        "peak_rss_mb": peak_rss_mb(),
+        "summary": out.getvalue().strip(),
+    }
+
+
+def stage_feed(path: Path) -> dict:
+    """What parsemail does for each message (store it, queue its ingestion), in one process."""
+    _setup()
+    from apps.mail.archive import iter_mbox
+    from apps.mail.services import mail_store
+    from bench import querycount
+
+    querycount.install()
+    started = time.perf_counter()
+    count = 0
+    for raw, _ in iter_mbox(path):
+        mail_store(raw)
+        count += 1
+    seconds = time.perf_counter() - started
+    return {
+        "messages": count,
+        "seconds": seconds,
+        "statements": querycount.statements(),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+STAGES = {"floor": stage_floor, "parsearchive": stage_parsearchive, "feed": stage_feed}
+
+
+# --- orchestration -------------------------------------------------------------------------
+
+
+def run_stage(stage: str, path: Path, database: str, redis: bool = True) -> dict:
+    proc = subprocess.run(
+        [PYTHON, "-m", "bench.ingest", "stage", stage, str(path)],
+        cwd=ROOT,
+        env=bench_env(database, redis_db=REDIS_DB if redis else None),
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"stage {stage} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def outcome(database: str) -> dict:
+    """What the archive became: counts by mail status and of stored objects."""
+    import psycopg
+
+    with psycopg.connect(db_url(database)) as conn:
+        statuses = dict(
+            conn.execute(
+                "SELECT status, count(*) FROM mail_incomingmail GROUP BY status"
+            ).fetchall()
+        )
+        counts = {}
+        for name, table in (
+            ("patches", "patches_patch"),
+            ("covers", "patches_cover"),
+            ("comments", "patches_patchcomment"),
+            ("cover_comments", "patches_covercomment"),
+            ("series", "series_series"),
+            ("events", "events_event"),
+        ):
+            counts[name] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return {"statuses": statuses, **counts}
+
+
+def _add_project(database: str) -> None:
+    import psycopg
+
+    with psycopg.connect(db_url(database)) as conn:
+        conn.execute(
+            "INSERT INTO projects_project (linkname, name, listid, listemail, subject_match, "
+            "web_url, scm_url, webscm_url, list_archive_url, list_archive_url_format, "
+            "commit_url_format, send_notifications, use_tags, show_dependencies, "
+            "auto_supersede, cover_trailers) VALUES ('patchwork', 'Patchwork', "
+            "'patchwork.lists.example.org', 'patchwork@lists.example.org', '', '', '', '', '', "
+            "'', '', false, true, false, true, true)"
+        )
+
+
+def fresh_database(name: str, template: str) -> None:
+    create_database(name, template)
+    _add_project(name)
+
+
+def run_celery(path: Path, database: str, messages: int, timeout: float = 3600) -> dict:
+    """parsemail's intake in one process feeding Redis, WORKERS celery processes ingesting."""
+    redis_flush()
+    for old in WORK.glob("celery-*"):
+        old.unlink()
+    env = bench_env(database, redis_db=REDIS_DB)
+    log = open(WORK / "celery.log", "w")  # noqa: SIM115
+    worker = subprocess.Popen(
+        [PYTHON, "-m", "celery", "-A", "bench.celery_app", "worker", "--pool=prefork"]
+        + [f"--concurrency={WORKERS}", "--without-mingle", "--without-gossip", "-l", "WARNING"]
+        + ["-n", f"bench-{time.time_ns()}@localhost"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (WORK / "celery-ready").exists():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"celery worker did not start (see {WORK}/celery.log)")
+            time.sleep(0.2)
+        import psycopg
+
+        started = time.perf_counter()
+        feed = run_stage("feed", path, database)
+        done_at = None
+        with psycopg.connect(db_url(database), autocommit=True) as conn:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                pending, total = conn.execute(
+                    "SELECT count(*) FILTER (WHERE status = 'pending'), count(*) "
+                    "FROM mail_incomingmail"
+                ).fetchone()
+                if total >= messages and pending == 0:
+                    done_at = time.perf_counter()
+                    break
+                if worker.poll() is not None:
+                    raise RuntimeError(f"celery worker died (see {WORK}/celery.log)")
+                time.sleep(0.25)
+        if done_at is None:
+            raise RuntimeError("celery path did not finish in time")
+        time.sleep(0.5)  # let the last task's postrun write its counts
+    finally:
+        stop(worker, timeout=60)
+        log.close()
+    workers = [json.loads(p.read_text()) for p in WORK.glob("celery-[0-9]*.json")]
+    return {
+        "seconds": done_at - started,
+        "feed": feed,
+        "workers": workers,
+        "statements": feed["statements"] + sum(w["statements"] for w in workers),
+        "peak_rss_mb": max([w["peak_rss_mb"] for w in workers] or [0]),
+    }
+
+
+def bench_ingest(archive: Path, small: Path, template: str, messages: int) -> tuple[list, dict]:
+    """Every ingestion figure for `archive` (and `small`, a quarter of it, for memory)."""
+    database = "pw_bench"
+    raw: dict = {"messages": messages}
+    raw["floor"] = floor = run_stage("floor", archive, database, redis=False)
+    rate_floor = floor["messages"] / floor["seconds"]
+
+    fresh_database(database, template)
+    raw["parsearchive"] = pa = run_stage("parsearchive", archive, database)
+    raw["parsearchive"]["outcome"] = pa_outcome = outcome(database)
+    rate_pa = messages / pa["seconds"]
+
+    fresh_database(database, template)
+    raw["parsearchive_small"] = small_pa = run_stage("parsearchive", small, database)
+
+    fresh_database(database, template)
+    raw["celery"] = cel = run_celery(archive, database, messages)
+    raw["celery"]["outcome"] = cel_outcome = outcome(database)
+    rate_cel = messages / cel["seconds"]
+
+    per_msg_pa = pa["statements"] / messages
+    per_msg_cel = cel["statements"] / messages
+    growth = pa["peak_rss_mb"] / small_pa["peak_rss_mb"] - 1
+    same = {k: v for k, v in pa_outcome.items() if k != "events"} == {
+        k: v for k, v in cel_outcome.items() if k != "events"
+    }
+    s = f"ingest ({messages:,} msgs)"
+    figures = [
+        Figure(s, "floor: stdlib parse only", rate_floor, "msgs/s"),
+        Figure(s, "parsearchive", rate_pa, "msgs/s"),
+        Figure(
+            s,
+            "parsearchive / floor",
+            100 * rate_pa / rate_floor,
+            "%",
+            f">= {PARSEARCHIVE_RATIO:.0%}",
+            rate_pa / rate_floor >= PARSEARCHIVE_RATIO,
+        ),
+        Figure(
+            s,
+            "parsearchive SQL statements / msg",
+            per_msg_pa,
+            "stmts",
+            f"<= {MAX_STATEMENTS}",
+            per_msg_pa <= MAX_STATEMENTS,
+        ),
+        Figure(s, "parsearchive peak memory", pa["peak_rss_mb"], "MiB"),
+        Figure(
+            s,
+            "memory growth, 1/4 -> full archive",
+            100 * growth,
+            "%",
+            f"<= {FLAT_TOLERANCE:.0%} (flat)",
+            growth <= FLAT_TOLERANCE,
+            note=f"{small_pa['peak_rss_mb']:.0f} -> {pa['peak_rss_mb']:.0f} MiB",
+        ),
+        Figure(s, f"celery path ({WORKERS} workers)", rate_cel, "msgs/s"),
+        Figure(
+            s,
+            "celery path / floor",
+            100 * rate_cel / rate_floor,
+            "%",
+            f">= {CELERY_RATIO:.0%}",
+            rate_cel / rate_floor >= CELERY_RATIO,
+        ),
+        Figure(
+            s,
+            "celery SQL statements / msg",
+            per_msg_cel,
+            "stmts",
+            f"<= {MAX_STATEMENTS}",
+            per_msg_cel <= MAX_STATEMENTS,
+            note="intake + workers",
+        ),
+        Figure(s, "celery worker peak memory", cel["peak_rss_mb"], "MiB"),
+        Figure(
+            s,
+            "celery result = parsearchive result",
+            None,
+            "",
+            "same objects",
+            same,
+            note=json.dumps({"parsearchive": pa_outcome, "celery": cel_outcome}),
+        ),
+    ]
+    return figures, raw
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[0] == "stage":
+        result = STAGES[argv[1]](Path(argv[2]))
+        print(json.dumps(result))
+        return 0
+    print("usage: python -m bench.ingest stage floor|parsearchive|feed MBOX", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
