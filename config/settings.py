@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "channels",
+    # Serves the REST API docs' JavaScript from static files rather than a CDN.
+    "ninja",
     "apps.projects",
     "apps.patches",
     "apps.series",

@@ -135,3 +135,8 @@ def test_ninja_openapi_schema_and_docs_are_served():
     assert "/api/1.2/patches/{patch_id}/comments/{comment_id}/" not in old_paths
     docs = client.client.get("/api/docs")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+
+
+def test_api_docs_work_offline():
+    html = ApiClient().client.get("/api/docs").content.decode()
+    assert "cdn." not in html and "/static/ninja/swagger-ui-bundle.js" in html
