@@ -8,7 +8,8 @@ order. Evidence, strongest first:
 2. this mail answers a member of a series (its References / In-Reply-To);
 3. this mail answers the same, not yet known, message as a series' members
    (siblings under a cover letter that has not arrived);
-4. for unthreaded mail only: same submitter, version and total within hours.
+4. for unthreaded mail only: an unthreaded series with the same submitter, version
+   and total, sent within minutes.
 
 A candidate fits when version and total agree and the slot is free (no patch
 with that number, or no cover letter yet); a v2 sent in reply to v1 therefore
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef
 
@@ -32,19 +33,19 @@ from apps.patches.models import Cover, Patch
 from apps.projects.models import Person, Project
 from apps.series.models import Series, SeriesReference
 
-# Unthreaded series: parts sent this close together by one person belong together.
-MARKER_WINDOW = dt.timedelta(hours=12)
+# Unthreaded series: parts sent this close together by one person belong together
+# (git send-email and hg email send a whole series within seconds).
+MARKER_WINDOW = dt.timedelta(minutes=30)
 # Thread references kept per mail: the root and the nearest ones are what matter.
 MAX_THREAD_REFS = 20
 
 
 @dataclass
 class Placement:
-    """Where a patch or cover letter goes, and what placement learned on the way."""
+    """Where a patch or cover letter goes, and whether its series is new."""
 
     series: Series
     created: bool
-    members: dict[str, int] = field(default_factory=dict)
 
 
 def _thread_refs(refs: list[str]) -> list[str]:
@@ -108,8 +109,8 @@ def series_place(
     if series is None and not refs:
         series = _by_markers(project, submitter, date, version, number, total, is_cover=is_cover)
     if series is not None:
-        return Placement(series, False, members)
-    return Placement(_series_create(project, submitter, date, version, total, name), True, members)
+        return Placement(series, False)
+    return Placement(_series_create(project, submitter, date, version, total, name), True)
 
 
 def _series_create(
@@ -178,7 +179,11 @@ def _by_markers(
 ) -> Series | None:
     if total <= 1:
         return None
+    # Only series none of whose mails is threaded: a thread's root (a cover letter, the
+    # first patch) has no references either, and must not pull in strangers.
+    threaded = AwaitedMessage.objects.filter(kind=AwaitedMessage.THREAD, series=OuterRef("pk"))
     qs = Series.objects.filter(
+        ~Exists(threaded),
         project=project,
         submitter=submitter,
         version=version,
@@ -192,7 +197,10 @@ def _by_markers(
 
 
 def _register(placement: Placement, project: Project, msgid: str, refs: list[str]) -> None:
-    """Remember this mail's Message-ID as a member, and what it is threaded to."""
+    """Remember this mail's Message-ID as a member, and what it is threaded to.
+
+    Every reference is kept, even to members: a series with thread rows is threaded.
+    """
     series = placement.series
     SeriesReference.objects.bulk_create(
         [SeriesReference(project=project, series=series, msgid=msgid)],
@@ -209,7 +217,6 @@ def _register(placement: Placement, project: Project, msgid: str, refs: list[str
             position=depth,
         )
         for depth, ref in enumerate(reversed(_thread_refs(refs)))
-        if placement.members.get(ref) != series.pk
     ]
     if awaited:
         AwaitedMessage.objects.bulk_create(awaited, ignore_conflicts=True)
