@@ -241,15 +241,18 @@ def series_patch_added(*, placement: Placement, patch: Patch, refs: list[str], t
     series = placement.series
     project = patch.project
     _register(placement, project, patch.msgid, refs)
-    others = dict(
-        Patch.objects.filter(series=series).exclude(pk=patch.pk).values_list("number", "id")
-    )
+    others: dict[int | None, int] = {}
+    if not placement.created:
+        others = dict(
+            Patch.objects.filter(series=series).exclude(pk=patch.pk).values_list("number", "id")
+        )
     changed = []
     if patch.date < series.date:
         series.date = patch.date
         changed.append("date")
     lowest = min((n for n in others if n is not None), default=None)
-    if not series.cover_id and (lowest is None or (patch.number or 0) < lowest):
+    first = lowest is None or (patch.number or 0) < lowest
+    if not series.cover_id and first and not placement.created:
         # Without a cover letter the series is named after (and by) its first patch.
         series.name = title[:255]
         series.submitter = patch.submitter
