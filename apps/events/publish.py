@@ -41,10 +41,12 @@ def series_group(series_id: int) -> str:
 
 def event_publish_on_commit(event: Event) -> None:
     """Schedule the event's broadcast for when its transaction has committed."""
-    patch = event.patch if event.patch_id else None
+    series_id = event.series_id
+    if series_id is None and event.patch_id and Event.patch.is_cached(event):
+        series_id = event.patch.series_id  # else event_groups looks it up after commit
     refs = {
         "patch_id": event.patch_id,
-        "series_id": event.series_id or (patch.series_id if patch else None),
+        "series_id": series_id,
         "cover_id": event.cover_id,
         "relation_ids": [r for r in (event.previous_relation_id, event.current_relation_id) if r],
     }
@@ -81,6 +83,8 @@ def event_groups(
             Patch.objects.filter(related_id__in=relation_ids).values_list("id", flat=True)
         )
     groups += [patch_group(pk) for pk in sorted(patch_ids)]
+    if series_id is None and patch_id is not None:
+        series_id = Patch.objects.filter(pk=patch_id).values_list("series_id", flat=True).first()
     if series_id is None and cover_id is not None:
         series_id = Series.objects.filter(cover_id=cover_id).values_list("id", flat=True).first()
     if series_id is not None:

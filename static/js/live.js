@@ -184,7 +184,8 @@
       try { applyOp(op); } catch (err) { if (window.console) console.error("live op failed", op, err); }
     });
     if (message.cursor > cursor(elt)) elt.setAttribute("data-live-cursor", String(message.cursor));
-    document.dispatchEvent(new CustomEvent("live:applied", { detail: { events: ids, ops: message.ops } }));
+    // For whoever watches (tests, other scripts): the events applied now for the first time.
+    document.dispatchEvent(new CustomEvent("live:applied", { detail: { events: fresh, ops: message.ops } }));
   }
 
   function reloadRegions(elt, regions) {

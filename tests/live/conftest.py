@@ -15,7 +15,10 @@ from config.asgi import application
 
 # Consumers read the database from another thread: test data must be committed
 # (serialized_rollback brings back the states and tags the migrations installed).
-live_db = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+live_db = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("close_consumer_connections"),
+]
 
 ORIGIN = b"http://localhost"
 
@@ -53,8 +56,8 @@ def run(func, *args, **kwargs):
     return database_sync_to_async(func)(*args, **kwargs)
 
 
-@pytest.fixture(autouse=True)
-async def _close_consumer_connections():
+@pytest.fixture
+async def close_consumer_connections():
     """Close the database connection of the thread consumers use, so the test DB can go."""
     yield
     await database_sync_to_async(connections.close_all)()
