@@ -8,11 +8,14 @@ import binascii
 from django.contrib.auth import authenticate
 from spyne.error import InvalidCredentialsError
 
+from apps.projects.accounts import throttle
+
 AUTH_REQUIRED = (
     "Authentication required: send the HTTP Basic credentials (username and password) "
     "of a Patchwork user"
 )
 AUTH_INVALID = "Authentication failed: invalid username or password"
+AUTH_THROTTLED = "Authentication refused: too many failed logins; try again later"
 
 
 def basic_credentials(header: str) -> tuple[str, str] | None:
@@ -43,9 +46,16 @@ def authenticate_method_call(ctx) -> None:
     credentials = basic_credentials(header)
     if credentials is None:
         raise InvalidCredentialsError(AUTH_INVALID)
-    user = authenticate(request, username=credentials[0], password=credentials[1])
+    username, password = credentials
+    # The login form's counters, so that XML-RPC is no way around them.
+    address = throttle.client_address(request)
+    if throttle.login_blocked(username, address):
+        raise InvalidCredentialsError(AUTH_THROTTLED)
+    user = authenticate(request, username=username, password=password)
     if user is None or not user.is_active:
+        throttle.login_failed(username, address)
         raise InvalidCredentialsError(AUTH_INVALID)
+    throttle.login_succeeded(username, address)
     ctx.udc = user
 
 

@@ -153,7 +153,7 @@ class PatchService(PatchworkService):
 
     @rpc(Id, Mandatory(AnyDict), _returns=Boolean, _udd={"auth": True})
     def patch_set(ctx, patch_id, params):
-        """(auth) Change a patch: params may hold state (a state id), commit_ref, archived.
+        """Change a patch: params may hold state (a state id), commit_ref, archived.
 
         Other keys are ignored. Allowed for the project's maintainers, the patch's
         delegate and its submitter. Returns true.
@@ -224,7 +224,7 @@ class CheckService(PatchworkService):
         _udd={"auth": True},
     )
     def check_create(ctx, patch_id, context, state, target_url, description):
-        """(auth) Report a check on a patch; state is pending, success, warning or fail.
+        """Report a check on a patch; state is pending, success, warning or fail.
 
         Allowed for the project's maintainers. Returns true.
         """

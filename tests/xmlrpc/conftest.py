@@ -18,11 +18,18 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 ROOT = Path(__file__).resolve().parents[2]
 DAPHNE = Path(sys.executable).with_name("daphne")
 
 live = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Login throttling counts failures in the cache (shared with the server on Redis)."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

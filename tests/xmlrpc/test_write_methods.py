@@ -183,3 +183,17 @@ def test_check_create_refusals_change_nothing(rpc, rpc_as, project, maintainer, 
 
     assert not Check.objects.exists()
     assert not Event.objects.exists()
+
+
+def test_password_guessing_is_throttled_like_the_login_form(rpc_as, project):
+    guesser = make_user("guesser")
+    project.maintainers.add(guesser)
+    patch = make_patch(project)
+    for _ in range(5):
+        fault = fault_of(rpc_as(guesser, "wrong").patch_set, patch.pk, {"archived": True})
+        assert "invalid username or password" in fault.faultString
+    # Now even the right password is refused for a while.
+    fault = fault_of(rpc_as(guesser).patch_set, patch.pk, {"archived": True})
+    assert fault.faultCode == 401
+    assert "too many failed logins" in fault.faultString
+    assert fields(patch)[2] is False
