@@ -255,3 +255,13 @@ def test_autocomplete_people_and_delegates(client, project, maintainer):
 
 def test_unknown_project_list_is_404(client, db):
     assert client.get("/project/nope/list/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "msgid", ["<a/b@example.com>", "<x?y#z%20@host>", "<weird <>&\"' id@host>", "<ünï@höst>"]
+)
+def test_row_links_match_the_patch_url(project, msgid):
+    from apps.patches.views.rows import patch_url_builder
+
+    patch = make_patch(project, msgid=msgid)
+    assert patch_url_builder()(patch) == reverse("patch-detail", args=["demo", patch.url_msgid])

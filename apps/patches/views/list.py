@@ -97,16 +97,23 @@ class Page:
         return out
 
 
-def paginate(qs: QuerySet, page_param: str | None, per_page: int) -> Page:
-    """One page of rows plus a count that stops at COUNT_LIMIT (no full-table COUNT)."""
+def paginate(qs: QuerySet[Patch], page_param: str | None, per_page: int) -> Page:
+    """One page of patch rows plus a count that stops at COUNT_LIMIT (no full-table COUNT).
+
+    The page's ids come from the filtered, ordered patch table alone; the rows' joins
+    are fetched for those ids only, so a filter the planner misjudges (a name search)
+    can't turn the joins into a scan of every patch.
+    """
     try:
         number = max(1, int(page_param or 1))
     except ValueError:
         number = 1
     offset = (number - 1) * per_page
-    rows = list(qs[offset : offset + per_page + 1])
-    has_next = len(rows) > per_page
-    rows = rows[:per_page]
+    ids = list(qs.values_list("pk", flat=True)[offset : offset + per_page + 1])
+    has_next = len(ids) > per_page
+    ids = ids[:per_page]
+    by_id = {p.pk: p for p in patch_rows_queryset(Patch.objects.filter(pk__in=ids))} if ids else {}
+    rows = [by_id[i] for i in ids if i in by_id]
     if number == 1 and not has_next:
         total = len(rows)
     else:
@@ -125,7 +132,7 @@ def list_context(
 ) -> dict:
     """What the patch table, pagination, bulk bar and keyboard map need for one page of `qs`."""
     options = row_options(request, use_tags=use_tags)
-    page = paginate(patch_rows_queryset(qs), request.GET.get("page"), items_per_page(request.user))
+    page = paginate(qs, request.GET.get("page"), items_per_page(request.user))
     patch_rows_decorate(page.items, options)
     links = [
         {"number": n, "url": "?" + querystring(page=n) if n else "", "current": n == page.number}

@@ -6,13 +6,16 @@ re-rendered and swapped alone: after a bulk action here, or by live updates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import RFC3986_SUBDELIMS
 
 from apps.checks.selectors import check_summaries
 from apps.patches.models import Patch, PatchTag
@@ -74,8 +77,23 @@ def row_options(request: HttpRequest, *, use_tags: bool = True) -> RowOptions:
     )
 
 
+def patch_url_builder() -> Callable[[Patch], str]:
+    """patch -> its page URL, as reverse() makes it, without resolving the route per row."""
+    prefixes: dict[str, str] = {}
+
+    def build(patch: Patch) -> str:
+        linkname = patch.project.linkname
+        if linkname not in prefixes:
+            prefixes[linkname] = reverse("patch-detail", args=[linkname, "M"])[:-2]
+        # The same quoting reverse() applies to the path.
+        return prefixes[linkname] + quote(patch.url_msgid, safe=RFC3986_SUBDELIMS + "/~:@") + "/"
+
+    return build
+
+
 def patch_rows_decorate(patches: list[Patch], options: RowOptions) -> list[Patch]:
-    """Attach tag counts (`row_tags`) and the check summary (`row_checks`): two queries."""
+    """Attach URLs (`row_url`, `row_series_url`), tag counts (`row_tags`) and the check
+    summary (`row_checks`): two queries."""
     ids = [p.pk for p in patches]
     counts: dict[tuple[int, int], int] = {}
     if ids and options.tag_columns:
@@ -84,7 +102,11 @@ def patch_rows_decorate(patches: list[Patch], options: RowOptions) -> list[Patch
         ).values_list("patch_id", "tag_id", "count"):
             counts[(patch_id, tag_id)] = count
     summaries = check_summaries(ids) if ids else {}
+    url_of = patch_url_builder()
+    series_prefix = reverse("series-detail", args=[0])[:-2]
     for patch in patches:
+        patch.row_url = url_of(patch)
+        patch.row_series_url = f"{series_prefix}{patch.series_id}/" if patch.series_id else ""
         patch.row_tags = [
             {"tag": tag, "count": counts.get((patch.pk, tag.pk), 0)} for tag in options.tag_columns
         ]
