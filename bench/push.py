@@ -1,0 +1,54 @@
+"""Live and push latency: the live-pages and webhooks engineers' benchmarks, run and read.
+
+bench/live_latency.py (commit → websocket update, 1 and 100 clients) and
+bench/webhooks_fanout.py (commit → webhook receiver) belong to their features;
+this module runs them when they are there and puts their figures in the table.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from bench.common import PYTHON, ROOT, Figure
+
+LIVE = ROOT / "bench" / "live_latency.py"
+WEBHOOKS = ROOT / "bench" / "webhooks_fanout.py"
+LIVE_P95_MS = 300
+WEBHOOK_P95_MS = 500
+
+
+def _run_json(script: Path, args: list[str], timeout: float = 1200) -> dict | None:
+    """Run a benchmark script that prints JSON as its last line; None if it cannot."""
+    if not script.exists():
+        return None
+    proc = subprocess.run(
+        [PYTHON, str(script), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{script.name} failed:\n{proc.stderr[-2000:]}")
+    for line in reversed(proc.stdout.strip().splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    return None
+
+
+def bench_push(quick: bool = False) -> tuple[list[Figure], dict]:
+    figures: list[Figure] = []
+    raw: dict = {}
+    s = "live and push"
+    for script, label in ((LIVE, "live"), (WEBHOOKS, "webhooks")):
+        try:
+            raw[label] = _run_json(script, ["--json"] + (["--quick"] if quick else []))
+        except Exception as exc:  # their benchmark's failure is reported, not fatal
+            raw[label] = {"error": str(exc)[-500:]}
+    live = raw.get("live")
+    if not live or "error" in live:
+        figures.append(Figure(s, "commit -> websocket update", None, "", "", None,
+                              (live or {}).get("error", "bench/live_latency.py not available")))  # fmt: skip
+    hooks = raw.get("webhooks")
+    if not hooks or "error" in hooks:
+        figures.append(Figure(s, "commit -> webhook receiver", None, "", "", None,
+                              (hooks or {}).get("error", "bench/webhooks_fanout.py not available")))  # fmt: skip
+    return figures, raw
