@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import io
 import os
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -20,7 +22,7 @@ from apps.mail.parse.hashing import hash_diff
 from apps.patches.models import Patch
 from apps.projects.services import api_token_regenerate
 from tests.factories import make_project, make_user
-from tests.ops.conftest import ROOT, live, process_env
+from tests.ops.conftest import ROOT, live
 
 HOOK_PATH = ROOT / "tools" / "post-receive.hook"
 
@@ -112,15 +114,12 @@ def ingest(mail: bytes, tmp_path: Path, name: str) -> None:
     """Feed the mail to manage.py parsemail --sync, as an administrator would."""
     path = tmp_path / f"{name}.eml"
     path.write_bytes(mail)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "parsemail", "--sync", str(path)],
-        cwd=ROOT,
-        env=process_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0 and "parsed" in result.stdout, result.stdout + result.stderr
+    out = io.StringIO()
+    try:
+        call_command("parsemail", "--sync", str(path), stdout=out)
+    except SystemExit as exc:  # parsemail exits with the status an MTA expects
+        assert exc.code in (0, None), out.getvalue()
+    assert out.getvalue().startswith("parsed: patch"), out.getvalue()
 
 
 @pytest.fixture
@@ -198,11 +197,11 @@ def test_branch_map_dry_run_unknown_commits_and_new_branches(setup, tmp_path):
 
 
 @live
-def test_bad_token_is_logged_and_changes_nothing(setup, tmp_path):
+def test_tokens_that_may_not_change_the_patch_change_nothing(setup, tmp_path):
     project, repos = setup
     repos.configure(token="not-a-valid-token", logfile=str(tmp_path / "hook.log"))
     commit = repos.commit("README", "hello\nthere\nbye\n", "README: say hello there")
-    ingest(repos.mail_for(commit, project.listid), tmp_path, "p")
+    ingest(repos.mail_for(commit, project.listid), tmp_path, "p1")
 
     said = repos.push("main")
 
@@ -211,18 +210,14 @@ def test_bad_token_is_logged_and_changes_nothing(setup, tmp_path):
     assert 'HTTP 403 {"detail":"Invalid token."}' in said
     assert "Invalid token" in (tmp_path / "hook.log").read_text()
 
-
-@live
-def test_a_token_without_rights_on_the_project_changes_nothing(setup, tmp_path):
-    project, repos = setup
+    # A valid token of somebody who is not a maintainer of the project.
     repos.configure(token=api_token_regenerate(user=make_user("outsider")))
     commit = repos.commit("README", "hello\nyou\nbye\n", "README: say hello to you")
-    ingest(repos.mail_for(commit, project.listid), tmp_path, "p")
+    ingest(repos.mail_for(commit, project.listid), tmp_path, "p2")
 
     said = repos.push("main")
 
-    patch = Patch.objects.get(project=project)
-    assert patch.state.slug == "new"
+    assert not Patch.objects.filter(project=project).exclude(state__slug="new").exists()
     assert "HTTP 403" in said
 
 
