@@ -8,7 +8,8 @@ is a 400 with the field's message.
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
 from django.http import HttpRequest
 
 from apps.patches.links import url_msgid
@@ -19,6 +20,7 @@ from apps.projects.api_support import (
     id_or_name_q,
     int_filter,
 )
+from apps.projects.models import Person
 
 
 def filter_project(qs: QuerySet, request: HttpRequest, ctx: ApiContext, field="project"):
@@ -29,10 +31,14 @@ def filter_project(qs: QuerySet, request: HttpRequest, ctx: ApiContext, field="p
 
 
 def filter_submitter(qs: QuerySet, request: HttpRequest, ctx: ApiContext, field="submitter"):
+    """By person id or e-mail address (any case: matched on the lower-case unique index)."""
     values = filter_values(request, "submitter", ctx)
     if not values:
         return qs
-    return qs.filter(id_or_name_q(values, f"{field}_id", f"{field}__email"))
+    ids = [int(v) for v in values if v.isdigit()]
+    emails = [v.lower() for v in values if not v.isdigit()]
+    people = Person.objects.annotate(lower_email=Lower("email")).filter(lower_email__in=emails)
+    return qs.filter(Q(**{f"{field}_id__in": ids}) | Q(**{f"{field}_id__in": people.values("id")}))
 
 
 def filter_user(qs: QuerySet, request: HttpRequest, ctx: ApiContext, param: str, field: str):
