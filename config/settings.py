@@ -115,7 +115,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # Consumers wait for messages with 5-second BZPOPMINs: redis-py's default
+            # 5-second socket timeout would cut those reads and kill idle websockets.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
         }
     }
 else:

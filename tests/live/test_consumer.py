@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+from django.conf import settings
 from django.db import transaction
 
 from apps.events.models import Event
@@ -27,6 +29,13 @@ def set_state(patch, slug, actor=None):
 
 def latest_event_id() -> int:
     return Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+async def follow(path: str, user=None):
+    communicator, connected, _ = await ws_open(path, user)
+    assert connected
+    await ws_resume(communicator, last=await run(latest_event_id))
+    return communicator
 
 
 # --- connecting --------------------------------------------------------------------
@@ -129,4 +138,23 @@ async def test_no_broadcast_before_the_page_says_where_it_is(project, maintainer
     assert reply["events"] == [await run(latest_event_id)]
     assert [op["id"] for op in reply["ops"]] == [f"patch-row-{patch.pk}"]
     assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(
+    "RedisChannelLayer" not in settings.CHANNEL_LAYERS["default"]["BACKEND"],
+    reason="the in-memory channel layer has no blocking reads (run with REDIS_URL)",
+)
+async def test_an_idle_page_outlives_the_channel_layers_blocking_reads(project, maintainer):
+    """Consumers block on Redis for 5 s at a time; an idle page must not be cut off by it."""
+    from channels_redis.core import RedisChannelLayer
+
+    patch = await run(make_patch, project)
+    communicator = await follow(f"/ws/list/{project.pk}/")
+    idle = 2 * RedisChannelLayer.brpop_timeout + 1
+    assert await communicator.receive_nothing(timeout=idle, interval=0.5)
+    await run(set_state, patch, "accepted", maintainer)
+    message = await receive(communicator)
+    assert [op["id"] for op in message["ops"]] == [f"patch-row-{patch.pk}"]
     await communicator.disconnect()
