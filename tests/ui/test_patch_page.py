@@ -289,3 +289,13 @@ def test_state_unchanged_when_state_is_accepted_already(client, project, maintai
     client.force_login(maintainer)
     client.post(url(patch), {"state": "accepted", "delegate": ""})
     assert not Event.objects.filter(patch=patch, category=Event.PATCH_STATE_CHANGED).exists()
+
+
+def test_check_target_urls_link_only_to_the_web(client, project):
+    patch = make_patch(project)
+    ci = make_user("ci")
+    make_check(patch, ci, context="good", target_url="https://ci.example.org/7")
+    make_check(patch, ci, context="evil", target_url="javascript:alert(1)")
+    body = client.get(url(patch)).content.decode()
+    assert 'href="https://ci.example.org/7"' in body
+    assert "javascript:" not in body

@@ -30,3 +30,10 @@ def msgid_url(msgid: str, url_format: str) -> str:
 @register.filter
 def commit_url(ref: str, url_format: str) -> str:
     return url_format.replace("{}", ref) if url_format and ref else ""
+
+
+@register.filter
+def web_url(url: str | None) -> str:
+    """The URL if it is http(s), else empty: a check's target must not become a script link."""
+    url = (url or "").strip()
+    return url if url.lower().startswith(("http://", "https://")) else ""
