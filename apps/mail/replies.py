@@ -17,7 +17,7 @@ from apps.events.services import event_record
 from apps.mail.models import AwaitedMessage, IncomingMail
 from apps.mail.parse import ParsedMail
 from apps.mail.parse.tags import find_trailers
-from apps.mail.tagging import patch_tags_refresh
+from apps.mail.tagging import patch_tags_refresh, series_tags_refresh
 from apps.patches.models import Cover, CoverComment, Patch, PatchComment
 from apps.projects.models import Person, Project
 
@@ -124,7 +124,16 @@ def comment_create(
             cover=submission,
             cover_comment=comment,
         )
+        project = submission.project
+        if project.use_tags and project.cover_trailers and find_trailers(comment.content, patterns):
+            series_tags_refresh(series_id=_cover_series_id(submission), patterns=patterns)
     return comment
+
+
+def _cover_series_id(cover: Cover) -> int | None:
+    from apps.series.models import Series
+
+    return Series.objects.filter(cover=cover).values_list("pk", flat=True).first()
 
 
 def comment_find(project: Project, msgid: str) -> PatchComment | CoverComment | None:
@@ -161,6 +170,8 @@ def comment_move(
     comment.delete()
     if isinstance(old, Patch) and old.project.use_tags:
         patch_tags_refresh(patch=old, patterns=patterns)
+    elif isinstance(old, Cover) and old.project.use_tags and old.project.cover_trailers:
+        series_tags_refresh(series_id=_cover_series_id(old), patterns=patterns)
     return comment_create(
         parsed=parsed, parent=parent, submitter=submitter, date=date, patterns=patterns
     )

@@ -10,7 +10,7 @@ from apps.mail.context import IngestContext
 from apps.mail.models import AwaitedMessage
 from apps.mail.parse import ParsedMail
 from apps.mail.parse.tags import count_tags, find_trailers
-from apps.mail.tagging import patch_tags_set
+from apps.mail.tagging import cover_trailers, patch_tags_set
 from apps.patches.models import Cover, Patch
 from apps.projects.models import Person, Project
 from apps.series.services import (
@@ -81,7 +81,13 @@ def patch_create_from_mail(
         placement=placement, patch=patch, refs=parsed.refs, title=series_title(parsed)
     )
     if project.use_tags and context.tag_patterns:
-        counts = count_tags([find_trailers(patch.content, context.tag_patterns)])
+        sets = [find_trailers(patch.content, context.tag_patterns)]
+        if placement.series.cover_id:
+            # Trailers given to the cover letter count for every patch of the series.
+            sets += cover_trailers(
+                series_id=placement.series.pk, project=project, patterns=context.tag_patterns
+            )
+        counts = count_tags(sets)
         if counts:
             patch_tags_set(patch=patch, counts=counts, existing={})
     if parsed.depends_on:

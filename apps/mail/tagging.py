@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from apps.mail.parse.tags import count_tags, find_trailers
-from apps.patches.models import Patch, PatchTag
+from apps.patches.models import CoverComment, Patch, PatchTag
 from apps.projects.models import Tag
 
 
@@ -34,8 +34,18 @@ def patch_tags_set(*, patch: Patch, counts: Counter, existing: dict[int, PatchTa
         PatchTag.objects.filter(pk__in=stale).delete()
 
 
+def cover_trailers(*, series_id: int | None, project, patterns: dict[int, str]) -> list[set]:
+    """Trailers given in reply to a series' cover letter: they count for all its patches."""
+    if not (series_id and project.use_tags and project.cover_trailers and patterns):
+        return []
+    contents = CoverComment.objects.filter(cover__series__id=series_id).values_list(
+        "content", flat=True
+    )
+    return [find_trailers(content, patterns) for content in contents]
+
+
 def patch_tags_refresh(*, patch: Patch, patterns: dict[int, str] | None = None) -> Counter:
-    """Recount a patch's tags from its commit message and every comment on it."""
+    """Recount a patch's tags: commit message, comments, and its cover letter's comments."""
     patterns = tag_patterns() if patterns is None else patterns
     counts: Counter = Counter()
     if patch.project.use_tags and patterns:
@@ -44,6 +54,15 @@ def patch_tags_refresh(*, patch: Patch, patterns: dict[int, str] | None = None) 
             find_trailers(content, patterns)
             for content in patch.comments.values_list("content", flat=True)
         ]
+        sets += cover_trailers(series_id=patch.series_id, project=patch.project, patterns=patterns)
         counts = count_tags(sets)
     patch_tags_set(patch=patch, counts=counts)
     return counts
+
+
+def series_tags_refresh(*, series_id: int | None, patterns: dict[int, str]) -> None:
+    """Recount every patch of a series (a trailer was given to its cover letter)."""
+    if series_id is None:
+        return
+    for patch in Patch.objects.filter(series_id=series_id).select_related("project"):
+        patch_tags_refresh(patch=patch, patterns=patterns)

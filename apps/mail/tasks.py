@@ -46,3 +46,21 @@ def mail_sweep() -> int:
     for mail_id in ids:
         mail_enqueue(mail_id)
     return len(ids)
+
+
+@shared_task(name="mail.prune")
+def mail_prune() -> int:
+    """Delete stored raw mail older than MAIL_RETENTION_DAYS (0 keeps it forever)."""
+    from django.conf import settings
+
+    if not settings.MAIL_RETENTION_DAYS:
+        return 0
+    cutoff = timezone.now() - dt.timedelta(days=settings.MAIL_RETENTION_DAYS)
+    old = IncomingMail.objects.filter(received__lt=cutoff).exclude(status=IncomingMail.PENDING)
+    deleted = 0
+    while True:
+        ids = list(old.order_by("pk").values_list("pk", flat=True)[:1000])
+        if not ids:
+            return deleted
+        IncomingMail.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)

@@ -116,8 +116,13 @@ def test_loaddemo_goes_through_ingestion(db):
     v2 = Series.objects.get(version=2)
     assert v2.patches.count() == 3 and v2.cover is not None
     tags = {p.name: {t.tag.name: t.count for t in p.patchtags.all()} for p in Patch.objects.all()}
+    # Bob reviewed 2/3; Dave acked the cover letter, which counts for every v1 patch.
     assert tags["[2/3] webhooks: placeholder ninja router for the REST API to mount"] == {
-        "Reviewed-by": 1
+        "Reviewed-by": 1,
+        "Acked-by": 1,
+    }
+    assert tags["[1/3] URL includes for accounts, webhook pages and pwclient pages"] == {
+        "Acked-by": 1
     }
     assert Patch.objects.get(pull_url__isnull=False).pull_url == (
         "https://git.example.org/patchwork.git scaffolding"

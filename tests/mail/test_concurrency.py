@@ -20,6 +20,7 @@ from apps.mail.services import mail_ingest, mail_store
 from apps.mail.tasks import mail_sweep
 from apps.patches.models import Patch
 from apps.projects.models import Project
+from tests.mail.concurrency_env import worker_env
 from tests.mail.conftest import DATA, git_mails, read
 from tests.mail.snapshot import reset_ingested, snapshot
 
@@ -44,15 +45,6 @@ from apps.mail.services import mail_ingest
 for pk in map(int, sys.argv[1:]):
     mail_ingest(IncomingMail.objects.get(pk=pk))
 """
-
-
-def worker_env(**extra) -> dict:
-    db = connection.settings_dict
-    env = {**os.environ, "DEBUG": "1", "CELERY_TASK_ALWAYS_EAGER": "1", **extra}
-    env["DATABASE_URL"] = (
-        f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    )
-    return env
 
 
 def corpus() -> list[bytes]:

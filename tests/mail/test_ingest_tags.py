@@ -64,3 +64,32 @@ def test_retag_given_patches_only(frob):
     other = Patch.objects.exclude(pk=patch.pk).first()
     call_command("retag", str(patch.pk), str(other.pk), stdout=StringIO())
     assert counts() == {(P1, "Acked-by"): 1}
+
+
+def test_cover_letter_trailers_count_for_every_patch_of_the_series(frob):
+    v1 = git_mails("v1")
+    deliver_all([v1[0], v1[1], read("replies/cover-tested.eml"), read("replies/acked.eml")])
+    deliver_all(v1[2:])  # patches arriving after the review of the cover get it too
+    assert counts() == {
+        **{(p.msgid, "Tested-by"): 1 for p in Patch.objects.all()},
+        (P1, "Acked-by"): 1,
+    }
+
+
+def test_the_same_trailer_on_the_cover_and_the_patch_counts_once(frob):
+    raw = read("replies/cover-tested.eml").replace(
+        b"Tested-by: Erin Tester <erin@example.org>", b"Acked-by: Bob Builder <bob@example.org>"
+    )
+    deliver_all([*git_mails("v1"), read("replies/acked.eml"), raw])
+    assert counts()[(P1, "Acked-by")] == 1
+
+
+def test_cover_trailers_can_be_switched_off(frob):
+    frob.cover_trailers = False
+    frob.save()
+    deliver_all([*git_mails("v1"), read("replies/cover-tested.eml")])
+    assert counts() == {}
+    frob.cover_trailers = True
+    frob.save()
+    call_command("retag", stdout=StringIO())
+    assert set(counts().values()) == {1} and len(counts()) == 3
