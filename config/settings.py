@@ -245,6 +245,8 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-prune-log": {"task": "webhooks.prune_log", "schedule": 3600.0},
     # Ingest mail whose task was lost (broker down at intake, worker killed mid-ingest).
     "mail-sweep": {"task": "mail.sweep", "schedule": 60.0},
+    # Delete raw mail older than MAIL_RETENTION_DAYS (a no-op while it is 0).
+    "mail-prune": {"task": "mail.prune", "schedule": 3600.0},
 }
 # Beat and every worker refresh a heartbeat in Redis this often; /healthz calls a
 # process dead when its heartbeat is older than HEARTBEAT_MAX_AGE_SECONDS.
