@@ -251,6 +251,21 @@
     saveOrder();
   });
 
+  // --- filters: keep shared URLs short (empty fields and defaults say nothing) ------
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (!event.detail.elt || event.detail.elt.id !== "filters") return;
+    var params = event.detail.parameters;
+    var drop = [];
+    var keys = params instanceof FormData ? Array.from(params.keys()) : Object.keys(params);
+    keys.forEach(function (key) {
+      var value = params instanceof FormData ? params.get(key) : params[key];
+      if (value === "" || (key === "archive" && value === "false")) drop.push(key);
+    });
+    drop.forEach(function (key) {
+      if (params instanceof FormData) params.delete(key); else delete params[key];
+    });
+  });
+
   // --- after htmx swaps ----------------------------------------------------------
   document.addEventListener("htmx:afterSettle", function (event) {
     if (event.target && event.target.id === "patch-list-results") { currentId = null; lastClicked = null; }
