@@ -30,12 +30,15 @@ def bundle(stranger, patches):
     return make_bundle(stranger, patches, name="for-next")
 
 
-def test_my_bundles_needs_login_and_lists_only_mine(client, bundle, maintainer, stranger):
+def test_my_bundles_needs_login_and_lists_only_mine(
+    client, bundle, maintainer, stranger, django_assert_max_num_queries
+):
     response = client.get(reverse("user-bundles"))
     assert response.status_code == 302 and "/user/login/" in response["Location"]
     make_bundle(maintainer, [make_patch(bundle.project)], name="theirs")
     client.force_login(stranger)
-    response = client.get(reverse("user-bundles"))
+    with django_assert_max_num_queries(4):
+        response = client.get(reverse("user-bundles"))
     body = response.content.decode()
     assert "for-next" in body and "theirs" not in body
     assert f"{url(bundle)}mbox/" in body

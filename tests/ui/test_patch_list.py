@@ -249,8 +249,10 @@ def test_autocomplete_people_and_delegates(client, project, maintainer):
         client.get(reverse("autocomplete-person"), {"submitter": "a"}).content.decode().strip()
         == ""
     )
+    make_user("maintenance-bot")  # not a maintainer: never offered
     body = client.get(reverse("autocomplete-delegate"), {"delegate": "maint"}).content.decode()
     assert 'value="maintainer"' in body
+    assert "maintenance-bot" not in body
 
 
 def test_unknown_project_list_is_404(client, db):

@@ -264,15 +264,18 @@ def test_short_patch_url_redirects(client, project):
     assert response["Location"] == url(patch)
 
 
-def test_cover_page_and_its_comments(client, project):
+def test_cover_page_and_its_comments(client, project, django_assert_max_num_queries):
     cover = make_cover(project, name="Cover <b>letter</b>", content="Why <this>")
     series = make_series(project, cover=cover, total=2)
     make_patch(project, series=series, number=1, name="first")
     from tests.factories import make_cover_comment
 
     comment = make_cover_comment(cover, content="nice")
+    for _ in range(5):
+        make_cover_comment(cover)
     cover_url = reverse("cover-detail", args=["demo", cover.url_msgid])
-    response = client.get(cover_url)
+    with django_assert_max_num_queries(8):
+        response = client.get(cover_url)
     body = response.content.decode()
     assert response.status_code == 200
     assert "Cover &lt;b&gt;letter&lt;/b&gt;" in body

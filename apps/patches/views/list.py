@@ -236,14 +236,20 @@ def person_autocomplete(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def delegate_autocomplete(request: HttpRequest) -> HttpResponse:
-    """Datalist options for the delegate filter: users whose name matches."""
+    """Datalist options for the delegate filter: maintainers whose name matches.
+
+    Only maintainers can be delegates, and other accounts are nobody else's business.
+    """
     q = request.GET.get("delegate", request.GET.get("q", "")).strip()
     users = []
     if len(q) >= 1:
         users = list(
-            User.objects.filter(
+            User.objects.filter(maintained_projects__isnull=False)
+            .filter(
                 Q(username__icontains=q) | Q(first_name__icontains=q) | Q(last_name__icontains=q)
-            ).order_by("username")[:20]
+            )
+            .distinct()
+            .order_by("username")[:20]
         )
     return render(request, "patches/_user_options.html", {"users": users})
 
