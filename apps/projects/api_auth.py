@@ -33,12 +33,21 @@ def _refuse(detail: str) -> ApiError:
     return ApiError(403, {"detail": detail})
 
 
-def _token_user(credentials: str):
+# Wrong tokens count against the client address like failed logins, under a name no
+# username can have (Django usernames never contain NUL), so token guessing is throttled.
+TOKEN_THROTTLE_NAME = "\x00api-token"
+
+
+def _token_user(request: HttpRequest, credentials: str):
     key = credentials.strip()
     if not key or " " in key:
         raise _refuse("Invalid token header. Token string should not contain spaces.")
+    address = throttle.client_address(request)
+    if throttle.login_blocked(TOKEN_THROTTLE_NAME, address):
+        raise _refuse("Too many invalid tokens; try again later.")
     token = APIToken.objects.select_related("user").filter(digest=APIToken.digest_for(key)).first()
     if token is None or not token.user.is_active:
+        throttle.login_failed(TOKEN_THROTTLE_NAME, address)
         raise _refuse("Invalid token.")
     now = timezone.now()
     if token.last_used is None or now - token.last_used > LAST_USED_RESOLUTION:
@@ -83,7 +92,7 @@ def api_authenticate(request: HttpRequest):
     scheme, _, credentials = header.partition(" ")
     scheme = scheme.lower()
     if scheme == "token":
-        return _token_user(credentials)
+        return _token_user(request, credentials)
     if scheme == "basic":
         return _basic_user(request, credentials)
     user = getattr(request, "user", None)
