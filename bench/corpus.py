@@ -250,6 +250,9 @@ class ListSimulator:
 
     # traffic
     def run(self, rounds: int = 1) -> list[Mail]:
+        # The first chunks are fixed kinds, so even a short history shows each of them once:
+        # a v2 in reply to v1, a v2 as a new thread, a pull request and a discussion.
+        sent = 0
         for _ in range(rounds):
             index = 0
             while index < len(self.commits):
@@ -257,13 +260,14 @@ class ListSimulator:
                 chunk = self.commits[index : index + size]
                 index += size
                 self.clock += dt.timedelta(minutes=self.rng.expovariate(1 / 45))
-                roll = self.rng.random()
-                if roll < 0.04 and len(chunk) > 1:
+                if sent == 2 or (sent > 3 and self.rng.random() < 0.04 and len(chunk) > 1):
                     self._pull_request(chunk)
                 else:
-                    self._series_with_revisions(chunk)
-                if self.rng.random() < 0.08:
+                    reroll = {0: "threaded", 1: "unthreaded"}.get(sent)
+                    self._series_with_revisions(chunk, reroll=reroll)
+                if sent == 3 or self.rng.random() < 0.08:
                     self._discussion()
+                sent += 1
         self._ignored_mail()
         return self.mails
 
@@ -277,14 +281,14 @@ class ListSimulator:
             return self.rng.randint(6, 12)
         return self.rng.randint(13, 30)
 
-    def _series_with_revisions(self, chunk: list[Commit]) -> None:
+    def _series_with_revisions(self, chunk: list[Commit], reroll: str | None = None) -> None:
         author = self.submitter()
         when = self.clock
         v1 = self._send_series(author, chunk, when, version=1, in_reply_to=[])
         self._reviews(v1, author)
-        if self.rng.random() < 0.3:
+        if reroll or self.rng.random() < 0.3:
             when = self.later(when, 60, cap_hours=14 * 24)
-            threaded = self.rng.random() < 0.5
+            threaded = reroll == "threaded" if reroll else self.rng.random() < 0.5
             anchor = [v1[0].msgid] if threaded else []
             v2 = self._send_series(author, chunk, when, version=2, in_reply_to=anchor)
             self._reviews(v2, author)

@@ -93,13 +93,21 @@ def facts(database: str, info: dict) -> dict:
     return f
 
 
+def deep_page(count: int, per_page: int = 100, cap: int | None = None) -> int:
+    """A page 80% of the way through the list (at least the second page if there is one)."""
+    pages = max(1, math.ceil(count / per_page))
+    if cap:
+        pages = min(pages, cap)
+    return max(min(2, pages), int(pages * 0.8))
+
+
 def endpoints(f: dict) -> list[Endpoint]:
     big = dataset.BIG
     rest = f"/api/1.4/patches/?project={big}&state=new&archived=false&per_page=100"
-    rest_deep = max(2, int(math.ceil(f["rest_count"] / 100) * 0.8))
-    series_deep = max(2, int(math.ceil(f["series_count"] / 100) * 0.8))
-    html_pages = min(math.ceil(f["html_count"] / 100), 100)
-    html_deep = max(2, int(html_pages * 0.8))
+    rest_deep = deep_page(f["rest_count"])
+    series_deep = deep_page(f["series_count"])
+    # The HTML list counts at most 10,000 rows, so its last page is at most 100.
+    html_deep = deep_page(f["html_count"], cap=100)
     since = (f["last_event"]).strftime("%Y-%m-%dT%H:%M:%S")
     since_week = f["last_event"].replace(microsecond=0) - __import__("datetime").timedelta(days=7)
     after = max(0, f["max_event"] - 20_000)
