@@ -42,5 +42,5 @@ def todo_list(request: HttpRequest, linkname: str) -> HttpResponse:
     states = list(State.objects.order_by("ordering"))
     qs = _todo_patches(request.user, states).filter(project=project).order_by("date", "id")
     context = list_context(request, project, qs, use_tags=project.use_tags, states=states)
-    context["todo_project"] = project
+    context["todo_project"] = context["project"] = project
     return render(request, "patches/todo_list.html", context)
