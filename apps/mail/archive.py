@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.db import transaction
+
 from apps.mail.context import IngestContext
 from apps.mail.models import IncomingMail
 from apps.mail.services import mail_ingest, mail_store, peek_msgid
@@ -123,8 +125,11 @@ def archive_ingest(
                 # Stored by an earlier run that stopped before ingesting it.
                 summary[_kind(mail_ingest(pending.pop(msgid), context=context))] += 1
             else:
-                mail = mail_store(raw, list_id=list_id, enqueue=False)
-                summary[_kind(mail_ingest(mail, context=context))] += 1
+                # One transaction stores and ingests: the archive itself is the durable copy,
+                # and a stopped run resumes. A commit per message is most of the cost.
+                with transaction.atomic():
+                    mail = mail_store(raw, list_id=list_id, enqueue=False)
+                    summary[_kind(mail_ingest(mail, context=context))] += 1
                 if msgid:
                     stored[msgid] = "done"
             now = time.monotonic()

@@ -27,7 +27,7 @@ from django.utils import timezone
 from apps.mail.context import IngestContext
 from apps.mail.models import AwaitedMessage, IncomingMail
 from apps.mail.parse import MailParseError, ParsedMail, parse_mail
-from apps.mail.parse.headers import decode_header
+from apps.mail.parse.headers import decode_header, parse_msgid
 from apps.mail.parse.route import choose_project
 from apps.mail.people import person_for_mail
 from apps.mail.replies import (
@@ -44,6 +44,7 @@ from apps.mail.submissions import cover_create_from_mail, patch_create_from_mail
 from apps.patches.models import Cover, Patch
 from apps.projects.models import Project
 from apps.series.models import Series
+from apps.series.revisions import revisions_track
 from apps.series.services import series_dependencies_arrived
 
 log = logging.getLogger(__name__)
@@ -61,9 +62,13 @@ def peek_msgid(raw: bytes) -> str:
     """The Message-ID as written, for listing and resuming; '' when there is none."""
     try:
         headers = BytesHeaderParser(policy=compat32).parsebytes(raw[:OVERSIZE_KEEP])
-        return decode_header(str(headers.get("Message-Id", "")))[:255]
+        value = str(headers.get("Message-Id", ""))
     except Exception:  # intake never fails on content; parsing reports it later
         return ""
+    try:
+        return parse_msgid(value)
+    except MailParseError:
+        return decode_header(value)[:255]
 
 
 def mail_store(raw: bytes, *, list_id: str = "", enqueue: bool = True) -> IncomingMail:
@@ -252,6 +257,8 @@ def _arrived(
         a.kind == AwaitedMessage.DEPENDS and a.msgid == msgid for a in awaited
     ):
         series_dependencies_arrived(series=series, msgid=msgid)
+    if series is not None:
+        revisions_track(series=series, msgid=msgid)
     waiting = [a.mail_id for a in awaited if a.kind == AwaitedMessage.REPLY and a.msgid == msgid]
     seen: set[int] = set()
     while waiting:

@@ -149,3 +149,15 @@ def test_comment_delivered_twice_is_stored_once(frob):
     assert first.status == "parsed" and second.status == "ignored"
     assert second.reason.startswith("duplicate: <acked@example.org> is already comment")
     assert PatchComment.objects.count() == 1
+
+
+def test_in_order_threads_leave_nothing_waiting(frob):
+    """Nothing waits once every message a reply references has arrived."""
+    deliver_all([*git_mails("v1"), *[read(name) for name in REPLIES]])
+    assert (
+        not AwaitedMessage.objects.filter(kind="reply")
+        .exclude(
+            msgid="<reply-to-acked@example.org>"  # irt-only is placed through that comment
+        )
+        .exists()
+    )
