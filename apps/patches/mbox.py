@@ -33,6 +33,7 @@ from email.utils import format_datetime, formataddr
 
 from apps.patches.models import Bundle, Cover, Patch, PatchComment
 from apps.patches.selectors import parse_headers
+from apps.series.cover_review import cover_trailers_by_patch
 from apps.series.models import Series
 
 # Trailers a reviewer's reply adds to the commit when the patch is applied.
@@ -159,6 +160,8 @@ def _trailers_by_patch(patch_ids: list[int]) -> dict[int, list[str]]:
     )
     for patch_id, content in comments:
         found[patch_id].extend(comment_trailers(content))
+    for patch_id, lines in cover_trailers_by_patch(patch_ids, comment_trailers).items():
+        found[patch_id].extend(lines)
     return found
 
 

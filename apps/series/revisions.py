@@ -1,0 +1,200 @@
+"""Revision tracking: which series rerolls which, and superseding the older revision.
+
+A series is a later revision of an earlier one from the same project and
+submitter, with a lower version, when (strongest evidence first):
+
+1. one of its mails answers a mail of the earlier series (``--in-reply-to``);
+2. both carry the same ``change-id:`` trailer (b4 writes it in the cover letter);
+3. both have the same name (the cover letter's, else the first patch's).
+
+A reroll sent in reply to one *patch* of the earlier series (no cover letter)
+is partial: it replaces only the patches with the same numbers. Otherwise the
+whole earlier series is replaced. Lists deliver out of order, so an earlier
+revision that arrives after its successor is linked (and superseded) too.
+
+When ``Project.auto_supersede`` is on, the replaced patches still in an
+action-required state become Superseded through ``patch_update`` with no actor
+(the system), so the usual ``patch-state-changed`` events are recorded and a
+maintainer can set them back.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from apps.mail.models import AwaitedMessage
+from apps.mail.parse.headers import parse_references
+from apps.patches.models import Cover, Patch
+from apps.patches.selectors import parse_headers
+from apps.projects.models import State
+from apps.series.models import Series, SeriesReference
+
+CHANGE_ID_RE = re.compile(r"^change-id:\s*(\S{1,255})\s*$", re.MULTILINE | re.IGNORECASE)
+SUPERSEDED = "superseded"
+# Names too generic to say two series are the same work.
+GENERIC_NAMES = {"", "(no subject)"}
+
+
+@dataclass
+class Link:
+    """An earlier revision found for a series, and whether the reroll is partial."""
+
+    series: Series
+    partial: bool
+
+
+def find_change_id(text: str) -> str:
+    """The b4 ``change-id:`` trailer of a cover letter or patch ('' if none)."""
+    match = CHANGE_ID_RE.search(text or "")
+    return match.group(1) if match else ""
+
+
+def _refs_of(submission: Patch | Cover) -> list[str]:
+    headers = parse_headers(submission.headers)
+
+    def every(name: str) -> list[str]:
+        for key, value in headers.items():
+            if key.lower() == name.lower():
+                return value if isinstance(value, list) else [value]
+        return []
+
+    return parse_references(every("In-Reply-To"), every("References"), submission.msgid)
+
+
+def _earlier(series: Series):
+    return Series.objects.filter(
+        project_id=series.project_id,
+        submitter_id=series.submitter_id,
+        version__lt=series.version,
+    ).exclude(pk=series.pk)
+
+
+def _is_patch_msgid(project_id: int, msgid: str) -> bool:
+    return Patch.objects.filter(project_id=project_id, msgid=msgid).exists()
+
+
+def revision_find_previous(*, series: Series, refs: list[str]) -> Link | None:
+    """The earlier revision this series rerolls, if any."""
+    if series.version < 2 and not series.change_id:
+        return None
+    earlier = _earlier(series)
+    if refs:
+        members = dict(
+            SeriesReference.objects.filter(
+                project_id=series.project_id, msgid__in=refs, series__in=earlier
+            ).values_list("msgid", "series_id")
+        )
+        for ref in reversed(refs):
+            if ref in members:
+                found = earlier.get(pk=members[ref])
+                partial = series.cover_id is None and _is_patch_msgid(series.project_id, ref)
+                return Link(found, partial)
+    newest = ("-version", "-date", "-id")
+    if series.change_id:
+        found = earlier.filter(change_id=series.change_id).order_by(*newest).first()
+        if found:
+            return Link(found, False)
+    if (series.name or "") not in GENERIC_NAMES:
+        found = earlier.filter(name=series.name).order_by(*newest).first()
+        if found:
+            return Link(found, False)
+    return None
+
+
+def _find_later(series: Series, msgid: str) -> list[Link]:
+    """Later revisions that arrived before this series and point at it (or at nothing better)."""
+    threaded = set(
+        AwaitedMessage.objects.filter(
+            project_id=series.project_id, kind=AwaitedMessage.THREAD, msgid=msgid
+        ).values_list("series_id", flat=True)
+    )
+    evidence = Q(pk__in=threaded)
+    if series.change_id:
+        evidence |= Q(change_id=series.change_id)
+    if (series.name or "") not in GENERIC_NAMES:
+        evidence |= Q(name=series.name)
+    later = (
+        Series.objects.filter(
+            evidence,
+            project_id=series.project_id,
+            submitter_id=series.submitter_id,
+            version__gt=series.version,
+        )
+        .filter(Q(previous_revision=None) | Q(previous_revision__version__lt=series.version))
+        .exclude(pk=series.pk)
+    )
+    is_patch = _is_patch_msgid(series.project_id, msgid)
+    return [Link(s, s.pk in threaded and s.cover_id is None and is_patch) for s in later]
+
+
+def _supersede(older: Series, *, numbers: set[int] | None = None) -> int:
+    """Make older's action-required patches (those numbered so, if given) Superseded."""
+    from apps.patches.services import patch_update
+
+    state = State.objects.filter(slug=SUPERSEDED).first()
+    if state is None:
+        return 0
+    patches = Patch.objects.filter(series=older, state__action_required=True).exclude(state=state)
+    if numbers is not None:
+        patches = patches.filter(number__in=numbers)
+    count = 0
+    for patch in patches.select_related("project"):
+        patch_update(patch=patch, actor=None, state=state)
+        count += 1
+    return count
+
+
+def _numbers(series: Series) -> set[int]:
+    return set(series.patches.exclude(number=None).values_list("number", flat=True))
+
+
+def revisions_track(*, series: Series, msgid: str) -> None:
+    """A patch or cover letter joined series: link revisions both ways, supersede the older."""
+    project = series.project
+    submission: Patch | Cover | None = (
+        Patch.objects.filter(project=project, msgid=msgid).first()
+        or Cover.objects.filter(project=project, msgid=msgid).first()
+    )
+    if submission is None:
+        return
+    series.refresh_from_db(fields=["name", "submitter", "version", "cover", "previous_revision"])
+    change_id = find_change_id(submission.content)
+    if change_id and not series.change_id:
+        series.change_id = change_id
+        series.save(update_fields=["change_id"])
+    supersede = project.auto_supersede
+    refs = _refs_of(submission)
+
+    if series.previous_revision_id is None:
+        link = revision_find_previous(series=series, refs=refs)
+        if link is not None:
+            series.previous_revision = link.series
+            series.save(update_fields=["previous_revision"])
+            if supersede:
+                _supersede(link.series, numbers=_numbers(series) if link.partial else None)
+    elif supersede and isinstance(submission, Patch) and series.cover_id is None:
+        # A partial reroll growing: each re-sent patch replaces its counterpart.
+        previous = series.previous_revision
+        if any(
+            _is_patch_msgid(project.pk, ref)
+            and SeriesReference.objects.filter(project=project, msgid=ref, series=previous).exists()
+            for ref in refs[-1:]
+        ):
+            _supersede(previous, numbers={submission.number} if submission.number else set())
+
+    for link in _find_later(series, msgid):
+        link.series.previous_revision = series
+        link.series.save(update_fields=["previous_revision"])
+        if supersede:
+            _supersede(series, numbers=_numbers(link.series) if link.partial else None)
+
+    if supersede and isinstance(submission, Patch):
+        # An older revision's patch arriving after the newer revision already did.
+        later = list(series.next_revisions.all())
+        if any(s.cover_id is not None for s in later) or any(
+            submission.number in _numbers(s) for s in later
+        ):
+            _supersede(series, numbers={submission.number} if submission.number else set())

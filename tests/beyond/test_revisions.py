@@ -1,0 +1,205 @@
+"""Revisions linked and older patches superseded, in every way rerolls are sent."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.events.models import Event
+from apps.patches.models import Patch
+from apps.patches.services import patch_update
+from apps.projects.models import State
+from apps.series.models import Series
+from apps.series.revisions import find_change_id
+from tests.beyond.helpers import unthreaded, v1, v2, with_body_line, with_header
+from tests.factories import make_project
+from tests.mail.conftest import deliver, deliver_all, git_mails
+
+pytestmark = pytest.mark.django_db
+
+V1_COVER = "<cover.v1.git.ada@example.org>"
+V2_COVER = "<cover.v2.git.ada@example.org>"
+
+
+def states(series: Series) -> list[str]:
+    return [p.state.slug for p in series.patches.order_by("number").select_related("state")]
+
+
+def series_of(msgid: str) -> Series:
+    patch = Patch.objects.filter(msgid=msgid).first()
+    if patch:
+        return patch.series
+    return Series.objects.get(cover__msgid=msgid)
+
+
+def supersede_events() -> list[tuple[str, str, int | None]]:
+    return sorted(
+        (e.patch.name, e.current_state.slug, e.actor_id)
+        for e in Event.objects.filter(category=Event.PATCH_STATE_CHANGED).select_related(
+            "patch", "current_state"
+        )
+    )
+
+
+def renumbered(raw: bytes, *, msgid: str, subject: str, date: str | None = None) -> bytes:
+    raw = with_header(with_header(raw, "Message-Id", msgid), "Subject", subject)
+    return with_header(raw, "Date", date) if date else raw
+
+
+def test_v2_sent_in_reply_supersedes_v1(frob):
+    deliver_all(v1())
+    deliver_all(v2())
+    old, new = series_of(V1_COVER), series_of(V2_COVER)
+    assert new.previous_revision == old
+    assert list(old.next_revisions.all()) == [new]
+    assert states(old) == ["superseded"] * 3
+    assert states(new) == ["new", "new"]
+    # Recorded as ordinary state changes, made by the system (no actor).
+    events = supersede_events()
+    assert len(events) == 3
+    assert {(slug, actor) for _, slug, actor in events} == {("superseded", None)}
+
+
+def test_superseding_is_reversible_by_a_maintainer(frob, maintainer):
+    deliver_all(v1())
+    deliver_all(v2())
+    old = series_of(V1_COVER)
+    patch = old.patches.order_by("number").first()
+    patch_update(patch=patch, actor=maintainer, state=State.objects.get(slug="under-review"))
+    patch.refresh_from_db()
+    assert patch.state.slug == "under-review"
+    # A late comment on v1 does not undo the maintainer's decision.
+    assert states(old) == ["under-review", "superseded", "superseded"]
+
+
+def test_only_action_required_patches_are_superseded(frob):
+    deliver_all(v1())
+    old = series_of(V1_COVER)
+    first = old.patches.order_by("number").first()
+    patch_update(patch=first, actor=None, state=State.objects.get(slug="accepted"))
+    deliver_all(v2())
+    assert states(old) == ["accepted", "superseded", "superseded"]
+
+
+def test_v2_before_v1_is_linked_and_supersedes_on_arrival(frob):
+    deliver_all(v2())
+    deliver_all(v1())
+    old, new = series_of(V1_COVER), series_of(V2_COVER)
+    assert new.previous_revision == old
+    assert states(old) == ["superseded"] * 3
+    assert states(new) == ["new", "new"]
+
+
+def unthreaded_v2() -> list[bytes]:
+    mails = []
+    for n, path in enumerate(git_mails("unthreaded")):
+        raw = path.read_bytes()
+        subject = raw.split(b"Subject: ", 1)[1].split(b"\n", 1)[0].decode()
+        mails.append(
+            renumbered(
+                raw,
+                msgid=f"<unthreaded-v2-{n}@example.org>",
+                subject=subject.replace("[PATCH ", "[PATCH v2 "),
+                date=f"Sat, 2 Mar 2024 09:00:0{n} +0000",
+            )
+        )
+    return mails
+
+
+def test_v2_unthreaded_matches_by_name(frob):
+    deliver_all(git_mails("unthreaded"))
+    deliver_all(unthreaded_v2())
+    old = Series.objects.get(version=1)
+    new = Series.objects.get(version=2)
+    assert (old.name, new.name) == ("Unthreaded frobnication",) * 2
+    assert new.previous_revision == old
+    assert states(old) == ["superseded", "superseded"]
+
+
+def test_v2_with_a_change_id_matches_despite_a_new_name(frob):
+    change = "change-id: 20240301-frob-negative-4f2a1c"
+    first, *rest = v1()
+    deliver_all([with_body_line(first, change), *rest])
+    cover, *patches = v2()
+    # Sent afresh: no threading, a reworded cover letter, but b4's change-id.
+    cover = with_body_line(unthreaded(cover), change)
+    deliver_all([cover, *(unthreaded(p) for p in patches)])
+    old, new = series_of(V1_COVER), series_of(V2_COVER)
+    assert old.name != new.name
+    assert (old.change_id, new.change_id) == ("20240301-frob-negative-4f2a1c",) * 2
+    assert new.previous_revision == old
+    assert states(old) == ["superseded"] * 3
+
+
+def test_partial_reroll_of_one_patch_supersedes_only_that_patch(frob):
+    mails = v1()
+    deliver_all(mails)
+    patch2 = Patch.objects.get(number=2)
+    reroll = renumbered(
+        mails[2],
+        msgid="<reroll-2-v2@example.org>",
+        subject="[PATCH v2 2/3] docs: rename old.txt, drop gone.txt, make frob.c executable",
+        date="Fri, 1 Mar 2024 12:00:00 +0000",
+    )
+    reroll = with_header(reroll, "In-Reply-To", patch2.msgid)
+    reroll = with_header(reroll, "References", f"{V1_COVER} {patch2.msgid}")
+    deliver(reroll)
+    old = series_of(V1_COVER)
+    new = series_of("<reroll-2-v2@example.org>")
+    assert new != old and new.previous_revision == old
+    assert states(old) == ["new", "superseded", "new"]
+
+
+def test_not_superseded_across_submitters(frob):
+    deliver_all(v1())
+    deliver_all([with_header(m, "From", "Eve Mallory <eve@example.org>") for m in v2()])
+    old, new = series_of(V1_COVER), series_of(V2_COVER)
+    assert new.previous_revision is None
+    assert states(old) == ["new"] * 3
+
+
+def test_not_superseded_across_projects(frob, maintainer):
+    make_project("other", listid="other.lists.example.org", maintainers=[maintainer])
+    deliver_all(git_mails("unthreaded"))
+    deliver_all(
+        [with_header(m, "List-Id", "Other <other.lists.example.org>") for m in unthreaded_v2()]
+    )
+    other = Series.objects.get(project__linkname="other")
+    assert other.version == 2 and other.name == "Unthreaded frobnication"
+    assert other.previous_revision is None
+    assert states(Series.objects.get(project=frob)) == ["new", "new"]
+    assert not Event.objects.filter(category=Event.PATCH_STATE_CHANGED).exists()
+
+
+def test_setting_off_links_but_keeps_states(frob):
+    frob.auto_supersede = False
+    frob.save(update_fields=["auto_supersede"])
+    deliver_all(v1())
+    deliver_all(v2())
+    old, new = series_of(V1_COVER), series_of(V2_COVER)
+    assert new.previous_revision == old
+    assert states(old) == ["new"] * 3
+    assert not Event.objects.filter(category=Event.PATCH_STATE_CHANGED).exists()
+
+
+def test_same_version_is_not_a_revision(frob):
+    deliver_all(git_mails("unthreaded"))
+    resent = [
+        renumbered(
+            p.read_bytes(),
+            msgid=f"<resend-{n}@example.org>",
+            subject=p.read_bytes().split(b"Subject: ", 1)[1].split(b"\n", 1)[0].decode(),
+            date=f"Sun, 3 Mar 2024 09:00:0{n} +0000",
+        )
+        for n, p in enumerate(git_mails("unthreaded"))
+    ]
+    deliver_all(resent)
+    assert Series.objects.count() == 2
+    assert not Series.objects.exclude(previous_revision=None).exists()
+    assert not Event.objects.filter(category=Event.PATCH_STATE_CHANGED).exists()
+
+
+def test_find_change_id():
+    assert find_change_id("blurb\n\n---\nbase-commit: abc\nchange-id: 20240301-x-1\n") == (
+        "20240301-x-1"
+    )
+    assert find_change_id("no change id: here\n") == ""
