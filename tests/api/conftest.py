@@ -138,3 +138,13 @@ def events_of(category: str, **filters):
 def fast_password_hashing(settings):
     """Personas are created with passwords; hash them cheaply in these tests."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_throttle_counters():
+    """Failed logins and bad tokens are counted per address in the cache: start each test clean."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -23,6 +23,8 @@ def setup() -> None:
         name="Frobnicator",
         listid="frob.lists.example.org",
         listemail="frob@lists.example.org",
+        # v2 arrives after v1: keep v1's patches New so both revisions are listed.
+        auto_supersede=False,
     )
     project.maintainers.add(maintainer)
     print(json.dumps({"token": api_token_regenerate(user=maintainer)}))
