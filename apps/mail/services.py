@@ -14,9 +14,9 @@ from email.policy import compat32
 
 from django.conf import settings
 from django.db import (
-    DatabaseError,
     DataError,
     IntegrityError,
+    InterfaceError,
     OperationalError,
     connection,
     transaction,
@@ -147,11 +147,11 @@ def _ingest_claimed(mail: IncomingMail, context: IngestContext) -> None:
         if not duplicate:
             raise
         result = Result.ignored(f"duplicate: {parsed.msgid} is already {duplicate}")
-    except (OperationalError, transaction.TransactionManagementError):
-        raise
+    except (OperationalError, InterfaceError, transaction.TransactionManagementError):
+        raise  # the database, not the mail: the task retries
     except DataError as exc:
         result = Result.failed(f"data the database refuses: {exc}".strip())
-    except (DatabaseError, Exception) as exc:  # a bug must not lose the mail: keep it, failed
+    except Exception as exc:  # a bug must not lose the mail: keep it, failed, for reingest
         log.exception("mail %s failed", mail.pk)
         result = Result.failed(f"internal error: {type(exc).__name__}: {exc}")
     if result.status == IncomingMail.FAILED:
