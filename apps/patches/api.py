@@ -8,6 +8,7 @@ from ninja import NinjaAPI, Router
 
 from apps.patches import api_filters as f
 from apps.patches.models import Patch
+from apps.patches.search import patch_search_api
 from apps.patches.selectors import patch_list_extras, patches_for_detail, patches_for_list
 from apps.patches.serializers import patch_to_dict
 from apps.patches.services import patch_check_can_edit, patch_update
@@ -18,7 +19,6 @@ from apps.projects.api_support import (
     ApiVersion,
     RequestData,
     apply_ordering,
-    apply_search,
     date_filters,
     forbidden,
     invalid,
@@ -70,7 +70,7 @@ def patches_filtered(request, ctx: ApiContext):
         qs = f.filter_hash(qs, request, ctx)
         qs = f.filter_msgid(qs, request, ctx)
     qs = date_filters(qs, request)
-    qs = apply_search(qs, request, ["name"])
+    qs = patch_search_api(qs, request)
     return apply_ordering(qs, request, PATCH_ORDER, "id")
 
 

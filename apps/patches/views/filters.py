@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
 from apps.patches.models import Patch
+from apps.patches.search import SearchError, patch_search
 from apps.projects.models import Person, State, User
 
 # Sortable columns: URL name -> model fields (the patch id breaks ties, same direction).
@@ -171,8 +172,11 @@ def apply_filters(qs: QuerySet[Patch], f: PatchListFilters) -> QuerySet[Patch]:
     if f.delegate:
         qs = qs.filter(delegate_q(f.delegate))
     if f.q:
-        for word in f.q.split()[:10]:
-            qs = qs.filter(name__icontains=word)
+        try:
+            qs = patch_search(qs, f.q)
+        except SearchError as exc:
+            f.errors.append(str(exc))
+            return qs.none()
     if f.series:
         qs = qs.filter(series_id=int(f.series))
     prefix = "-" if f.order_descending else ""

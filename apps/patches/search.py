@@ -1,0 +1,234 @@
+"""One query language for the patch list, the series list and the REST ``q`` parameter.
+
+Free words (or "quoted phrases") must each match the patch's name, its commit
+message, its submitter or a path its diff touches. Operators refine::
+
+    state:new,under-review   from:ada@example.org   delegate:alice|none
+    series:42   path:src/frob.c   is:archived   is:action-required
+    has:failed-checks   since:2024-03-01   before:2024-04-01
+
+A leading ``-`` negates a term (``-is:archived``, ``-state:accepted``).
+On PostgreSQL words use full-text search over one GIN expression index
+(``SEARCH_DOCUMENT``, migration ``patch_fulltext_search``), together with the
+name's trigram index; elsewhere a substring match. A query that cannot be
+understood raises SearchError saying what is wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Value
+from django.utils import timezone
+
+from apps.patches.models import Patch
+from apps.projects.models import Person, State, User
+
+MAX_TERMS = 12
+# People a free word may name; a word matching more is not a useful name anyway.
+MAX_PEOPLE = 500
+OPERATORS = ("state", "from", "delegate", "series", "path", "is", "has", "since", "before")
+IS_VALUES = ("archived", "action-required")
+HAS_VALUES = ("failed-checks",)
+# The text full-text search indexes: name, commit message and the diff's paths (one per
+# 'diff --git' line, split at '/' so a directory or a file name matches on its own).
+# The index in the migration is built on exactly this expression, so keep them equal.
+SEARCH_DOCUMENT = (
+    "to_tsvector('simple'::regconfig, COALESCE({name}, '') || ' ' || COALESCE({content}, '') "
+    "|| ' ' || translate(regexp_replace(COALESCE({diff}, ''), '^(?!diff --git ).*$', '', 'gn'), "
+    "'/', ' '))"
+)
+
+
+class FullTextMatch(Func):
+    """The patch's search document matches a word (PostgreSQL); columns aliased like any other."""
+
+    output_field = BooleanField()
+
+    def __init__(self, word: str):
+        super().__init__(F("name"), F("content"), F("diff"), Value(word))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        parts, params = [], []
+        for expression in self.get_source_expressions():
+            sql, expression_params = compiler.compile(expression)
+            parts.append(sql)
+            params.extend(expression_params)
+        name, content, diff, word = parts
+        document = SEARCH_DOCUMENT.format(name=name, content=content, diff=diff)
+        return f"{document} @@ plainto_tsquery('simple'::regconfig, {word})", params
+
+
+class SearchError(ValueError):
+    """A query that cannot be understood; the message says why."""
+
+
+@dataclass
+class Term:
+    key: str  # '' for a free word
+    value: str
+    negated: bool = False
+
+
+TOKEN_RE = re.compile(r'(-?)(?:([A-Za-z]+):)?(?:"([^"]*)"|(\S+))')
+
+
+def parse_query(query: str) -> list[Term]:
+    """Split a query into terms; SearchError for unbalanced quotes or unknown operators."""
+    query = query.replace("\x00", "")
+    if query.count('"') % 2:
+        raise SearchError("Unbalanced quotes in the search.")
+    terms = []
+    for match in TOKEN_RE.finditer(query):
+        minus, key, quoted, bare = match.groups()
+        value = quoted if quoted is not None else bare
+        if key is None and quoted is None and re.fullmatch(r"[A-Za-z]+:", bare):
+            key, value = bare[:-1], ""  # an operator without its value
+        if key is None:
+            if value.strip():
+                terms.append(Term("", value.strip(), bool(minus)))
+            continue
+        key = key.lower()
+        if key not in OPERATORS:
+            raise SearchError(
+                f"Unknown search operator '{key}:'; use one of "
+                + ", ".join(f"{o}:" for o in OPERATORS)
+                + f' (or quote the word: "{match.group(0).lstrip("-")}").'
+            )
+        if not value.strip():
+            raise SearchError(f"'{key}:' needs a value.")
+        terms.append(Term(key, value.strip(), bool(minus)))
+    if len(terms) > MAX_TERMS:
+        raise SearchError(f"Too many search terms ({len(terms)}); at most {MAX_TERMS}.")
+    return terms
+
+
+def _date(key: str, value: str) -> dt.datetime:
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise SearchError(f"'{key}:{value}' is not a date; write it as YYYY-MM-DD.") from None
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, dt.UTC)
+    return parsed
+
+
+def _word_q(word: str) -> Q:
+    # Resolved to ids first: an IN list of ids keeps every branch of the OR on an index.
+    people = Person.objects.filter(Q(name__icontains=word) | Q(email__icontains=word))
+    ids = list(people.values_list("id", flat=True)[:MAX_PEOPLE])
+    match = Q(name__icontains=word) | Q(submitter_id__in=ids)
+    if connection.vendor == "postgresql":
+        return match | Q(FullTextMatch(word))
+    return match | Q(content__icontains=word) | Q(diff__icontains="/" + word.lstrip("/"))
+
+
+def _state_q(value: str) -> Q:
+    states = list(State.objects.all())
+    by_key = {s.slug: s for s in states} | {s.name.lower(): s for s in states}
+    ids = []
+    for name in value.split(","):
+        state = by_key.get(name.strip().lower())
+        if state is None:
+            known = ", ".join(s.slug for s in states)
+            raise SearchError(f"Unknown state '{name}'; known states: {known}.")
+        ids.append(state.pk)
+    return Q(state_id__in=ids)
+
+
+def _delegate_q(value: str) -> Q:
+    if value.lower() == "none":
+        return Q(delegate__isnull=True)
+    users = User.objects.filter(Q(username__iexact=value) | Q(email__iexact=value))
+    return Q(delegate__in=users.values("id"))
+
+
+def _from_q(value: str) -> Q:
+    if "@" in value:
+        people = Person.objects.filter(email__iexact=value.strip("<>"))
+    else:
+        people = Person.objects.filter(Q(name__icontains=value) | Q(email__icontains=value))
+    return Q(submitter__in=people.values("id"))
+
+
+def _failed_checks_q() -> Q:
+    from apps.checks.models import Check
+
+    # A context's latest check decides: a failure fixed by a later success does not count.
+    newer = Check.objects.filter(
+        patch=OuterRef("patch"),
+        context=OuterRef("context"),
+        user=OuterRef("user"),
+        date__gt=OuterRef("date"),
+    )
+    failing = Check.objects.filter(patch=OuterRef("pk"), state=Check.FAIL).exclude(Exists(newer))
+    return Q(Exists(failing))
+
+
+def term_q(term: Term) -> Q:
+    """The condition one term puts on patches."""
+    key, value = term.key, term.value
+    if key == "":
+        return _word_q(value)
+    if key == "state":
+        return _state_q(value)
+    if key == "from":
+        return _from_q(value)
+    if key == "delegate":
+        return _delegate_q(value)
+    if key == "series":
+        if not value.isdigit():
+            raise SearchError(f"'series:{value}' needs a series number.")
+        return Q(series_id=int(value))
+    if key == "path":
+        path = value.lstrip("/")
+        return Q(diff__contains=f" a/{path}") | Q(diff__contains=f" b/{path}")
+    if key == "is":
+        if value.lower() not in IS_VALUES:
+            raise SearchError(f"'is:{value}' is unknown; use is:archived or is:action-required.")
+        if value.lower() == "archived":
+            return Q(archived=True)
+        return Q(state__action_required=True)
+    if key == "has":
+        if value.lower() not in HAS_VALUES:
+            raise SearchError(f"'has:{value}' is unknown; use has:failed-checks.")
+        return _failed_checks_q()
+    if key == "since":
+        return Q(date__gte=_date(key, value))
+    if key == "before":
+        return Q(date__lt=_date(key, value))
+    raise SearchError(f"Unknown search operator '{key}:'.")  # parse_query keeps this unreachable
+
+
+def patch_search(qs: QuerySet[Patch], query: str) -> QuerySet[Patch]:
+    """Narrow patches by a search query; SearchError if the query is not understood."""
+    for term in parse_query(query):
+        condition = term_q(term)
+        qs = qs.exclude(condition) if term.negated else qs.filter(condition)
+    return qs
+
+
+def series_search_q(query: str) -> Q:
+    """A condition on series: those having at least one patch the query matches."""
+    terms = parse_query(query)
+    patches = Patch.objects.all()
+    for term in terms:
+        condition = term_q(term)
+        patches = patches.exclude(condition) if term.negated else patches.filter(condition)
+    return Q(Exists(patches.filter(series=OuterRef("pk"))))
+
+
+def patch_search_api(qs: QuerySet[Patch], request) -> QuerySet[Patch]:
+    """The REST ``q`` parameter: 400 with the reason when the query is not understood."""
+    from apps.projects.api_support import invalid
+
+    query = request.GET.get("q", "")
+    if not query.strip():
+        return qs
+    try:
+        return patch_search(qs, query)
+    except SearchError as exc:
+        raise invalid({"q": [str(exc)]}) from None
