@@ -1,0 +1,94 @@
+"""Series-first triage: a project's series at a glance, and actions on a whole series.
+
+A series-wide action is one ``patch_update`` per patch, so each patch records
+its usual events (``patch-state-changed``, ``patch-delegated``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count, QuerySet
+
+from apps.patches.models import Patch, PatchTag
+from apps.patches.search import series_search_q
+from apps.patches.services import UNSET, patch_update
+from apps.projects.models import Project, User
+from apps.projects.selectors import user_is_maintainer
+from apps.series.models import Series
+
+
+@dataclass
+class SeriesRow:
+    """One line of the series list."""
+
+    series: Series
+    received: int = 0
+    states: Counter = field(default_factory=Counter)
+    tags: Counter = field(default_factory=Counter)
+    checks: str = ""
+
+    @property
+    def state_list(self) -> list[tuple[str, int]]:
+        return sorted(self.states.items())
+
+    @property
+    def tag_list(self) -> list[tuple[str, int]]:
+        return sorted(self.tags.items())
+
+
+def series_for_project(project: Project, query: str = "") -> QuerySet[Series]:
+    """A project's series, newest first; query is the search language (SearchError if bad)."""
+    qs = Series.objects.filter(project=project).select_related("submitter")
+    if query.strip():
+        qs = qs.filter(series_search_q(query))
+    return qs.annotate(received=Count("patches")).order_by("-date", "-id")
+
+
+def series_rows(page: list[Series]) -> list[SeriesRow]:
+    """Progress, patch states, tag and check summaries for a page of series, in 3 queries."""
+    from apps.checks.models import Check
+
+    rows = {s.pk: SeriesRow(series=s, received=getattr(s, "received", 0)) for s in page}
+    for sid, state, count in (
+        Patch.objects.filter(series__in=rows)
+        .values_list("series_id", "state__name")
+        .annotate(n=Count("id"))
+    ):
+        rows[sid].states[state] = count
+    for sid, abbrev, total in PatchTag.objects.filter(patch__series__in=rows).values_list(
+        "patch__series_id", "tag__abbrev", "count"
+    ):
+        rows[sid].tags[abbrev] += total
+    worst: dict[int, set[str]] = defaultdict(set)
+    for sid, state in Check.objects.filter(patch__series__in=rows).values_list(
+        "patch__series_id", "state"
+    ):
+        worst[sid].add(state)
+    for sid, states in worst.items():
+        for state in (Check.FAIL, Check.WARNING, Check.PENDING, Check.SUCCESS):
+            if state in states:
+                rows[sid].checks = state
+                break
+    return list(rows.values())
+
+
+def series_check_can_triage(user, series: Series) -> bool:
+    return user_is_maintainer(user, series.project)
+
+
+@transaction.atomic
+def series_bulk_update(
+    *, series: Series, actor: User, state=UNSET, delegate=UNSET, archived=UNSET
+) -> int:
+    """Apply state / delegate / archived to every patch of a series; returns how many changed."""
+    if not series_check_can_triage(actor, series):
+        raise PermissionDenied("Only the project's maintainers can triage a whole series.")
+    count = 0
+    for patch in Patch.objects.filter(series=series).select_related("project", "state"):
+        patch_update(patch=patch, actor=actor, state=state, delegate=delegate, archived=archived)
+        count += 1
+    return count

@@ -1,0 +1,79 @@
+"""The series list page and its series-wide actions (thin: see apps/series/triage.py)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.patches.search import SearchError
+from apps.patches.services import UNSET
+from apps.projects.models import Project, State, User
+from apps.projects.selectors import user_is_maintainer
+from apps.series.models import Series
+from apps.series.triage import series_bulk_update, series_for_project, series_rows
+
+PER_PAGE = 50
+
+
+def series_list(request: HttpRequest, linkname: str) -> HttpResponse:
+    project = get_object_or_404(Project, linkname=linkname)
+    query = request.GET.get("q", "").strip()
+    error = ""
+    try:
+        qs = series_for_project(project, query)
+        page = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
+        rows = series_rows(list(page.object_list))
+    except SearchError as exc:
+        error, page, rows = str(exc), None, []
+    can_triage = user_is_maintainer(request.user, project)
+    context = {
+        "project": project,
+        "q": query,
+        "error": error,
+        "page": page,
+        "rows": rows,
+        "can_triage": can_triage,
+        "states": list(State.objects.all()) if can_triage else [],
+        "maintainers": list(project.maintainers.order_by("username")) if can_triage else [],
+    }
+    return render(request, "series/list.html", context)
+
+
+@require_POST
+def series_action(request: HttpRequest, series_id: int) -> HttpResponse:
+    series = get_object_or_404(Series.objects.select_related("project"), pk=series_id)
+    changes = {}
+    if request.POST.get("state"):
+        changes["state"] = get_object_or_404(State, slug=request.POST["state"])
+    delegate = request.POST.get("delegate", "")
+    if delegate == "none":
+        changes["delegate"] = None
+    elif delegate:
+        changes["delegate"] = get_object_or_404(User, username=delegate)
+    if request.POST.get("archived") in ("true", "false"):
+        changes["archived"] = request.POST["archived"] == "true"
+    target = request.POST.get("next") or f"/project/{series.project.linkname}/series/"
+    if not target.startswith("/") or target.startswith("//"):
+        target = f"/project/{series.project.linkname}/series/"
+    if not changes:
+        messages.error(request, "Choose a state, a delegate or an archive action.")
+        return redirect(target)
+    try:
+        count = series_bulk_update(
+            series=series,
+            actor=request.user,
+            state=changes.get("state", UNSET),
+            delegate=changes.get("delegate", UNSET),
+            archived=changes.get("archived", UNSET),
+        )
+    except PermissionDenied as exc:
+        raise PermissionDenied(str(exc)) from None
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+        return redirect(target)
+    messages.success(request, f"Updated {count} patches of '{series}'.")
+    return redirect(target)
