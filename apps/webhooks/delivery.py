@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
+from collections import OrderedDict
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -53,6 +55,29 @@ def retry_delay(attempts: int, *, retry_after: float | None = None) -> float:
     return base * random.uniform(1 - JITTER, 1 + JITTER)
 
 
+# Every subscriber of an event gets the same body: serialize it once per worker process.
+_BODY_CACHE: OrderedDict[int, tuple[float, str]] = OrderedDict()
+_BODY_CACHE_LOCK = threading.Lock()
+BODY_CACHE_SECONDS = 30
+BODY_CACHE_SIZE = 256
+
+
+def _event_body(event_id: int) -> str:
+    now = time.monotonic()
+    with _BODY_CACHE_LOCK:
+        cached = _BODY_CACHE.get(event_id)
+        if cached and now - cached[0] < BODY_CACHE_SECONDS:
+            return cached[1]
+    # The same serializer and loading as /api/events/ (latest version, absolute URLs).
+    payload = event_to_dict(event_get(event_id), base_url=settings.SITE_URL)
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    with _BODY_CACHE_LOCK:
+        _BODY_CACHE[event_id] = (now, body)
+        while len(_BODY_CACHE) > BODY_CACHE_SIZE:
+            _BODY_CACHE.popitem(last=False)
+    return body
+
+
 def delivery_body(delivery: Delivery) -> str:
     """The JSON body: the event as the latest /api/events/ shows it, or a ping."""
     if delivery.category == PING or delivery.event_id is None:
@@ -66,10 +91,8 @@ def delivery_body(delivery: Delivery) -> str:
                 "target_url": webhook.url,
             },
         }
-    else:
-        # The same serializer and loading as /api/events/ (latest version, absolute URLs).
-        payload = event_to_dict(event_get(delivery.event_id), base_url=settings.SITE_URL)
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return _event_body(delivery.event_id)
 
 
 def delivery_claim(delivery_id: int, now: datetime) -> bool:
@@ -86,18 +109,16 @@ def delivery_attempt(*, delivery_id: int) -> Delivery | None:
     """Send one delivery once if it is due and unclaimed; returns it, or None if not claimed."""
     if not delivery_claim(delivery_id, timezone.now()):
         return None
-    delivery = (
-        Delivery.objects.select_related("webhook", "webhook__owner").filter(pk=delivery_id).first()
-    )
+    delivery = Delivery.objects.select_related("webhook").filter(pk=delivery_id).first()
     if delivery is None:  # deleted with its webhook or event meanwhile
         return None
     webhook = delivery.webhook
     if not webhook.active:
         _finish(delivery, Delivery.FAILED, error="The webhook is disabled.")
         return delivery
-    if not delivery.body:
+    fresh_body = not delivery.body
+    if fresh_body:
         delivery.body = delivery_body(delivery)
-        Delivery.objects.filter(pk=delivery.pk).update(body=delivery.body)
     body = delivery.body.encode()
     headers = request_headers(
         secrets=webhook_signing_secrets(webhook),
@@ -108,10 +129,46 @@ def delivery_attempt(*, delivery_id: int) -> Delivery | None:
     )
     started = timezone.now()
     outcome = outbound.post(webhook.url, body=body, headers=headers)
-    attempt_number = delivery.attempts + 1
+    delivery.attempts += 1
+    now = timezone.now()
+
+    if outcome.ok:
+        result = {"status": Delivery.SUCCEEDED, "delivered_at": now}
+        if webhook.failing_since is not None:
+            Webhook.objects.filter(pk=webhook.pk).update(failing_since=None)
+    else:
+        _webhook_failed(webhook, outcome, now)
+        delay = None
+        if not outcome.permanent:
+            delay = retry_delay(delivery.attempts, retry_after=outcome.retry_after)
+        due = now + timedelta(seconds=delay) if delay is not None else None
+        if due is None or (delivery.give_up_at and due > delivery.give_up_at) or not webhook.active:
+            result = {"status": Delivery.FAILED, "error": outcome.error}
+        else:
+            near = delay <= COUNTDOWN_MAX
+            result = {
+                "status": Delivery.PENDING,
+                "error": outcome.error,
+                "next_attempt_at": due,
+                "enqueued_at": due if near else None,
+            }
+    if fresh_body:
+        result["body"] = delivery.body
+    try:
+        with transaction.atomic():  # the log and the state change commit together
+            _log_and_finish(delivery, headers, started, outcome, result)
+    except IntegrityError:  # the webhook was deleted while we were sending
+        log.info("delivery %s vanished while it was being sent", delivery.pk)
+        return None
+    if delivery.status == Delivery.PENDING and delivery.enqueued_at is not None:
+        deliveries_enqueue([delivery.pk], countdown=delay)
+    return delivery
+
+
+def _log_and_finish(delivery, headers, started, outcome, result) -> None:
     DeliveryAttempt.objects.create(
         delivery=delivery,
-        number=attempt_number,
+        number=delivery.attempts,
         started=started,
         duration_ms=outcome.duration_ms,
         request_headers=headers,
@@ -121,38 +178,14 @@ def delivery_attempt(*, delivery_id: int) -> Delivery | None:
         response_body=outcome.body,
         error=outcome.error,
     )
-    delivery.attempts = attempt_number
-    now = timezone.now()
-    if outcome.ok:
-        _finish(delivery, Delivery.SUCCEEDED, code=outcome.status, delivered_at=now)
-        if webhook.failing_since is not None:
-            Webhook.objects.filter(pk=webhook.pk).update(failing_since=None)
-        return delivery
-
-    _webhook_failed(webhook, outcome, now)
-    delay = (
-        None if outcome.permanent else retry_delay(attempt_number, retry_after=outcome.retry_after)
-    )
-    due = now + timedelta(seconds=delay) if delay is not None else None
-    if due is None or (delivery.give_up_at and due > delivery.give_up_at) or not webhook.active:
-        _finish(delivery, Delivery.FAILED, code=outcome.status, error=outcome.error)
-        return delivery
-    _finish(
-        delivery,
-        Delivery.PENDING,
-        code=outcome.status,
-        error=outcome.error,
-        next_attempt_at=due,
-        enqueued_at=due if delay <= COUNTDOWN_MAX else None,
-    )
-    if delay <= COUNTDOWN_MAX:
-        deliveries_enqueue([delivery.pk], countdown=delay)
-    return delivery
+    updated = _finish(delivery, result.pop("status"), code=outcome.status, **result)
+    if not updated:
+        raise IntegrityError("the delivery no longer exists")
 
 
 def _finish(
     delivery: Delivery, status: str, *, code: int | None = None, error: str = "", **fields
-) -> None:
+) -> int:
     updates = {
         "status": status,
         "attempts": delivery.attempts,
@@ -160,9 +193,10 @@ def _finish(
         "last_error": error[:255],
         **fields,
     }
-    Delivery.objects.filter(pk=delivery.pk).update(**updates)
+    updated = Delivery.objects.filter(pk=delivery.pk).update(**updates)
     for key, value in updates.items():
         setattr(delivery, key, value)
+    return updated
 
 
 def _webhook_failed(webhook: Webhook, outcome: outbound.Outcome, now: datetime) -> None:

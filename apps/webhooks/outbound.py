@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +40,17 @@ def system_resolve(host: str, port: int) -> list[str]:
         if sockaddr[0] not in addresses:
             addresses.append(sockaddr[0])
     return addresses
+
+
+_tls_context: ssl.SSLContext | None = None
+
+
+def tls_context() -> ssl.SSLContext:
+    """One verifying TLS context for every request: building one costs far more than a POST."""
+    global _tls_context
+    if _tls_context is None:
+        _tls_context = httpx.create_ssl_context()
+    return _tls_context
 
 
 # Tests replace this with a stub so that no name is ever resolved for real.
@@ -169,7 +181,7 @@ def post(
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
     try:
         with httpx.Client(
-            timeout=timeout, follow_redirects=False, trust_env=False, http2=False
+            timeout=timeout, follow_redirects=False, trust_env=False, verify=tls_context()
         ) as client:
             request = client.build_request(
                 "POST",

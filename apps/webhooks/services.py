@@ -292,10 +292,21 @@ def deliveries_enqueue(delivery_ids: Iterable[int], *, countdown: float | None =
     """Queue one delivery task per id; a broker failure is logged and left to the sweep."""
     from apps.webhooks.tasks import deliver
 
-    for pk in delivery_ids:
-        try:
-            deliver.apply_async(
-                (pk,), countdown=countdown, retry=True, retry_policy={"max_retries": 1}
-            )
-        except Exception:  # never fail the change that raised the event
-            log.warning("could not queue webhook delivery %s; the sweep will", pk, exc_info=True)
+    delivery_ids = list(delivery_ids)
+    if not delivery_ids:
+        return
+    try:
+        # One broker connection for the whole fan-out, not one per task.
+        with deliver.app.producer_or_acquire() as producer:
+            for pk in delivery_ids:
+                deliver.apply_async(
+                    (pk,),
+                    countdown=countdown,
+                    producer=producer,
+                    retry=True,
+                    retry_policy={"max_retries": 1},
+                )
+    except Exception:  # never fail the change that raised the event
+        log.warning(
+            "could not queue webhook deliveries %s; the sweep will", delivery_ids, exc_info=True
+        )

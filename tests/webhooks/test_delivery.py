@@ -331,3 +331,17 @@ def test_the_log_is_pruned_after_the_retention_period(webhook, receiver, queued,
     delivery_log_prune()
     assert set(Delivery.objects.values_list("pk", flat=True)) == {pending.pk, recent.pk}
     assert list(DeliveryAttempt.objects.values_list("delivery", flat=True)) == [recent.pk]
+
+
+def test_a_webhook_deleted_while_sending_is_no_error(webhook, queued, monkeypatch):
+    from apps.webhooks import outbound
+
+    delivery = ping(webhook)
+
+    def post_and_delete(url, **kwargs):
+        Webhook.objects.filter(pk=webhook.pk).delete()  # the owner deletes it meanwhile
+        return outbound.Outcome(ok=True, status=200)
+
+    monkeypatch.setattr(outbound, "post", post_and_delete)
+    assert delivery_attempt(delivery_id=delivery.pk) is None
+    assert not Delivery.objects.exists() and not DeliveryAttempt.objects.exists()

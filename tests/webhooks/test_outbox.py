@@ -128,4 +128,4 @@ def test_a_broker_failure_never_fails_the_change(
         event = record(project, patch=make_patch(project))
     assert Event.objects.filter(pk=event.pk).exists()
     assert Delivery.objects.get().status == Delivery.PENDING  # the sweep will send it
-    assert "could not queue webhook delivery" in caplog.text
+    assert "could not queue webhook deliveries" in caplog.text
