@@ -260,12 +260,17 @@ def deliveries_requeue(*, now: datetime | None = None) -> int:
     return len(due)
 
 
-def delivery_log_prune(*, now: datetime | None = None) -> int:
+def delivery_log_prune(*, now: datetime | None = None, batch: int = 5000) -> int:
     """Delete finished deliveries and attempts older than WEBHOOK_LOG_RETENTION_DAYS."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.WEBHOOK_LOG_RETENTION_DAYS)
-    attempts, _ = DeliveryAttempt.objects.filter(started__lt=cutoff).delete()
-    finished, _ = Delivery.objects.filter(
-        status__in=[Delivery.SUCCEEDED, Delivery.FAILED], created__lt=cutoff
-    ).delete()
-    return attempts + finished
+    removed = 0
+    # In batches, so a big backlog never holds locks or memory for long.
+    for model, old in (
+        (DeliveryAttempt, Q(started__lt=cutoff)),
+        (Delivery, Q(created__lt=cutoff, status__in=[Delivery.SUCCEEDED, Delivery.FAILED])),
+    ):
+        while ids := list(model.objects.filter(old).values_list("pk", flat=True)[:batch]):
+            model.objects.filter(pk__in=ids).delete()
+            removed += len(ids)
+    return removed
