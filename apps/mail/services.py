@@ -84,11 +84,11 @@ def mail_store(raw: bytes, *, list_id: str = "", enqueue: bool = True) -> Incomi
             f"({settings.MAX_MAIL_SIZE}); only its first {OVERSIZE_KEEP} bytes are kept",
             processed=timezone.now(),
         )
-    with transaction.atomic():
-        mail = IncomingMail.objects.create(raw=raw, list_id=list_id, msgid=peek_msgid(raw))
-        if enqueue:
-            mail_id = mail.pk
-            transaction.on_commit(lambda: mail_enqueue(mail_id))
+    mail = IncomingMail.objects.create(raw=raw, list_id=list_id, msgid=peek_msgid(raw))
+    if enqueue:
+        mail_id = mail.pk
+        # Outside a transaction this runs at once: the row above is already committed.
+        transaction.on_commit(lambda: mail_enqueue(mail_id))
     return mail
 
 

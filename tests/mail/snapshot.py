@@ -106,3 +106,14 @@ def reset_ingested() -> None:
 
     AwaitedMessage.objects.all().delete()
     SeriesReference.objects.all().delete()
+
+
+def snapshot_diff(got: dict, expected: dict) -> list[str]:
+    """Readable differences between two snapshots (for assertion messages)."""
+    lines = []
+    for section in expected:
+        a, b = got.get(section, {}), expected[section]
+        for key in sorted(set(a) | set(b), key=repr):
+            if a.get(key) != b.get(key):
+                lines.append(f"{section} {key!r}: got {a.get(key)!r}, expected {b.get(key)!r}")
+    return lines
