@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
+from django.db.models.signals import post_migrate
 
 from tests.factories import make_person, make_project, make_user
 
 # The default states and tags are installed by a migration, so every test database has them.
+# Transactional tests flush the tables afterwards; Django then sends post_migrate, and this
+# puts the defaults back, whichever connection or thread the next test uses.
+
+
+def _restore_default_data(sender, using="default", **kwargs):
+    if sender.name != "apps.projects":
+        return
+    from django.apps import apps
+
+    migration = importlib.import_module("apps.projects.migrations.0002_default_states_and_tags")
+    migration.load(apps, None)
+
+
+post_migrate.connect(_restore_default_data, dispatch_uid="tests-restore-default-data")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings, tmp_path_factory):
+    """On SQLite, keep the test database in a file that server subprocesses can open."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        db.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
 
 
 @pytest.fixture(autouse=True)
@@ -14,7 +41,6 @@ def _empty_cache():
     """Throttle counters and other cached values never leak from one test into the next."""
     from django.core.cache import cache
 
-    yield
     if hasattr(cache, "_cache") and hasattr(cache._cache, "get_client"):
         # Redis: delete only our keys; the same database also carries the broker and layer.
         client = cache._cache.get_client(write=True)

@@ -10,20 +10,14 @@ from __future__ import annotations
 import email
 import os
 import re
-import socket
-import subprocess
-import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from apps.projects.models import APIToken, Person, User
 from tests.factories import make_patch, make_person, make_project
+from tests.servers import ROOT, Daphne, process_env
 
-ROOT = Path(__file__).resolve().parents[2]
-DAPHNE = Path(sys.executable).with_name("daphne")
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR", ROOT / "test-artifacts")) / "browser"
 CHROMIUM_ARGS = [
@@ -43,92 +37,21 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.e2e,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 
-@pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings, tmp_path_factory):
-    """On SQLite, keep the test database in a file the server subprocess can open."""
-    db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3"):
-        db.setdefault("TEST", {})["NAME"] = str(
-            tmp_path_factory.mktemp("accounts-db") / "test.sqlite3"
-        )
-
-
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    name = str(db["NAME"])
-    if db["ENGINE"].endswith("sqlite3"):
-        if name == ":memory:" or "mode=memory" in name:
-            pytest.skip(
-                "the SQLite test database is in memory (another test area created it first): "
-                "run this file alone, or with DATABASE_URL, to drive a real server"
-            )
-        return f"sqlite:///{name}"
-    user = db.get("USER") or ""
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    auth = f"{user}{password}@" if user else ""
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}{port}/{name}"
-
-
-class Server:
-    """daphne on a loopback port the OS picked; its mail lands in files under mail_dir."""
+class Server(Daphne):
+    """daphne whose mail lands in files under mail_dir, read like an inbox."""
 
     def __init__(self, tmp: Path):
         self.mail_dir = tmp / "mail"
         self.mail_dir.mkdir()
-        self.log_path = tmp / "daphne.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
-        env.update(
-            DJANGO_SETTINGS_MODULE="config.settings",
-            DATABASE_URL=_database_url(),
-            DEBUG="1",
-            SECRET_KEY="accounts-browser-tests",
-            ALLOWED_HOSTS="127.0.0.1",
-            CELERY_TASK_ALWAYS_EAGER="1",
+        env = process_env(
             EMAIL_BACKEND="tests.browser.accounts_mail.EmailBackend",
             EMAIL_FILE_PATH=str(self.mail_dir),
-            LOG_LEVEL="WARNING",
-            PYTHONPATH=str(ROOT),
         )
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        try:
-            self.process = subprocess.Popen(
-                [str(DAPHNE), "--fd", str(sock.fileno()), "-v", "0", "config.asgi:application"],
-                cwd=ROOT,
-                env=env,
-                pass_fds=[sock.fileno()],
-                stdout=self._log,
-                stderr=subprocess.STDOUT,
-            )
-        finally:
-            sock.close()
-        try:
-            with urllib.request.urlopen(f"{self.url}/about/", timeout=60) as response:
-                response.read()
-        except Exception as exc:
-            self.stop()
-            raise RuntimeError(f"daphne did not start: {exc}\n{self.log()}") from exc
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=15)
-        self._log.close()
+        super().__init__(env, tmp / "daphne.log")
 
     def messages(self) -> list[email.message.Message]:
         """Every mail the server sent so far, oldest first."""

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
 from apps.patches.models import Bundle, Patch, PatchTag
-from apps.projects.models import State, Tag
+from apps.projects.models import Tag
 from tests.factories import (
     make_check,
     make_cover,
@@ -55,7 +54,7 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.e2e,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 
@@ -203,17 +202,6 @@ def row_names(page) -> list[str]:
 
 def state_of(patch) -> str:
     return Patch.objects.get(pk=patch.pk).state.slug
-
-
-@pytest.fixture(autouse=True)
-def default_data():
-    """The default states and tags, even after an earlier test here flushed the database.
-
-    (Playwright's event loop gives this thread a fresh connection object, which lacks
-    the serialized data that serialized_rollback would restore.)
-    """
-    if not State.objects.exists():
-        call_command("loaddata", "default_states", "default_tags", verbosity=0)
 
 
 @pytest.fixture

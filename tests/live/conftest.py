@@ -14,9 +14,9 @@ from django.test import Client
 from config.asgi import application
 
 # Consumers read the database from another thread: test data must be committed
-# (serialized_rollback brings back the states and tags the migrations installed).
+# (the root conftest puts back the states and tags the migrations installed).
 live_db = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("close_consumer_connections"),
 ]
 

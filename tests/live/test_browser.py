@@ -60,7 +60,7 @@ pytestmark = [
         "daphne processes and a celery worker must share the database and the channel layer",
     ),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

@@ -58,7 +58,7 @@ def test_parsemail_sync_ignored(frob):
     assert (code, out) == (0, "ignored: no project for list unknown.example.org")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # on_commit as in production
+@pytest.mark.django_db(transaction=True)  # on_commit as in production
 def test_parsemail_stdin_with_mbox_envelope_line(frob):
     raw = b"From ada@example.org Fri Mar  1 10:00:00 2024\n" + git_mails("v1")[1].read_bytes()
     code, out = parsemail(stdin=raw)
@@ -66,7 +66,7 @@ def test_parsemail_stdin_with_mbox_envelope_line(frob):
     assert out.startswith("parsed: patch")  # eager tasks: ingested before parsemail returns
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # on_commit as in production
+@pytest.mark.django_db(transaction=True)  # on_commit as in production
 def test_parsemail_without_sync_exits_0_even_for_bad_mail(frob):
     code, out = parsemail(str(DATA / "malformed/garbage.eml"))
     assert (code, out) == (0, "failed: no headers")
@@ -120,7 +120,7 @@ def count_patches(path: Path | None) -> int:
         return db.execute("SELECT COUNT(*) FROM patches_patch").fetchone()[0]
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_mta_pipe_stores_and_ingests(frob, process_env):
     env, path = process_env
     done = run_manage(env, "parsemail", "--skip-checks", stdin=git_mails("v1")[1].read_bytes())
@@ -149,7 +149,7 @@ def intake(settings):
     return "/mail/"
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # on_commit as in production
+@pytest.mark.django_db(transaction=True)  # on_commit as in production
 def test_post_mail_stores_and_answers_202(client, frob, intake):
     response = client.post(
         intake,
@@ -164,7 +164,7 @@ def test_post_mail_stores_and_answers_202(client, frob, intake):
     assert Patch.objects.count() == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # on_commit as in production
+@pytest.mark.django_db(transaction=True)  # on_commit as in production
 def test_post_mail_with_list_id_and_token_header(client, intake):
     from tests.factories import make_project
 

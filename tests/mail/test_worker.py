@@ -30,7 +30,7 @@ pytestmark = [
         ),
         reason="needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL) for a real worker",
     ),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

@@ -26,8 +26,7 @@ from tests.webhooks.worker import SERVICES, SKIP_REASON, Worker, statuses, wait_
 pytestmark = [
     pytest.mark.redis,
     pytest.mark.postgres,
-    # serialized_rollback: the flush after a transactional test drops the default states.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         not settings.REDIS_URL
         or not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),

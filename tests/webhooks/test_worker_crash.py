@@ -20,7 +20,7 @@ from tests.webhooks.worker import SERVICES, SKIP_REASON, Worker, statuses, wait_
 pytestmark = [
     pytest.mark.redis,
     pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not SERVICES, reason=SKIP_REASON),
     pytest.mark.usefixtures("through_the_broker"),
 ]
