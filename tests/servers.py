@@ -48,7 +48,8 @@ def process_env(**overrides: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="config.settings",
         DATABASE_URL=database_url(),
         DEBUG="1",
-        SECRET_KEY="end-to-end-tests",
+        # The tests' own key, so sessions made in the test log a browser in on the server.
+        SECRET_KEY=settings.SECRET_KEY,
         ALLOWED_HOSTS="127.0.0.1,localhost",
         CELERY_TASK_ALWAYS_EAGER="1",
         LOG_LEVEL="WARNING",

@@ -8,35 +8,21 @@ at desktop and phone widths are kept under test-artifacts/browser/.
 from __future__ import annotations
 
 import email
-import os
 import re
 from pathlib import Path
 
 import pytest
 
 from apps.projects.models import APIToken, Person, User
+from tests import browsers
+from tests.browsers import DESKTOP, PHONE, chromium, needs_chromium
 from tests.factories import make_patch, make_person, make_project
-from tests.servers import ROOT, Daphne, process_env
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR", ROOT / "test-artifacts")) / "browser"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 375, "height": 740}
+from tests.servers import Daphne, process_env
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.e2e,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+    needs_chromium,
     pytest.mark.django_db(transaction=True),
 ]
 
@@ -74,35 +60,12 @@ def server(django_db_setup, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread while it runs; the
-    # ORM calls the tests (and the database teardown) make meanwhile are ordinary
-    # synchronous ones.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                yield browser
-            finally:
-                browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium() as browser:
+        yield browser
 
 
 def shoot(page, name: str) -> None:
-    """Keep a full-page screenshot and check nothing overflows sideways."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    overflow = page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    assert overflow <= 0, f"{name}: page is {overflow}px wider than the viewport"
+    browsers.shoot(page, "browser", name)
 
 
 def test_register_confirm_from_mail_and_generate_token(server, browser):

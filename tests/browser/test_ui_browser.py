@@ -7,13 +7,7 @@ Screenshots at desktop and phone widths (and one dark one) go to test-artifacts/
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import urllib.request
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -22,6 +16,8 @@ from django.utils import timezone
 
 from apps.patches.models import Bundle, Patch, PatchTag
 from apps.projects.models import Tag
+from tests import browsers
+from tests.browsers import DESKTOP, PHONE, chromium, needs_chromium
 from tests.factories import (
     make_check,
     make_cover,
@@ -32,114 +28,19 @@ from tests.factories import (
     make_series,
     make_user,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
-DAPHNE = Path(sys.executable).with_name("daphne")
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR", ROOT / "test-artifacts")) / "ui"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 375, "height": 740}
+from tests.servers import Daphne, process_env
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.e2e,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+    needs_chromium,
     pytest.mark.django_db(transaction=True),
 ]
 
 
-@pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings, tmp_path_factory):
-    """On SQLite, keep the test database in a file the server subprocess can open."""
-    db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3"):
-        db.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("ui-db") / "test.sqlite3")
-
-
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    name = str(db["NAME"])
-    if db["ENGINE"].endswith("sqlite3"):
-        if name == ":memory:" or "mode=memory" in name:
-            pytest.skip(
-                "the SQLite test database is in memory (another test area created it first): "
-                "run tests/browser alone, or with DATABASE_URL, to drive a real server"
-            )
-        return f"sqlite:///{name}"
-    user = db.get("USER") or ""
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    auth = f"{user}{password}@" if user else ""
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}{port}/{name}"
-
-
-class Server:
-    """daphne on a loopback socket the OS picked, serving the test database."""
-
-    def __init__(self, tmp: Path):
-        self.log_path = tmp / "daphne.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
-        env.update(
-            DJANGO_SETTINGS_MODULE="config.settings",
-            DATABASE_URL=_database_url(),
-            DEBUG="1",
-            # The same key as this process, so sessions made here log the browser in there.
-            SECRET_KEY=settings.SECRET_KEY,
-            ALLOWED_HOSTS="127.0.0.1",
-            CELERY_TASK_ALWAYS_EAGER="1",
-            LOG_LEVEL="WARNING",
-            PYTHONPATH=str(ROOT),
-        )
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        try:
-            self.process = subprocess.Popen(
-                [str(DAPHNE), "--fd", str(sock.fileno()), "-v", "0", "config.asgi:application"],
-                cwd=ROOT,
-                env=env,
-                pass_fds=[sock.fileno()],
-                stdout=self._log,
-                stderr=subprocess.STDOUT,
-            )
-        finally:
-            sock.close()
-        try:
-            with urllib.request.urlopen(f"{self.url}/", timeout=60) as response:
-                response.read()
-        except Exception as exc:
-            self.stop()
-            raise RuntimeError(f"daphne did not start: {exc}\n{self.log()}") from exc
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=15)
-        self._log.close()
-
-
 @pytest.fixture(scope="module")
 def server(django_db_setup, tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("ui-server"))
+    server = Daphne(process_env(), tmp_path_factory.mktemp("ui-server") / "daphne.log")
     try:
         yield server
     finally:
@@ -148,24 +49,8 @@ def server(django_db_setup, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls made
-    # meanwhile are ordinary synchronous ones.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                yield browser
-            finally:
-                browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium() as browser:
+        yield browser
 
 
 def new_page(browser, server, user=None, viewport=DESKTOP, color_scheme="light"):
@@ -187,13 +72,7 @@ def new_page(browser, server, user=None, viewport=DESKTOP, color_scheme="light")
 
 
 def shoot(page, name: str) -> None:
-    """Keep a full-page screenshot and check nothing overflows sideways."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, animations="disabled")
-    overflow = page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    assert overflow <= 0, f"{name}: page is {overflow}px wider than the viewport"
+    browsers.shoot(page, "ui", name)
 
 
 def row_names(page) -> list[str]:
