@@ -33,6 +33,7 @@ from apps.projects.api_support import (
 )
 from apps.projects.models import State, User
 from apps.projects.selectors import state_lookup, user_is_maintainer
+from apps.series.selectors import series_next_revisions
 
 PATCH_ORDER = {
     "id": "id",
@@ -76,7 +77,15 @@ def patches_filtered(request, ctx: ApiContext):
 
 def render_patches(page: list[Patch], ctx: ApiContext, *, detail: bool = False) -> list[dict]:
     extras = patch_list_extras(page, related=ctx.since("1.2"))
-    return [patch_to_dict(p, ctx, extras, detail=detail) for p in page]
+    rendered = [patch_to_dict(p, ctx, extras, detail=detail) for p in page]
+    if ctx.since("1.4"):
+        # An addition of the latest version (docs/openapi-beyond.yaml): one query a page.
+        later = series_next_revisions({p.series_id for p in page if p.series_id})
+        for patch, data in zip(page, rendered, strict=True):
+            data["next_revisions"] = [
+                ctx.api_url("series", pk) for pk in later.get(patch.series_id, [])
+            ]
+    return rendered
 
 
 def patch_detail_dict(patch: Patch, ctx: ApiContext) -> dict:

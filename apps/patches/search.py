@@ -212,13 +212,36 @@ def patch_search(qs: QuerySet[Patch], query: str) -> QuerySet[Patch]:
 
 
 def series_search_q(query: str) -> Q:
-    """A condition on series: those having at least one patch the query matches."""
+    """A condition on series: those having at least one patch the query matches.
+
+    A query of plain words also matches a series whose own name (its cover
+    letter's) contains every word, as the REST ``q`` always did.
+    """
     terms = parse_query(query)
     patches = Patch.objects.all()
     for term in terms:
         condition = term_q(term)
         patches = patches.exclude(condition) if term.negated else patches.filter(condition)
-    return Q(Exists(patches.filter(series=OuterRef("pk"))))
+    match = Q(Exists(patches.filter(series=OuterRef("pk"))))
+    if terms and all(not t.key and not t.negated for t in terms):
+        named = Q()
+        for term in terms:
+            named &= Q(name__icontains=term.value)
+        match |= named
+    return match
+
+
+def series_search_api(qs: QuerySet, request) -> QuerySet:
+    """The REST series list's ``q``: 400 with the reason when the query is not understood."""
+    from apps.projects.api_support import invalid
+
+    query = request.GET.get("q", "")
+    if not query.strip():
+        return qs
+    try:
+        return qs.filter(series_search_q(query))
+    except SearchError as exc:
+        raise invalid({"q": [str(exc)]}) from None
 
 
 def patch_search_api(qs: QuerySet[Patch], request) -> QuerySet[Patch]:

@@ -32,3 +32,14 @@ def series_for_list(*, dependencies: bool = True) -> QuerySet[Series]:
 
 def series_get(series_id: int, *, dependencies: bool = True) -> Series | None:
     return series_for_list(dependencies=dependencies).filter(pk=series_id).first()
+
+
+def series_next_revisions(series_ids: set[int]) -> dict[int, list[int]]:
+    """The ids of the next revisions of each series (by id), in one query."""
+    found: dict[int, list[int]] = {}
+    if not series_ids:
+        return found
+    rows = Series.objects.filter(previous_revision_id__in=series_ids).order_by("id")
+    for previous, pk in rows.values_list("previous_revision_id", "id"):
+        found.setdefault(previous, []).append(pk)
+    return found

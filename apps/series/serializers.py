@@ -57,6 +57,15 @@ def series_to_dict(series: Series, ctx: ApiContext) -> dict[str, Any]:
         data["dependents"] = [
             ctx.api_url("series", s.id) for s in sorted(series.dependents.all(), key=_by_id)
         ]
+        # Additions (docs/openapi-beyond.yaml); next_revisions should be prefetched.
+        data["previous_revision"] = (
+            ctx.api_url("series", series.previous_revision_id)
+            if series.previous_revision_id
+            else None
+        )
+        data["next_revisions"] = [
+            ctx.api_url("series", s.id) for s in sorted(series.next_revisions.all(), key=_by_id)
+        ]
     return data
 
 

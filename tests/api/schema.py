@@ -64,6 +64,32 @@ ERRATA = {
 }
 
 
+# Additions of this server to the latest version, documented in docs/openapi-beyond.yaml:
+# each reference schema named in its ``x-extends`` gains the mapped schema's properties
+# (required: the server always sends them). Earlier versions must not carry them.
+EXTENSIONS_FILE = Path(__file__).resolve().parents[2] / "docs" / "openapi-beyond.yaml"
+EXTENSIONS = {
+    "revisions": "series previous_revision/next_revisions and patch next_revisions "
+    "(latest version only)",
+}
+
+
+@cache
+def load_extensions() -> dict:
+    with open(EXTENSIONS_FILE, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _apply_extensions(spec: dict) -> None:
+    extensions = load_extensions()
+    schemas = spec["components"]["schemas"]
+    for base, added in extensions["x-extends"].items():
+        addition = extensions["components"]["schemas"][added]
+        _own_properties(schemas[base]).update(copy.deepcopy(addition["properties"]))
+        target = schemas[base] if "properties" in schemas[base] else schemas[base]["allOf"][-1]
+        target["required"] = [*target.get("required", []), *addition.get("required", [])]
+
+
 def _schema(spec: dict, name: str) -> dict:
     return spec["components"]["schemas"][name]
 
@@ -109,6 +135,8 @@ def _apply_errata(spec: dict, version: str) -> dict:
         }
     )
     schemas["ErrorUserUpdate"]["properties"]["settings"] = messages
+    if version == LATEST:
+        _apply_extensions(spec)
 
     for template, item in spec["paths"].items():
         for method, operation in item.items():
