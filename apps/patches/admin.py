@@ -6,6 +6,7 @@ from apps.patches.models import (
     Cover,
     CoverComment,
     Patch,
+    PatchChangeNotification,
     PatchComment,
     PatchRelation,
     PatchTag,
@@ -70,3 +71,10 @@ class BundleAdmin(admin.ModelAdmin):
     list_filter = ("public", "project")
     search_fields = ("name",)
     inlines = [BundlePatchInline]
+
+
+@admin.register(PatchChangeNotification)
+class PatchChangeNotificationAdmin(admin.ModelAdmin):
+    list_display = ("patch", "orig_state", "last_modified")
+    list_select_related = ("patch", "orig_state")
+    raw_id_fields = ("patch",)
