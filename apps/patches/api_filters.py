@@ -20,14 +20,18 @@ from apps.projects.api_support import (
     id_or_name_q,
     int_filter,
 )
-from apps.projects.models import Person
+from apps.projects.models import Person, Project, State
 
 
 def filter_project(qs: QuerySet, request: HttpRequest, ctx: ApiContext, field="project"):
     values = filter_values(request, "project", ctx)
     if not values:
         return qs
-    return qs.filter(id_or_name_q(values, f"{field}_id", f"{field}__linkname"))
+    # Resolved to ids first: a join on the name would keep the list's indexes unused.
+    ids = Project.objects.filter(id_or_name_q(values, "id", "linkname")).values_list(
+        "id", flat=True
+    )
+    return qs.filter(**{f"{field}_id__in": list(ids)})
 
 
 def filter_submitter(qs: QuerySet, request: HttpRequest, ctx: ApiContext, field="submitter"):
@@ -53,7 +57,10 @@ def filter_state(qs: QuerySet, request: HttpRequest, ctx: ApiContext):
     values = filter_values(request, "state", ctx)
     if not values:
         return qs
-    return qs.filter(id_or_name_q(values, "state_id", "state__slug", "state__name"))
+    ids = State.objects.filter(id_or_name_q(values, "id", "slug", "name")).values_list(
+        "id", flat=True
+    )
+    return qs.filter(state_id__in=list(ids))
 
 
 def filter_ids(qs: QuerySet, request: HttpRequest, ctx: ApiContext, param: str, field: str):

@@ -93,7 +93,13 @@ class Patch(EmailMixin):
             models.UniqueConstraint(fields=["msgid", "project"], name="unique_patch_msgid"),
         ]
         indexes = [
-            models.Index(fields=["project", "archived", "state", "date"], name="patch_list_idx"),
+            # With the id, the web list's pages (by date) are found by an index-only scan.
+            models.Index(
+                fields=["project", "archived", "state", "date", "id"], name="patch_list_idx"
+            ),
+            # The REST list's default order (by id), filtered by project, archived and state:
+            # its pages are found by an index-only scan, however deep.
+            models.Index(fields=["project", "archived", "state", "id"], name="patch_list_by_id"),
             models.Index(fields=["project", "date"], name="patch_project_date"),
             models.Index(fields=["hash"], name="patch_hash"),
             models.Index(fields=["msgid"], name="patch_msgid"),

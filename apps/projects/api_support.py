@@ -8,6 +8,8 @@ booleans spelled many ways, JSON and form-encoded bodies.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
-from django.core.paginator import InvalidPage, Paginator
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
@@ -32,6 +34,7 @@ NOT_AUTHENTICATED = "Authentication credentials were not provided."
 NO_PERMISSION = "You do not have permission to perform this action."
 
 
+@functools.lru_cache(maxsize=64)
 def version_tuple(version: str) -> tuple[int, int]:
     major, minor = version.split(".")
     return int(major), int(minor)
@@ -368,32 +371,83 @@ def _with_page(url: str, page: int | None) -> str:
     return urlunsplit(parts._replace(query=urlencode(pairs)))
 
 
+# Lists longer than this have their length cached for COUNT_CACHE_SECONDS instead of
+# counted on every request (only the rel="last" link depends on it).
+COUNT_CACHE_FROM = 5_000
+COUNT_CACHE_SECONDS = 60
+
+
+class PageSource:
+    """A queryset as the paginator sees it: a bounded or cached count, pages by id first.
+
+    A page is found with ids only (an index-only scan, cheap even deep into a long
+    list), then its rows are loaded by id with everything the queryset selects.
+    """
+
+    def __init__(self, qs: QuerySet) -> None:
+        self.qs = qs
+
+    def count(self) -> int:
+        bounded = self.qs.order_by().values("pk")[:COUNT_CACHE_FROM].count()
+        if bounded < COUNT_CACHE_FROM:
+            return bounded
+        sql, params = self.qs.order_by().values("pk").query.sql_with_params()
+        key = "api-count:" + hashlib.sha1(repr((sql, params)).encode()).hexdigest()
+        total = cache.get(key)
+        if total is None:
+            total = self.qs.count()
+            cache.set(key, total, COUNT_CACHE_SECONDS)
+        return total
+
+    def __getitem__(self, index: slice) -> list:
+        ids = list(self.qs.values_list("pk", flat=True)[index])
+        rows = {row.pk: row for row in self.qs.filter(pk__in=ids).order_by()}
+        return [rows[pk] for pk in ids if pk in rows]
+
+
 def paginate(request: HttpRequest, qs: QuerySet | list) -> tuple[list, dict[str, str]]:
-    """One page of results and its ``Link`` header (next first, as pwclient expects)."""
+    """One page of results and its ``Link`` header (next first, as pwclient expects).
+
+    A page is valid when it has results (or is the first); the list's length is
+    only needed for rel="last", and only when there is a next page.
+    """
     per_page = min(
         _positive_int(request.GET.get("per_page")) or settings.REST_RESULTS_PER_PAGE,
         settings.MAX_REST_RESULTS_PER_PAGE,
     )
-    paginator = Paginator(qs, per_page)
+    source = PageSource(qs) if isinstance(qs, QuerySet) else qs
+
+    def length() -> int:
+        return source.count() if isinstance(source, PageSource) else len(source)
+
     raw_page = request.GET.get("page", "1").strip() or "1"
     try:
-        number = paginator.num_pages if raw_page == "last" else int(raw_page)
-        page = paginator.page(number)
-    except (ValueError, InvalidPage) as exc:
+        number = max(1, -(-length() // per_page)) if raw_page == "last" else int(raw_page)
+    except ValueError as exc:
         raise not_found("Invalid page.") from exc
+    if number < 1:
+        raise not_found("Invalid page.")
+    offset = (number - 1) * per_page
+    rows = list(source[offset : offset + per_page + 1])
+    has_next = len(rows) > per_page
+    rows = rows[:per_page]
+    if not rows and number > 1:
+        raise not_found("Invalid page.")
+    # A cached length may lag behind the list: the pages that exist win.
+    last = max(number + 1, -(-length() // per_page)) if has_next else number
 
     url = absolute_uri(request)
     links = []
-    if page.has_next():
-        links.append(f'<{_with_page(url, page.next_page_number())}>; rel="next"')
-    if page.has_previous():
-        previous = page.previous_page_number()
+    if has_next:
+        links.append(f'<{_with_page(url, number + 1)}>; rel="next"')
+    if number > 1:
+        previous = number - 1
         links.append(f'<{_with_page(url, previous if previous > 1 else None)}>; rel="prev"')
-    if paginator.num_pages > 1:
+    if last > 1:
         links.append(f'<{_with_page(url, None)}>; rel="first"')
-        links.append(f'<{_with_page(url, paginator.num_pages)}>; rel="last"')
+        links.append(f'<{_with_page(url, last)}>; rel="last"')
     headers = {"Link": ", ".join(links)} if links else {}
-    return list(page.object_list), headers
+    return rows, headers
 
 
 def page_response(
