@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from ninja import NinjaAPI, Router
 
@@ -21,6 +22,7 @@ from apps.projects.api_support import (
     parse_bool,
     query_doc,
     require_user,
+    validation_errors,
 )
 from apps.projects.models import Person, Project, User
 from apps.projects.selectors import user_is_maintainer
@@ -116,6 +118,17 @@ def _user_changes(data, ctx: ApiContext, user: User) -> dict:
     return changes
 
 
+def _user_errors(exc: ValidationError) -> dict[str, list[str]]:
+    """Model errors as the API shows them: settings' errors nested under "settings"."""
+    errors: dict[str, list[str]] = {}
+    for field, messages in validation_errors(exc).items():
+        if field in USER_SETTINGS:
+            errors.setdefault("settings", []).extend(f"{field}: {m}" for m in messages)
+        else:
+            errors[field] = messages
+    return errors
+
+
 def register(api: NinjaAPI, v: ApiVersion) -> None:
     """Mount the projects, people and users endpoints of one API version."""
     projects = Router(tags=["projects"])
@@ -189,7 +202,10 @@ def register(api: NinjaAPI, v: ApiVersion) -> None:
             raise forbidden()
         changes = _user_changes(parse_body(request), ctx, user)
         if changes:
-            user_settings_update(user=user, **changes)
+            try:
+                user_settings_update(user=user, **changes)
+            except ValidationError as exc:
+                raise invalid(_user_errors(exc)) from exc
         return json_response(user_to_dict(user, ctx, detail=True))
 
     api.add_router("/projects", projects)

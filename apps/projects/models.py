@@ -7,6 +7,7 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -19,7 +20,9 @@ def _default_items_per_page() -> int:
 class User(AbstractUser):
     """An account; carries the per-user settings Patchwork keeps in its profile."""
 
-    items_per_page = models.PositiveIntegerField(default=_default_items_per_page)
+    items_per_page = models.PositiveIntegerField(
+        default=_default_items_per_page, validators=[MinValueValidator(1), MaxValueValidator(500)]
+    )
     show_ids = models.BooleanField(default=False)
     send_email = models.BooleanField(
         default=False, help_text="Whether Patchwork may send e-mail on your behalf."

@@ -163,6 +163,15 @@ def test_invalid_user_settings_are_400(maintainer, client_for):
     assert User.objects.get(pk=maintainer.pk).items_per_page == 100
 
 
+@pytest.mark.parametrize("value", [0, 501])
+def test_items_per_page_out_of_bounds_is_400(maintainer, client_for, value):
+    response = client_for(maintainer).patch(
+        f"users/{maintainer.id}/", {"settings": {"items_per_page": value}}, validate_request=False
+    )
+    assert response.status_code == 400
+    assert User.objects.get(pk=maintainer.pk).items_per_page == 100
+
+
 def test_anonymous_user_update_is_403(maintainer):
     response = ApiClient().patch(f"users/{maintainer.id}/", {"first_name": "x"})
     assert response.status_code == 403
