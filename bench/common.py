@@ -134,6 +134,7 @@ def listening_socket() -> socket.socket:
 @contextmanager
 def web_servers(database: str, processes: int = 2, redis_db: int | None = REDIS_DB):
     """`processes` daphne processes sharing one loopback socket; yields the base URL."""
+    WORK.mkdir(parents=True, exist_ok=True)
     sock = listening_socket()
     port = sock.getsockname()[1]
     procs = []
