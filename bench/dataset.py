@@ -298,7 +298,7 @@ def _fill(
                 )
                 rows["patches_cover"].append(
                     (cover_id, msgid, date, _headers(msgid, f"[PATCH {name}]", submitter, date),
-                     f"This series {subject.lower()}.\n\n" + rng.choice(texts.bodies), name,
+                     f"This series {subject.lower()}.\n\n" + rng.choice(texts.bodies), name[:255],
                      project, submitter[0])
                 )  # fmt: skip
                 event("cover-created", date, project, cover_id=cover_id)
