@@ -20,6 +20,7 @@ def series_detail(request: HttpRequest, series_id: int) -> HttpResponse:
     context = list_context(request, project, qs, use_tags=project.use_tags)
     page = context["page"]
     received = page.total
+    next_revisions = list(series.next_revisions.order_by("id").only("id", "name", "version"))
     context.update(
         {
             "project": project,
@@ -27,9 +28,8 @@ def series_detail(request: HttpRequest, series_id: int) -> HttpResponse:
             "received": received,
             "complete": received >= series.total,
             "dependencies": list(series.dependencies.order_by("id")),
-            "next_revisions": list(
-                series.next_revisions.order_by("id").only("id", "name", "version")
-            ),
+            "next_revisions": next_revisions,
+            "newer_revision": max(next_revisions, key=lambda s: (s.version, s.id), default=None),
         }
     )
     return render(request, "series/detail.html", context)

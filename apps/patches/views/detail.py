@@ -28,6 +28,7 @@ from apps.patches.services import (
 from apps.patches.views.diff import render_diff
 from apps.projects.models import State, User
 from apps.projects.selectors import user_is_maintainer
+from apps.series.selectors import series_newer_revision
 
 
 def _bracketed(msgid: str) -> str:
@@ -137,7 +138,13 @@ def _patch_triage_post(request: HttpRequest, patch: Patch) -> HttpResponse:
 def _load_patch(linkname: str, msgid: str) -> Patch:
     return get_object_or_404(
         Patch.objects.select_related(
-            "project", "submitter", "delegate", "state", "series", "series__cover"
+            "project",
+            "submitter",
+            "delegate",
+            "state",
+            "series",
+            "series__cover",
+            "series__previous_revision",
         ),
         project__linkname=linkname,
         msgid=_bracketed(msgid),
@@ -172,6 +179,7 @@ def _render_patch(request: HttpRequest, patch: Patch, triage_form=None, status=2
     series_patches: list[Patch] = []
     previous_patch = next_patch = None
     dependencies = []
+    newer_revision = None
     if patch.series_id:
         series_patches = list(
             Patch.objects.filter(series_id=patch.series_id)
@@ -184,6 +192,7 @@ def _render_patch(request: HttpRequest, patch: Patch, triage_form=None, status=2
             previous_patch = series_patches[index - 1] if index > 0 else None
             next_patch = series_patches[index + 1] if index + 1 < len(series_patches) else None
         dependencies = list(patch.series.dependencies.order_by("id"))
+        newer_revision = series_newer_revision(patch.series_id)
     related = []
     if patch.related_id:
         related = list(
@@ -204,6 +213,7 @@ def _render_patch(request: HttpRequest, patch: Patch, triage_form=None, status=2
         "previous_patch": previous_patch,
         "next_patch": next_patch,
         "dependencies": dependencies,
+        "newer_revision": newer_revision,
         "related": related,
         "diff_files": diff_files,
         "diff_truncated": diff_truncated,
