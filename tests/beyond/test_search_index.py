@@ -1,0 +1,21 @@
+"""The full-text search index exists and serves free-word searches on PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from apps.patches.models import Patch
+from apps.patches.search import patch_search
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="full-text index is PostgreSQL's")
+def test_postgresql_uses_the_fulltext_index():
+    sql, params = patch_search(Patch.objects.all(), "quokka").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "patch_fulltext_search" in plan
