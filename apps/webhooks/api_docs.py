@@ -1,8 +1,7 @@
 """OpenAPI documentation of the webhook endpoints, for the schema django-ninja serves.
 
-The same shapes, with the outgoing requests themselves, are in
-docs/openapi-webhooks.yaml (an additive document to the reference v1.4 schema);
-tests check that the two agree.
+The same shapes, with the outgoing requests themselves, make docs/openapi-webhooks.yaml
+(apps/webhooks/openapi.py); tests check that the two agree.
 """
 
 from __future__ import annotations
@@ -143,7 +142,7 @@ def _json(schema: dict, description: str) -> dict[str, Any]:
 
 _NOT_FOUND = _json(ERROR, "Not found, or not yours.")
 _FORBIDDEN = _json(ERROR, "Not logged in.")
-_INVALID = _json(ERROR, "Invalid input: messages per field.")
+INVALID_RESPONSE = _json(ERROR, "Invalid input: messages per field.")
 _PAGED = {"page": "A page number.", "per_page": "Number of results per page."}
 
 
@@ -170,7 +169,7 @@ WEBHOOK_CREATE_DOC = {
     "requestBody": {"content": {"application/json": {"schema": WEBHOOK_WRITE}}},
     "responses": {
         201: _json(WEBHOOK, "The new webhook, with its secret."),
-        400: _INVALID,
+        400: INVALID_RESPONSE,
         403: _FORBIDDEN,
     },
 }
@@ -182,7 +181,7 @@ WEBHOOK_UPDATE_DOC = {
     "requestBody": {"content": {"application/json": {"schema": WEBHOOK_WRITE}}},
     "responses": {
         200: _json(WEBHOOK, "The webhook."),
-        400: _INVALID,
+        400: INVALID_RESPONSE,
         403: _FORBIDDEN,
         404: _NOT_FOUND,
     },
@@ -194,7 +193,7 @@ WEBHOOK_PING_DOC = {
     "description": "Queue a ping (X-Patchwork-Event: ping).",
     "responses": {
         202: _json(DELIVERY, "The queued ping."),
-        400: _INVALID,
+        400: INVALID_RESPONSE,
         403: _FORBIDDEN,
         404: _NOT_FOUND,
     },
@@ -216,7 +215,7 @@ WEBHOOK_ROTATE_DOC = {
     },
     "responses": {
         200: _json(WEBHOOK, "The webhook, with its new secret."),
-        400: _INVALID,
+        400: INVALID_RESPONSE,
         403: _FORBIDDEN,
         404: _NOT_FOUND,
     },
@@ -229,7 +228,7 @@ DELIVERY_LIST_DOC = {
     ],
     "responses": {
         200: _json({"type": "array", "items": DELIVERY}, "A page of deliveries."),
-        400: _INVALID,
+        400: INVALID_RESPONSE,
         403: _FORBIDDEN,
         404: _NOT_FOUND,
     },
@@ -245,221 +244,8 @@ DELIVERY_REDELIVER_DOC = {
     "description": "Send the delivery again with the same webhook-id and body.",
     "responses": {
         202: _json(DELIVERY, "The delivery, queued."),
-        400: _INVALID,
+        400: INVALID_RESPONSE,
         403: _FORBIDDEN,
         404: _NOT_FOUND,
     },
 }
-
-
-# --- the additive OpenAPI document (docs/openapi-webhooks.yaml) ------------------------
-
-PATCHWORK_SCHEMA = "../tests/api/openapi/v1.4.yaml"  # the published v1.4 schema, unmodified
-
-OPERATIONS = [
-    ("/api/1.4/webhooks/", "get", "webhooks_list", "List webhooks.", WEBHOOK_LIST_DOC),
-    ("/api/1.4/webhooks/", "post", "webhooks_create", "Create a webhook.", WEBHOOK_CREATE_DOC),
-    ("/api/1.4/webhooks/{id}/", "get", "webhooks_read", "Show a webhook.", WEBHOOK_DETAIL_DOC),
-    ("/api/1.4/webhooks/{id}/", "put", "webhooks_update", "Update a webhook.", WEBHOOK_UPDATE_DOC),
-    (
-        "/api/1.4/webhooks/{id}/",
-        "patch",
-        "webhooks_partial_update",
-        "Update a webhook.",
-        WEBHOOK_UPDATE_DOC,
-    ),
-    (
-        "/api/1.4/webhooks/{id}/",
-        "delete",
-        "webhooks_delete",
-        "Delete a webhook.",
-        WEBHOOK_DELETE_DOC,
-    ),
-    ("/api/1.4/webhooks/{id}/ping/", "post", "webhooks_ping", "Ping a webhook.", WEBHOOK_PING_DOC),
-    (
-        "/api/1.4/webhooks/{id}/rotate-secret/",
-        "post",
-        "webhooks_rotate_secret",
-        "Rotate a webhook's secret.",
-        WEBHOOK_ROTATE_DOC,
-    ),
-    (
-        "/api/1.4/webhooks/{id}/deliveries/",
-        "get",
-        "deliveries_list",
-        "List a webhook's deliveries.",
-        DELIVERY_LIST_DOC,
-    ),
-    (
-        "/api/1.4/webhooks/{id}/deliveries/{delivery_id}/",
-        "get",
-        "deliveries_read",
-        "Show a delivery with its attempts.",
-        DELIVERY_DETAIL_DOC,
-    ),
-    (
-        "/api/1.4/webhooks/{id}/deliveries/{delivery_id}/redeliver/",
-        "post",
-        "deliveries_redeliver",
-        "Send a delivery again (same webhook-id).",
-        DELIVERY_REDELIVER_DOC,
-    ),
-]
-
-EVENT_SCHEMAS = {
-    "cover-created": "EventCoverCreated",
-    "patch-created": "EventPatchCreated",
-    "patch-completed": "EventPatchCompleted",
-    "patch-state-changed": "EventPatchStateChanged",
-    "patch-relation-changed": "EventPatchRelationChanged",
-    "patch-delegated": "EventPatchDelegated",
-    "check-created": "EventCheckCreated",
-    "series-created": "EventSeriesCreated",
-    "series-completed": "EventSeriesCompleted",
-    "cover-comment-created": "EventCoverCommentCreated",
-    "patch-comment-created": "EventPatchCommentCreated",
-}
-
-PING = {
-    "type": "object",
-    "title": "Ping",
-    "properties": {
-        "category": {"type": "string", "enum": ["ping"]},
-        "date": {"type": "string", "format": "iso8601"},
-        "webhook": {
-            "type": "object",
-            "properties": {
-                "id": {"type": "integer"},
-                "url": {"type": "string", "format": "uri"},
-                "target_url": {"type": "string", "format": "uri"},
-            },
-        },
-    },
-}
-
-
-def _header(name: str, description: str) -> dict[str, Any]:
-    return {
-        "in": "header",
-        "name": name,
-        "required": True,
-        "description": description,
-        "schema": {"type": "string"},
-    }
-
-
-OUTGOING_HEADERS = [
-    _header(
-        "webhook-id",
-        "The delivery's id (msg_…): the same on every retry and redelivery; deduplicate on it.",
-    ),
-    _header("webhook-timestamp", "Seconds since the epoch when this attempt was signed."),
-    _header(
-        "webhook-signature",
-        'Space-separated "v1,<base64 HMAC-SHA256>" signatures of '
-        '"{webhook-id}.{webhook-timestamp}.{body}", keyed with the base64-decoded part of '
-        "the secret after whsec_; two during a secret rotation. Standard Webhooks.",
-    ),
-    _header("X-Patchwork-Event", "The event category (or ping)."),
-    _header("User-Agent", "Patchwork-Webhooks/<version> (+<site URL>)."),
-]
-
-
-def _outgoing(category: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "post": {
-            "summary": f"A {category} event." if category != "ping" else "A ping.",
-            "description": "Sent after the change commits; retried with backoff for 3 days "
-            "until a 2xx answer. 410 disables the webhook.",
-            "parameters": OUTGOING_HEADERS,
-            "requestBody": {"content": {"application/json": {"schema": schema}}},
-            "responses": {
-                "2XX": {"description": "Received."},
-                410: {"description": "Gone: the webhook is disabled."},
-                "default": {
-                    "description": "Anything else is retried (429/503: after Retry-After)."
-                },
-            },
-        }
-    }
-
-
-def openapi_document() -> dict[str, Any]:
-    """The webhook endpoints, outgoing requests and the events cursor as OpenAPI 3.1."""
-    paths: dict[str, Any] = {}
-    for path, method, operation_id, summary, doc in OPERATIONS:
-        parameters = [
-            {"in": "path", "name": name, "required": True, "schema": {"type": "integer"}}
-            for name in ("id", "delivery_id")
-            if "{" + name + "}" in path
-        ]
-        operation = {"summary": summary, "operationId": operation_id, "tags": ["webhooks"]}
-        operation.update(doc)
-        operation["responses"] = {str(code): r for code, r in doc["responses"].items()}
-        operation["parameters"] = parameters + list(doc.get("parameters", []))
-        paths.setdefault(path, {})[method] = operation
-    paths["/api/1.4/events/"] = {
-        "get": {
-            "summary": "List events (this document adds the after parameter only).",
-            "operationId": "events_list",
-            "tags": ["events"],
-            "parameters": [
-                {
-                    "in": "query",
-                    "name": "after",
-                    "description": "Only events with a larger id than this one, in ascending "
-                    "id order: a cursor that never misses an event whatever the dates say.",
-                    "schema": {"type": "integer"},
-                }
-            ],
-            "responses": {
-                200: {"description": "Events, as the v1.4 schema describes them."},
-                400: _INVALID,
-            },
-        }
-    }
-    webhooks = {
-        category: _outgoing(category, {"$ref": f"{PATCHWORK_SCHEMA}#/components/schemas/{name}"})
-        for category, name in EVENT_SCHEMAS.items()
-    }
-    webhooks["ping"] = _outgoing("ping", PING)
-    components = {
-        "Webhook": WEBHOOK,
-        "WebhookWrite": WEBHOOK_WRITE,
-        "Delivery": DELIVERY,
-        "DeliveryDetail": DELIVERY_DETAIL,
-        "DeliveryAttempt": ATTEMPT,
-        "Ping": PING,
-    }
-    refs = {id(schema): f"#/components/schemas/{name}" for name, schema in components.items()}
-    headers = {header["name"]: header for header in OUTGOING_HEADERS}
-    refs.update({id(h): f"#/components/parameters/{name}" for name, h in headers.items()})
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Patchwork API: webhooks",
-            "version": "1.4",
-            "description": "An addition to Patchwork's published v1.4 schema: the webhook "
-            "endpoints (served at /api/1.4/ and /api/ only), the requests Patchwork sends to "
-            "webhooks, and the events cursor. Generated by `manage.py webhooks_openapi`.",
-        },
-        "paths": _with_refs(paths, refs),
-        "webhooks": _with_refs(webhooks, refs),
-        "components": {
-            "schemas": {
-                name: _with_refs(schema, refs, top=True) for name, schema in components.items()
-            },
-            "parameters": {name: dict(header) for name, header in headers.items()},
-        },
-    }
-
-
-def _with_refs(value: Any, refs: dict[int, str], *, top: bool = False) -> Any:
-    """A deep copy where every component schema used inside is replaced by its $ref."""
-    if not top and id(value) in refs:
-        return {"$ref": refs[id(value)]}
-    if isinstance(value, dict):
-        return {key: _with_refs(item, refs) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_with_refs(item, refs) for item in value]
-    return value

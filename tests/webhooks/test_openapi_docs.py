@@ -7,7 +7,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
 from apps.projects.api_support import LATEST
-from apps.webhooks.api_docs import openapi_document
+from apps.webhooks.openapi import openapi_document
 from config.api import build_api
 from tests.webhooks.schema import DOCS, docs_document
 
