@@ -11,6 +11,7 @@ failure (retry) or permanent failure (don't).
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 import ssl
 import time
@@ -24,6 +25,9 @@ from django.conf import settings
 from django.utils import timezone
 
 RESPONSE_BODY_CAP = 1024  # bytes of the response kept (and read)
+
+# httpx logs every request URL at INFO; target URLs may carry the receiver's own token.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 Resolver = Callable[[str, int], list[str]]
 

@@ -158,3 +158,9 @@ def test_a_closed_port_is_a_transient_network_error():
     outcome = outbound.post(f"http://127.0.0.1:{free_port()}/", body=b"{}", headers={})
     assert not outcome.ok and not outcome.permanent and outcome.status is None
     assert "ConnectError" in outcome.error
+
+
+def test_target_urls_with_tokens_are_not_logged(receiver, caplog):
+    caplog.set_level("DEBUG")
+    outbound.post(receiver.url + "?token=s3cr3t", body=b"{}", headers={})
+    assert "s3cr3t" not in caplog.text
