@@ -57,6 +57,7 @@ def test_profile_shows_addresses_projects_and_settings(
     assert "notmine" not in html.lower()
     assert 'name="items_per_page"' in html and 'name="show_ids"' in html
     assert "Generate token" in html
+    assert reverse("webhook-list") in html
 
 
 def test_profile_query_count_does_not_grow_with_addresses(
