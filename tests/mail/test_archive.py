@@ -130,3 +130,13 @@ def test_loaddemo_goes_through_ingestion(db):
     again = StringIO()
     call_command("loaddemo", stdout=again)
     assert "22 skipped" in again.getvalue()
+
+
+def test_loaddemo_next_to_a_project_called_patchwork(db):
+    Project.objects.create(
+        linkname="patchwork", name="Patchwork", listid="other.example.org", listemail="x@y"
+    )
+    call_command("loaddemo", stdout=StringIO())
+    demo = Project.objects.get(listid="patchwork.lists.example.org")
+    assert demo.linkname == "patchwork-demo"
+    assert demo.patches.count() == 10

@@ -25,9 +25,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         project = Project.objects.filter(listid=LIST_ID).first()
         if project is None:
+            taken = Project.objects.filter(linkname="patchwork").exists()
             project = Project.objects.create(
-                linkname="patchwork",
-                name="Patchwork",
+                linkname="patchwork-demo" if taken else "patchwork",
+                name="Patchwork demo" if taken else "Patchwork",
                 listid=LIST_ID,
                 listemail="patchwork@lists.example.org",
             )
