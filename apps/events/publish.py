@@ -9,12 +9,15 @@ viewer may see.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import threading
 import uuid
 from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 from apps.events.models import Event
@@ -124,9 +127,38 @@ def event_broadcast(
             cover_id=cover_id,
             relation_ids=relation_ids,
         )
-        async_to_sync(_send_all)(layer, groups, message)
+        _deliver(layer, groups, message)
     except Exception:  # a broker that is down delays live updates, never the change itself
         log.warning("could not broadcast event %s (%s)", event_id, category, exc_info=True)
+
+
+# How long a commit waits for its broadcast to reach the broker.
+PUBLISH_TIMEOUT = 5
+_publisher: tuple[int, asyncio.AbstractEventLoop] | None = None
+_publisher_lock = threading.Lock()
+
+
+def _publisher_loop() -> asyncio.AbstractEventLoop:
+    """This process's event loop for broadcasts, so the layer keeps its broker connections.
+
+    (async_to_sync would make a new loop, hence new connections, for every commit.)
+    """
+    global _publisher
+    with _publisher_lock:
+        if _publisher is None or _publisher[0] != os.getpid():  # none yet, or forked
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="live-publisher", daemon=True).start()
+            _publisher = (os.getpid(), loop)
+        return _publisher[1]
+
+
+def _deliver(layer, groups: list[str], message: dict) -> None:
+    if isinstance(layer, InMemoryChannelLayer):
+        # Its queues belong to the consumers' event loop (one process): send from there.
+        async_to_sync(_send_all)(layer, groups, message)
+        return
+    future = asyncio.run_coroutine_threadsafe(_send_all(layer, groups, message), _publisher_loop())
+    future.result(timeout=PUBLISH_TIMEOUT)
 
 
 async def _send_all(layer, groups: list[str], message: dict) -> None:

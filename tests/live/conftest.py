@@ -21,6 +21,9 @@ live_db = [
 ]
 
 ORIGIN = b"http://localhost"
+# Communicators of the current test, disconnected at its end even if it failed: a
+# consumer left running would block the event loop's shutdown on the Redis layer.
+_opened: list[WebsocketCommunicator] = []
 
 
 def session_cookie(user) -> str:
@@ -37,6 +40,7 @@ async def ws_open(path: str, user=None, *, origin: bytes = ORIGIN, cookie: str =
     if cookie:
         headers.append((b"cookie", cookie.encode()))
     communicator = WebsocketCommunicator(application, path, headers=headers)
+    _opened.append(communicator)
     connected, code = await communicator.connect(timeout=5)
     return communicator, connected, code
 
@@ -58,6 +62,12 @@ def run(func, *args, **kwargs):
 
 @pytest.fixture
 async def close_consumer_connections():
-    """Close the database connection of the thread consumers use, so the test DB can go."""
+    """Stop the test's consumers, close the connection of the thread they used for the DB."""
     yield
+    while _opened:
+        communicator = _opened.pop()
+        try:
+            await communicator.disconnect(timeout=5)
+        except Exception:  # already gone, or never connected
+            pass
     await database_sync_to_async(connections.close_all)()

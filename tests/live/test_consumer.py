@@ -67,12 +67,14 @@ async def test_missing_page_is_closed_with_not_found_and_not_retried(db):
     assert connected  # accepted only to say why: browsers see 4404 and stop retrying
     closing = await communicator.receive_output(timeout=5)
     assert closing == {"type": "websocket.close", "code": 4404}
+    await communicator.disconnect()
 
 
 async def test_unknown_page_kind_is_closed_with_not_found(project):
     communicator, connected, _ = await ws_open(f"/ws/nonsense/{project.pk}/")
     assert connected
     assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4404}
+    await communicator.disconnect()
 
 
 BAD_MESSAGES = [

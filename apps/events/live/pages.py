@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Q
 from django.http import QueryDict
@@ -42,6 +43,10 @@ class LivePage:
     query: QueryDict = field(default_factory=QueryDict)
     series_id: int | None = None
     relation_id: int | None = None
+    # Lists: the filters read from the page's URL and the project's tag columns setting,
+    # resolved once per connection.
+    filters: Any = None
+    use_tags: bool = True
 
     @property
     def render_key(self) -> tuple:
@@ -85,10 +90,15 @@ def live_page_open(*, kind: str, object_id: int, query_string: str, user) -> Liv
 
     query = QueryDict(query_string or "")
     if kind == "list":
-        project = Project.objects.filter(pk=object_id).only("id").first()
+        from apps.patches.views.filters import parse_filters
+        from apps.projects.models import State
+
+        project = Project.objects.filter(pk=object_id).only("id", "use_tags").first()
         if project is None:
             return None
         return LivePage(
+            filters=parse_filters(query, list(State.objects.order_by("ordering"))),
+            use_tags=project.use_tags,
             kind="list",
             project_id=project.pk,
             object_id=project.pk,

@@ -77,14 +77,19 @@ def viewer_request(viewer: Viewer, path: str = "/") -> HttpRequest:
 # --- patch lists ----------------------------------------------------------------
 
 
-def render_rows(request: HttpRequest, patch_ids: list[int], use_tags: bool) -> dict[int, str]:
+def render_rows(
+    request: HttpRequest, patch_ids: list[int], use_tags: bool, *, project_id: int | None = None
+) -> dict[int, str]:
     """Each row's HTML, by patch id, with the list's own partial and row options."""
     from django.template.loader import render_to_string
 
     from apps.patches.models import Patch
     from apps.patches.views.rows import patch_rows_decorate, patch_rows_queryset, row_options
 
-    patches = list(patch_rows_queryset(Patch.objects.filter(pk__in=patch_ids)))
+    qs = Patch.objects.filter(pk__in=patch_ids)
+    if project_id is not None:
+        qs = qs.filter(project_id=project_id)
+    patches = list(patch_rows_queryset(qs))
     if not patches:
         return {}
     options = row_options(request, use_tags=use_tags)
@@ -104,8 +109,7 @@ def list_ops(
 ) -> list[dict]:
     """Rows to insert or swap on a patch list for these events (and rows to refresh)."""
     from apps.patches.models import Patch
-    from apps.patches.views.filters import apply_filters, parse_filters
-    from apps.projects.models import Project, State
+    from apps.patches.views.filters import apply_filters
 
     # Per patch: "new" (a row to add), "late" (a row to add only where it cannot be
     # mistaken for news: see catchup.LATE_COMMIT_SECONDS), "" (a row to update).
@@ -121,18 +125,11 @@ def list_ops(
         new.setdefault(pid, "")
     if not new:
         return []
-    project = Project.objects.only("id", "use_tags").get(pk=page.project_id)
-    ids = list(
-        Patch.objects.filter(project_id=project.pk, pk__in=list(new)).values_list("pk", flat=True)
-    )
-    filters = parse_filters(page.query, list(State.objects.order_by("ordering")))
-    matching = set(
-        apply_filters(Patch.objects.filter(project_id=project.pk, pk__in=ids), filters)
-        .order_by()
-        .values_list("pk", flat=True)
-    )
-    html = render_rows(viewer_request(viewer, f"/live/list/{project.pk}/"), ids, project.use_tags)
-    in_view = filters.order == "-date" and page.query.get("page", "1") in ("", "1")
+    in_project = Patch.objects.filter(project_id=page.project_id, pk__in=list(new))
+    matching = set(apply_filters(in_project, page.filters).order_by().values_list("pk", flat=True))
+    request = viewer_request(viewer, f"/live/list/{page.project_id}/")
+    html = render_rows(request, list(new), page.use_tags, project_id=page.project_id)
+    in_view = page.filters.order == "-date" and page.query.get("page", "1") in ("", "1")
     ops = []
     for pid, is_new in new.items():
         if pid not in html:

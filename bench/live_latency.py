@@ -1,0 +1,300 @@
+"""Live pages: event commit → update received by a websocket client, p50/p95 over a burst.
+
+    .venv/bin/python bench/live_latency.py [--quick] [--events N] [--json]
+
+Runs the real topology on loopback: daphne processes serving the ASGI app, the
+Redis channel layer, PostgreSQL. It makes a throwaway database (LIVE_BENCH_DB,
+default pw_live_bench) on BENCH_PG (default the local server) and uses Redis db
+LIVE_BENCH_REDIS_DB (default 8) on BENCH_REDIS. Then, with 1 and with 100
+websocket clients following a project's patch list, it commits a burst of state
+changes (back to back, one transaction each) and times, for every client and
+event, from the commit to the client receiving the row update. Goal: p95 under
+300 ms. --json adds one JSON line at the end (for bench/run.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import struct
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import (  # noqa: E402
+    bench_env,
+    create_database,
+    drop_database,
+    manage,
+    percentile,
+    web_servers,
+)
+
+DATABASE = os.environ.get("LIVE_BENCH_DB", "pw_live_bench")
+REDIS_DB = int(os.environ.get("LIVE_BENCH_REDIS_DB", "8"))
+TARGET_P95_MS = 300.0
+CLIENT_COUNTS = (1, 100)
+
+
+def setup_django() -> None:
+    os.environ.update(bench_env(DATABASE, redis_db=REDIS_DB))
+    import django
+
+    django.setup()
+
+
+def make_project(events: int):
+    """A project with one patch per event of the burst (each event changes one row)."""
+    from apps.projects.models import Person, Project, State
+    from tests.factories import make_patch
+
+    project = Project.objects.create(
+        linkname="live-bench",
+        name="Live bench",
+        listid="live-bench.example.com",
+        listemail="live-bench@example.com",
+    )
+    submitter = Person.objects.create(email="bench@example.com", name="Bench")
+    new = State.objects.get(slug="new")
+    patches = [make_patch(project, submitter=submitter, state=new) for _ in range(events)]
+    return project, patches
+
+
+def burst(patches, stamps: dict[int, float], round_no: int) -> None:
+    """Commit one state change per patch, back to back; note when each committed."""
+    from django.db import connections, transaction
+
+    from apps.events.models import Event
+    from apps.patches.services import patch_update
+    from apps.projects.models import State
+
+    states = [State.objects.get(slug="under-review"), State.objects.get(slug="new")]
+    try:
+        for patch in patches:
+            committed: list[float] = []
+            with transaction.atomic():
+                # Registered first, so it runs before the broadcast does: the commit instant.
+                transaction.on_commit(lambda c=committed: c.append(time.perf_counter()))
+                patch_update(patch=patch, actor=None, state=states[round_no % 2])
+                event_id = (
+                    Event.objects.filter(patch=patch)
+                    .order_by("-id")
+                    .values_list("id", flat=True)[0]
+                )
+            stamps[event_id] = committed[0]
+    finally:
+        connections.close_all()
+
+
+def latest_event_id() -> int:
+    from apps.events.models import Event
+
+    return Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+async def ws_open(host: str, port: int, path: str, origin: str):
+    """A websocket client connection (RFC 6455), just what this benchmark needs."""
+    reader, writer = await asyncio.open_connection(host, port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            f"Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n"
+        ).encode()
+    )
+    head = await reader.readuntil(b"\r\n\r\n")
+    if b" 101 " not in head.split(b"\r\n", 1)[0]:
+        raise RuntimeError(f"websocket refused: {head.decode(errors='replace')}")
+    return reader, writer
+
+
+def ws_frame(opcode: int, payload: bytes) -> bytes:
+    """A masked frame, as clients must send."""
+    mask = os.urandom(4)
+    size = len(payload)
+    if size < 126:
+        head = struct.pack("!BB", 0x80 | opcode, 0x80 | size)
+    elif size < 1 << 16:
+        head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, size)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, size)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+async def ws_read(reader) -> tuple[int, bytes]:
+    """One (unfragmented, unmasked) server frame: (opcode, payload)."""
+    first, second = await reader.readexactly(2)
+    size = second & 0x7F
+    if size == 126:
+        (size,) = struct.unpack("!H", await reader.readexactly(2))
+    elif size == 127:
+        (size,) = struct.unpack("!Q", await reader.readexactly(8))
+    return first & 0x0F, await reader.readexactly(size)
+
+
+class Clients:
+    """n websocket clients on the project's list page, noting when each event reaches each."""
+
+    def __init__(self, url: str, project_id: int, n: int, last: int):
+        self.url, self.project_id, self.n, self.last = url, project_id, n, last
+        self.received: list[dict[int, float]] = [{} for _ in range(n)]
+        self.ready = 0
+        self.tasks: list[asyncio.Task] = []
+        self.writers: list = []
+
+    async def connect(self) -> None:
+        parsed = urlparse(self.url)
+        for index in range(self.n):
+            reader, writer = await ws_open(
+                parsed.hostname, parsed.port, f"/ws/list/{self.project_id}/", self.url
+            )
+            resume = {"type": "resume", "last": self.last, "patches": []}
+            writer.write(ws_frame(0x1, json.dumps(resume).encode()))
+            self.writers.append(writer)
+            self.tasks.append(asyncio.create_task(self.listen(index, reader, writer)))
+        await self.wait(lambda: self.ready >= self.n, 60, "clients to resume")
+
+    async def listen(self, index: int, reader, writer) -> None:
+        received = self.received[index]
+        while True:
+            try:
+                opcode, payload = await ws_read(reader)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            now = time.perf_counter()
+            if opcode == 0x9:  # ping: answer, or the server hangs up
+                writer.write(ws_frame(0xA, payload))
+                continue
+            if opcode == 0x8:
+                return
+            if opcode != 0x1:
+                continue
+            message = json.loads(payload)
+            if message.get("type") != "events":
+                continue
+            if message.get("replay"):
+                self.ready += 1
+                continue
+            for event_id in message["events"]:
+                received.setdefault(event_id, now)
+
+    async def wait(self, done, timeout: float, what: str) -> bool:
+        deadline = time.monotonic() + timeout
+        while not done():
+            if time.monotonic() > deadline:
+                print(f"  (timed out waiting for {what})", file=sys.stderr)
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
+    async def close(self) -> None:
+        for writer in self.writers:
+            writer.write(ws_frame(0x8, struct.pack("!H", 1000)))
+            writer.close()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+async def measure(url: str, project, patches, n: int, round_no: int) -> dict:
+    clients = Clients(url, project.pk, n, await asyncio.to_thread(latest_event_id))
+    await clients.connect()
+    stamps: dict[int, float] = {}
+    thread = threading.Thread(target=burst, args=(patches, stamps, round_no))
+    thread.start()
+    await asyncio.to_thread(thread.join)
+    await clients.wait(
+        lambda: all(len(r) >= len(stamps) for r in clients.received), 60, "every update"
+    )
+    await clients.close()
+    samples = [
+        (got[event_id] - committed) * 1000
+        for got in clients.received
+        for event_id, committed in stamps.items()
+        if event_id in got
+    ]
+    expected = len(stamps) * n
+    return {
+        "clients": n,
+        "events": len(stamps),
+        "samples": len(samples),
+        "missing": expected - len(samples),
+        "p50_ms": round(percentile(samples, 50), 1),
+        "p95_ms": round(percentile(samples, 95), 1),
+        "max_ms": round(max(samples), 1) if samples else None,
+    }
+
+
+def table(rows: list[dict]) -> str:
+    head = ("clients", "events", "samples", "missing", "p50 ms", "p95 ms", "max ms", "p95 < 300 ms")
+    lines = [head]
+    for r in rows:
+        ok = r["missing"] == 0 and r["p95_ms"] < TARGET_P95_MS
+        lines.append(
+            tuple(
+                str(v)
+                for v in (
+                    r["clients"],
+                    r["events"],
+                    r["samples"],
+                    r["missing"],
+                    r["p50_ms"],
+                    r["p95_ms"],
+                    r["max_ms"],
+                    "PASS" if ok else "FAIL",
+                )
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    out = ["  ".join(c.rjust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, help="events per burst (default 50, quick 20)")
+    parser.add_argument("--web-processes", type=int, default=2, help="daphne processes")
+    parser.add_argument("--quick", action="store_true", help="a smaller burst")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line")
+    args = parser.parse_args(argv)
+    events = args.events or (20 if args.quick else 50)
+
+    print(f"preparing database {DATABASE} …", file=sys.stderr)
+    create_database(DATABASE)
+    try:
+        manage(DATABASE, "migrate", "--noinput", "-v0")
+        setup_django()
+        project, patches = make_project(events)
+        from django.db import connections
+
+        connections.close_all()
+        rows = []
+        with web_servers(DATABASE, processes=args.web_processes, redis_db=REDIS_DB) as url:
+            for round_no, n in enumerate(CLIENT_COUNTS):
+                print(f"burst of {events} events, {n} client(s) …", file=sys.stderr)
+                rows.append(asyncio.run(measure(url, project, patches, n, round_no)))
+        connections.close_all()
+    finally:
+        drop_database(DATABASE)
+    print(f"\nLive pages: commit → websocket update ({args.web_processes} daphne processes, "
+          f"Redis channel layer, loopback; load average {os.getloadavg()[0]:.1f})\n")  # fmt: skip
+    print(table(rows))
+    ok = all(r["missing"] == 0 and r["p95_ms"] < TARGET_P95_MS for r in rows)
+    if args.json:
+        print(json.dumps({"target_p95_ms": TARGET_P95_MS, "ok": ok, "rows": rows}))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
