@@ -89,7 +89,11 @@ def patch_update(
     if errors:
         raise ValidationError(errors)
 
-    patch = Patch.objects.select_for_update().select_related("project", "state").get(pk=patch.pk)
+    # Lock the patch row alone, then read it with its relations. A FOR UPDATE over joins
+    # loses the row when a concurrent change to its state commits first: PostgreSQL
+    # re-checks the join against the old state row and finds no match (DoesNotExist).
+    Patch.objects.select_for_update().filter(pk=patch.pk).values_list("pk", flat=True).get()
+    patch = Patch.objects.select_related("project", "state").get(pk=patch.pk)
     changed: list[str] = []
     events: list[dict] = []
 

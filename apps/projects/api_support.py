@@ -249,7 +249,7 @@ def parse_body(request: HttpRequest) -> RequestData:
     if content_type == "application/json":
         try:
             values = json.loads(request.body.decode(request.encoding or "utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # nesting: recursion
             raise ApiError(400, {"detail": f"JSON parse error - {exc}"}) from exc
         if not isinstance(values, dict):
             raise ApiError(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import email.message
 import email.policy
 from dataclasses import dataclass, field
 
@@ -68,12 +69,40 @@ def message_from_bytes(raw: bytes) -> email.message.Message:
     return email.message_from_bytes(raw, policy=email.policy.compat32)
 
 
+# Real patch mail has a handful of MIME parts; thousands of tiny ones only cost memory
+# (a Message object each) and time, so parsing stops at this many.
+MAX_PARTS = 1000
+
+
+def _counting_message_class(limit: int) -> type[email.message.Message]:
+    """A Message class that refuses to be instantiated more than `limit` times."""
+    made = 0
+
+    class CountedMessage(email.message.Message):
+        def __init__(self, policy=email.policy.compat32):
+            nonlocal made
+            made += 1
+            if made > limit:
+                raise MailParseError(f"more than {limit} MIME parts")
+            super().__init__(policy)
+
+    return CountedMessage
+
+
 def parse_mail(raw: bytes) -> ParsedMail:
     """Parse a raw RFC 822 message; MailParseError says why one cannot be used."""
     if not raw or not raw.strip():
         raise MailParseError("empty message")
     try:
-        message = message_from_bytes(raw.replace(b"\x00", b""))
+        message = email.message_from_bytes(
+            raw.replace(b"\x00", b""),
+            _class=_counting_message_class(MAX_PARTS),
+            policy=email.policy.compat32,
+        )
+    except MailParseError:
+        raise
+    except RecursionError as exc:  # the stdlib parser recurses once per nesting level
+        raise MailParseError("MIME parts nested too deeply") from exc
     except Exception as exc:  # the stdlib parser is lenient; anything here is pathological
         raise MailParseError(f"unparseable message: {exc}") from exc
     headers = [(str(k), str(v)) for k, v in message.raw_items()]

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from apps.mail.parse.errors import MailParseError
 
 MAX_MSGID = 255
+MAX_REFERENCES = 1000
 _FOLD_RE = re.compile(r"\r?\n(?=[ \t])")
 _NEWLINE_RE = re.compile(r"[\r\n]+")
 _ENCODED_WORD_RE = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([QqBb])\?([^?\s]*)\?=")
@@ -134,12 +135,15 @@ def parse_references(
     parents: list[str] = []
     for value in in_reply_to:
         parents.extend(f"<{m}>" for m in _ANGLE_RE.findall(decode_header(value)))
-    ordered: list[str] = []
+    # A dict keeps insertion order: re-inserting moves a repeated id last, in linear time
+    # (a list's remove() made a header of many thousand ids take minutes).
+    ordered: dict[str, None] = {}
     for ref in [*refs, *parents[:1]]:
-        if ref in ordered:
-            ordered.remove(ref)
-        ordered.append(ref)
-    return [ref for ref in ordered if ref != msgid and len(ref) <= MAX_MSGID]
+        ordered.pop(ref, None)
+        ordered[ref] = None
+    kept = [ref for ref in ordered if ref != msgid and len(ref) <= MAX_MSGID]
+    # The closest ancestors are last; a thread deeper than this is hostile, not a discussion.
+    return kept[-MAX_REFERENCES:]
 
 
 def parse_date(value: str | None) -> dt.datetime | None:
