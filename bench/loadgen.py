@@ -8,6 +8,7 @@ bytes on a kept-alive connection, Content-Length and chunked bodies read whole.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -120,18 +121,23 @@ class Connection:
 
 
 async def _run(
-    base: str, requests: list[Request], total: int, concurrency: int, warmup: int
+    base: str,
+    requests: list[Request],
+    total: int,
+    concurrency: int,
+    warmup: int,
+    max_seconds: float | None,
 ) -> Result:
     parts = urlsplit(base)
     host, port = parts.hostname, parts.port or 80
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    state = {"next": 0, "errors": 0, "bytes": 0}
+    state = {"next": 0, "errors": 0, "bytes": 0, "deadline": math.inf}
 
     async def worker(measure: bool, limit: int) -> None:
         conn = Connection(host, port)
         try:
-            while state["next"] < limit:
+            while state["next"] < limit and time.perf_counter() < state["deadline"]:
                 index = state["next"]
                 state["next"] += 1
                 request = requests[index % len(requests)]
@@ -157,16 +163,28 @@ async def _run(
         await asyncio.gather(*(worker(False, warmup) for _ in range(concurrency)))
     state["next"] = 0
     started = time.perf_counter()
+    if max_seconds:
+        state["deadline"] = started + max_seconds
     await asyncio.gather(*(worker(True, total) for _ in range(concurrency)))
     seconds = time.perf_counter() - started
     return Result(latencies, seconds, state["errors"], statuses, state["bytes"])
 
 
 def load(
-    base: str, requests: list[Request], *, total: int, concurrency: int, warmup: int = 0
+    base: str,
+    requests: list[Request],
+    *,
+    total: int,
+    concurrency: int,
+    warmup: int = 0,
+    max_seconds: float | None = None,
 ) -> Result:
-    """Send `total` requests (cycling through `requests`) from `concurrency` connections."""
-    return asyncio.run(_run(base, requests, total, concurrency, warmup))
+    """Send `total` requests (cycling through `requests`) from `concurrency` connections.
+
+    With max_seconds, no request starts after that long: a pathologically slow
+    endpoint is measured on fewer requests instead of stalling the whole run.
+    """
+    return asyncio.run(_run(base, requests, total, concurrency, warmup, max_seconds))
 
 
 async def _one(base: str, request: Request) -> tuple[int, bytes]:

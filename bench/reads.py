@@ -40,6 +40,8 @@ LIST_P50_MS = 40
 P99_MS = {1: 100, 8: 300}
 DEEP_SLOWER = 0.25  # a deep page may be this much slower than the first (noise)
 GROWTH = 0.20
+# Seconds of measuring per endpoint and concurrency, at most (a slow one gets fewer requests).
+BUDGET = 30.0
 
 
 @dataclass
@@ -186,7 +188,9 @@ def measure(base: str, eps: list[Endpoint], total: int, warmup: int, label: str)
         status, body = fetch(base, ep.requests[0])
         ep.results[f"{label}:check"] = {"status": status, "bytes": len(body)}
         for c in CONCURRENCY:
-            result = load(base, ep.requests, total=total, concurrency=c, warmup=warmup)
+            result = load(
+                base, ep.requests, total=total, concurrency=c, warmup=warmup, max_seconds=BUDGET
+            )
             ep.results[f"{label}:c{c}"] = result.summary()
 
 
