@@ -19,9 +19,9 @@ import asyncio
 import base64
 import json
 import os
+import re
 import struct
 import sys
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -39,6 +39,10 @@ from bench.common import (  # noqa: E402
     web_servers,
 )
 
+HEAD = re.compile(
+    rb'\{"type": "events", "events": \[(?P<events>[0-9, ]*)\], "cursor": [0-9]+, '
+    rb'"replay": (?P<replay>true|false)'
+)
 DATABASE = os.environ.get("LIVE_BENCH_DB", "pw_live_bench")
 REDIS_DB = int(os.environ.get("LIVE_BENCH_REDIS_DB", "8"))
 TARGET_P95_MS = 300.0
@@ -69,30 +73,38 @@ def make_project(events: int):
     return project, patches
 
 
-def burst(patches, stamps: dict[int, float], round_no: int) -> None:
+def burst(project_id: int, round_no: int) -> dict[int, float]:
     """Commit one state change per patch, back to back; note when each committed."""
-    from django.db import connections, transaction
+    from django.db import transaction
 
     from apps.events.models import Event
+    from apps.patches.models import Patch
     from apps.patches.services import patch_update
     from apps.projects.models import State
 
-    states = [State.objects.get(slug="under-review"), State.objects.get(slug="new")]
-    try:
-        for patch in patches:
-            committed: list[float] = []
-            with transaction.atomic():
-                # Registered first, so it runs before the broadcast does: the commit instant.
-                transaction.on_commit(lambda c=committed: c.append(time.perf_counter()))
-                patch_update(patch=patch, actor=None, state=states[round_no % 2])
-                event_id = (
-                    Event.objects.filter(patch=patch)
-                    .order_by("-id")
-                    .values_list("id", flat=True)[0]
-                )
-            stamps[event_id] = committed[0]
-    finally:
-        connections.close_all()
+    state = State.objects.get(slug="under-review" if round_no % 2 == 0 else "new")
+    stamps: dict[int, float] = {}
+    for patch in Patch.objects.filter(project_id=project_id).order_by("id"):
+        committed: list[float] = []
+        with transaction.atomic():
+            # Registered first, so it runs before the broadcast does: the commit instant.
+            transaction.on_commit(lambda c=committed: c.append(time.monotonic()))
+            patch_update(patch=patch, actor=None, state=state)
+            event_id = (
+                Event.objects.filter(patch=patch).order_by("-id").values_list("id", flat=True)[0]
+            )
+        stamps[event_id] = committed[0]
+    return stamps
+
+
+def committer(project_id: int, round_no: int) -> None:
+    """The burst runs in its own process, as a web or worker process would make changes,
+    so it does not share an interpreter with the clients it is timed by."""
+    setup_django()
+    print("ready", flush=True)
+    sys.stdin.readline()
+    stamps = burst(project_id, round_no)
+    print(json.dumps({str(k): v for k, v in stamps.items()}), flush=True)
 
 
 def latest_event_id() -> int:
@@ -171,7 +183,7 @@ class Clients:
                 opcode, payload = await ws_read(reader)
             except (asyncio.IncompleteReadError, ConnectionError):
                 return
-            now = time.perf_counter()
+            now = time.monotonic()  # CLOCK_MONOTONIC: the committer process's clock too
             if opcode == 0x9:  # ping: answer, or the server hangs up
                 writer.write(ws_frame(0xA, payload))
                 continue
@@ -179,14 +191,17 @@ class Clients:
                 return
             if opcode != 0x1:
                 continue
-            message = json.loads(payload)
-            if message.get("type") != "events":
+            # Only the head is read (the rendered fragments follow it): a hundred clients
+            # in one process must not be what is measured.
+            head = HEAD.match(payload)
+            if head is None:
                 continue
-            if message.get("replay"):
+            if head["replay"] == b"true":
                 self.ready += 1
                 continue
-            for event_id in message["events"]:
-                received.setdefault(event_id, now)
+            for event_id in head["events"].split(b","):
+                if event_id.strip():
+                    received.setdefault(int(event_id), now)
 
     async def wait(self, done, timeout: float, what: str) -> bool:
         deadline = time.monotonic() + timeout
@@ -206,13 +221,24 @@ class Clients:
         await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
-async def measure(url: str, project, patches, n: int, round_no: int) -> dict:
-    clients = Clients(url, project.pk, n, await asyncio.to_thread(latest_event_id))
+async def measure(url: str, project_id: int, n: int, round_no: int) -> dict:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--committer",
+        f"{project_id}:{round_no}",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        env=dict(os.environ),
+    )
+    clients = Clients(url, project_id, n, await asyncio.to_thread(latest_event_id))
     await clients.connect()
-    stamps: dict[int, float] = {}
-    thread = threading.Thread(target=burst, args=(patches, stamps, round_no))
-    thread.start()
-    await asyncio.to_thread(thread.join)
+    if (await child.stdout.readline()).strip() != b"ready":
+        raise RuntimeError("the committer process did not start")
+    child.stdin.write(b"go\n")
+    await child.stdin.drain()
+    stamps = {int(k): v for k, v in json.loads(await child.stdout.readline()).items()}
+    await child.wait()
     await clients.wait(
         lambda: all(len(r) >= len(stamps) for r in clients.received), 60, "every update"
     )
@@ -267,7 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--web-processes", type=int, default=2, help="daphne processes")
     parser.add_argument("--quick", action="store_true", help="a smaller burst")
     parser.add_argument("--json", action="store_true", help="end with one JSON line")
+    parser.add_argument("--committer", help=argparse.SUPPRESS)  # PROJECT:ROUND, internal
     args = parser.parse_args(argv)
+    if args.committer:
+        project_id, round_no = map(int, args.committer.split(":"))
+        committer(project_id, round_no)
+        return 0
     events = args.events or (20 if args.quick else 50)
 
     print(f"preparing database {DATABASE} …", file=sys.stderr)
@@ -275,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         manage(DATABASE, "migrate", "--noinput", "-v0")
         setup_django()
-        project, patches = make_project(events)
+        project, _ = make_project(events)
         from django.db import connections
 
         connections.close_all()
@@ -283,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         with web_servers(DATABASE, processes=args.web_processes, redis_db=REDIS_DB) as url:
             for round_no, n in enumerate(CLIENT_COUNTS):
                 print(f"burst of {events} events, {n} client(s) …", file=sys.stderr)
-                rows.append(asyncio.run(measure(url, project, patches, n, round_no)))
+                rows.append(asyncio.run(measure(url, project.pk, n, round_no)))
         connections.close_all()
     finally:
         drop_database(DATABASE)

@@ -9,7 +9,7 @@ client → server
   {"type": "ping", "last": <event id>}   heartbeat; also repairs lost broadcasts
 
 server → client
-  {"type": "events", "events": [ids], "cursor": id, "ops": [...], "replay": bool}
+  {"type": "events", "events": [ids], "cursor": id, "replay": bool, "ops": [...]}
       the fragments that these events changed, rendered for this viewer
   {"type": "reload", "cursor": id, "regions": [dom ids]}
       too much was missed: fetch the page again and swap these regions
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import deque
 
 from channels.consumer import get_handler_name
@@ -37,6 +38,8 @@ CLOSE_BAD_REQUEST = 4400
 CLOSE_NOT_FOUND = 4404
 # How many sent event ids a connection remembers to avoid sending one twice.
 SENT_MEMORY = 2000
+# A ping re-reads the log (to repair lost broadcasts) at most this often.
+PING_CHECK_SECONDS = 5
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
@@ -59,6 +62,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.cursor = 0  # the highest event id this page has been sent
         self.verified = 0  # every event in scope up to here was sent (as far as the log knew)
         self.resumed = False
+        self.checked_at = 0.0
         # Accept, then close with a code of ours, so the page knows not to retry.
         await self.accept()
         if self.page is None:
@@ -104,10 +108,16 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             ):
                 await self.send_json({"type": "error", "error": "'patches' must be a list of ids"})
                 return
+            if self.resumed:
+                await self.send_json({"type": "error", "error": "already resumed"})
+                return
             await self.resume(last, patches[: pages.MAX_REFRESH_ROWS])
         elif kind == "ping":
             await self.send_json({"type": "pong"})
-            if self.resumed:
+            # The log is read at most every PING_CHECK_SECONDS, however often a page pings.
+            now = time.monotonic()
+            if self.resumed and now - self.checked_at >= PING_CHECK_SECONDS:
+                self.checked_at = now
                 await self.catch_up(last, patches=[], resume=False)
         else:
             await self.send_json({"type": "error", "error": f"unknown message type {kind!r}"})
@@ -115,11 +125,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def resume(self, last: int, patches: list[int]) -> None:
         # Join first, then read the log: whatever commits in between arrives
         # twice at worst, and the second copy is dropped below.
-        if not self.resumed:
-            for group in self.page.groups:
-                await self.channel_layer.group_add(group, self.channel_name)
-                self.joined.append(group)
-            self.resumed = True
+        for group in self.page.groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.joined.append(group)
+        self.resumed = True
+        self.checked_at = time.monotonic()
         await self.catch_up(last, patches=patches, resume=True)
 
     async def catch_up(self, last: int, *, patches: list[int], resume: bool) -> None:
@@ -143,7 +153,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.remember(ids)
         self.cursor = max([self.cursor, last, *ids])
         await self.send_json(
-            {"type": "events", "events": ids, "cursor": self.cursor, "ops": ops, "replay": True}
+            {"type": "events", "events": ids, "cursor": self.cursor, "replay": True, "ops": ops}
         )
 
     async def event_created(self, message: dict) -> None:
@@ -156,7 +166,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if not self.page.wants(message):
             return
         try:
-            ops = await render.ops_for_event(self.page, self.viewer, message)
+            ops, ops_json = await render.ops_for_event(self.page, self.viewer, message)
         except Exception:
             # One fragment that fails to render must not take the page offline.
             log.exception("live: could not render %s for %s", message, self.page)
@@ -166,14 +176,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self.cursor = max(self.cursor, event_id)
         if not ops:  # nothing on this page changed (the cursor catches up with the next one)
             return
-        await self.send_json(
-            {
-                "type": "events",
-                "events": [event_id] if event_id is not None else [],
-                "cursor": self.cursor,
-                "ops": ops,
-                "replay": False,
-            }
+        # The operations were encoded once for every page in this process that shows them.
+        events = json.dumps([event_id] if event_id is not None else [])
+        await self.send(
+            text_data=f'{{"type": "events", "events": {events}, "cursor": {self.cursor}, '
+            f'"replay": false, "ops": {ops_json}}}'
         )
 
     def remember(self, ids: list[int]) -> None:

@@ -6,7 +6,7 @@ from unittest import mock
 
 from django.db import transaction
 
-from apps.events import publish
+from apps.events import consumers, publish
 from apps.events.live import catchup
 from apps.events.live.pages import live_page_open
 from apps.events.models import Event
@@ -152,15 +152,29 @@ async def test_ping_repairs_a_broadcast_the_broker_lost(project, maintainer):
         await run(set_state, patch, "accepted", maintainer)  # the change still commits
     assert await communicator.receive_nothing(timeout=0.3)
 
+    # Pings come often; the log is read at most every PING_CHECK_SECONDS.
     await communicator.send_json_to({"type": "ping", "last": cursor})
     assert await receive(communicator) == {"type": "pong"}
-    repair = await receive(communicator)
-    assert repair["events"] == [await run(latest_event_id)]
-    assert [op["id"] for op in repair["ops"]] == [f"patch-row-{patch.pk}"]
-    # A second ping finds nothing new.
-    await communicator.send_json_to({"type": "ping", "last": repair["cursor"]})
-    assert await receive(communicator) == {"type": "pong"}
     assert await communicator.receive_nothing(timeout=0.3)
+
+    with mock.patch.object(consumers, "PING_CHECK_SECONDS", 0):
+        await communicator.send_json_to({"type": "ping", "last": cursor})
+        assert await receive(communicator) == {"type": "pong"}
+        repair = await receive(communicator)
+        assert repair["events"] == [await run(latest_event_id)]
+        assert [op["id"] for op in repair["ops"]] == [f"patch-row-{patch.pk}"]
+        # A second ping finds nothing new.
+        await communicator.send_json_to({"type": "ping", "last": repair["cursor"]})
+        assert await receive(communicator) == {"type": "pong"}
+        assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_a_page_resumes_once_per_connection(project):
+    communicator, _, _ = await ws_open(f"/ws/list/{project.pk}/")
+    await ws_resume(communicator, last=await run(latest_event_id))
+    reply = await ws_resume(communicator, last=0)
+    assert reply == {"type": "error", "error": "already resumed"}
     await communicator.disconnect()
 
 

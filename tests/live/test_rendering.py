@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.db import transaction
 
 from apps.events.live import render
@@ -146,3 +148,20 @@ def test_rendering_a_batch_takes_a_fixed_number_of_queries(
     with django_assert_max_num_queries(9):
         ops = render.ops_for_batch(page, viewer, refs)
     assert len(ops) == 30
+
+
+async def test_a_broadcast_renders_once_for_many_equivalent_pages(project, maintainer):
+    """A hundred anonymous readers of a list cost one rendering per process, not a hundred."""
+    from unittest import mock
+
+    patch = await run(make_patch, project)
+    pages = [await follow(f"/ws/list/{project.pk}/") for _ in range(5)]
+    triager = await follow(f"/ws/list/{project.pk}/", maintainer)
+    with mock.patch.object(render, "page_ops", wraps=render.page_ops) as rendering:
+        await run(set_state, patch, "accepted", maintainer)
+        messages = [await receive(communicator) for communicator in [*pages, triager]]
+    # Once for the anonymous readers, once for the maintainer (who may see more).
+    assert rendering.call_count == 2
+    assert len({json.dumps(m["ops"]) for m in messages[:-1]}) == 1
+    for communicator in [*pages, triager]:
+        await communicator.disconnect()

@@ -17,6 +17,7 @@ shows the same thing as applying it once.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -177,8 +178,9 @@ _SHARED: OrderedDict[tuple, asyncio.Future] = OrderedDict()
 _SHARED_MAX = 2000
 
 
-async def ops_for_event(page: LivePage, viewer: Viewer, message: dict) -> list[dict]:
-    """A live broadcast's operations for this page and viewer (rendered once per process)."""
+async def ops_for_event(page: LivePage, viewer: Viewer, message: dict) -> tuple[list[dict], str]:
+    """A live broadcast's operations for this page and viewer, and their JSON encoding
+    (rendered and encoded once per process)."""
     key = (message.get("nonce") or id(message), page.render_key, viewer.key)
     loop = asyncio.get_running_loop()
     future = _SHARED.get(key)
@@ -194,6 +196,7 @@ async def ops_for_event(page: LivePage, viewer: Viewer, message: dict) -> list[d
             future.set_exception(exc)
             future.exception()  # retrieved: waiters re-raise it, nobody logs it twice
             raise
-        future.set_result(ops)
-        return ops
+        result = (ops, json.dumps(ops))
+        future.set_result(result)
+        return result
     return await asyncio.shield(future)
