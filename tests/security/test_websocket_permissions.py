@@ -16,6 +16,7 @@ from config.asgi import application
 from tests.factories import default_state
 from tests.live.conftest import (  # noqa: F401 (the fixture live_db uses)
     ORIGIN,
+    _opened,
     close_consumer_connections,
     live_db,
     receive,
@@ -36,6 +37,9 @@ async def ws_open(path: str, user=None) -> WebsocketCommunicator:
         cookie = await database_sync_to_async(session_cookie)(user)
         headers.append((b"cookie", cookie.encode()))
     communicator = WebsocketCommunicator(application, path, headers=headers)
+    # Disconnected by close_consumer_connections even if the test fails: a consumer left
+    # running would hold the event loop's shutdown on the Redis layer.
+    _opened.append(communicator)
     connected, _ = await communicator.connect(timeout=TIMEOUT)
     assert connected
     return communicator
