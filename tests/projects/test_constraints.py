@@ -77,3 +77,10 @@ def test_new_user_gets_default_items_per_page(settings, db):
 
     settings.DEFAULT_ITEMS_PER_PAGE = 42
     assert make_user().items_per_page == 42
+
+
+def test_new_tags_and_states_get_ids_after_the_defaults(db):
+    # The defaults are inserted with explicit ids; the sequences must have moved past them.
+    tag = Tag.objects.create(name="Suggested-by", abbrev="S", pattern="^Suggested-by:")
+    state = State.objects.create(name="Queued", slug="queued", ordering=99)
+    assert tag.pk > 3 and state.pk > 10
