@@ -14,6 +14,7 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -138,7 +139,9 @@ def open_live(browser, url: str, user=None):
         client = Client()
         client.force_login(user)
         cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-        context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": url}])
+        # For the whole site (the websocket too), as the browser would keep it.
+        root = urlsplit(url)._replace(path="/", query="", fragment="").geturl()
+        context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": root}])
     page = context.new_page()
     page.add_init_script(RECORD_APPLIED)
     page.goto(url)
@@ -308,4 +311,35 @@ def test_server_restart_during_a_burst_shows_every_change_exactly_once(topology,
         expect(row).to_have_count(1)
         expect(row.locator(".state-badge")).to_have_text(patch.state.name)
     expect(page.locator("[data-live-count='total']")).to_have_text(str(len(patches)))
+    assert still_same_page(page)
+
+
+def new_patch(project, name: str):
+    with transaction.atomic():
+        patch = make_patch(project, name=name)
+        event_record(category=Event.PATCH_CREATED, project=project, patch=patch)
+    return patch
+
+
+def test_new_patches_wait_behind_a_bar_while_the_user_is_triaging(topology, browser, maintainer):
+    from playwright.sync_api import expect
+
+    project = frob_project(maintainers=[maintainer])
+    first = make_patch(project, name="[PATCH] being triaged")
+    page = open_live(browser, f"{topology['a'].url}/project/frob/list/", user=maintainer)
+    page.check(f"#patch-row-{first.pk} input[name=patch_id]")  # mid-triage: rows selected
+
+    arrived = elsewhere(new_patch, project, "[PATCH] arrived meanwhile")
+    bar = page.locator(".live-new-bar button")
+    expect(bar).to_have_text("1 new patch — show it", timeout=WAIT_MS)
+    # Not inserted above what the user is working on, but counted.
+    expect(page.locator("#patch-list-body tr")).to_have_count(1)
+    expect(page.locator("[data-live-count='total']")).to_have_text("2")
+
+    bar.click()
+    rows = page.locator("#patch-list-body tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_have_id(f"patch-row-{arrived.pk}")
+    expect(page.locator(f"#patch-row-{first.pk} input[name=patch_id]")).to_be_checked()
+    expect(page.locator(".live-new-bar")).to_be_hidden()
     assert still_same_page(page)
