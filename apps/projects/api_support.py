@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
@@ -175,13 +176,18 @@ def parse_bool(value: Any) -> bool | None:
     return None
 
 
+# No column holds more than a signed 64-bit integer; a larger number is no valid value
+# (and the database driver would raise on it: a 500 instead of a 400 or 404).
+MAX_INT = 2**63 - 1
+
+
 def parse_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
+        value = int(value.strip())  # ASCII digits only: "²".isdigit() is true, int("²") fails
+    if isinstance(value, int) and -MAX_INT <= value <= MAX_INT:
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
     return None
 
 
@@ -425,7 +431,7 @@ def paginate(request: HttpRequest, qs: QuerySet | list) -> tuple[list, dict[str,
         number = max(1, -(-length() // per_page)) if raw_page == "last" else int(raw_page)
     except ValueError as exc:
         raise not_found("Invalid page.") from exc
-    if number < 1:
+    if number < 1 or (number - 1) * per_page > MAX_INT:  # no database offsets that far
         raise not_found("Invalid page.")
     offset = (number - 1) * per_page
     rows = list(source[offset : offset + per_page + 1])
