@@ -1,24 +1,23 @@
 """Data safety of the schema: migrations reverse cleanly and move populated databases forward.
 
-Generic over whatever migrations exist: every app's latest migration is undone
-and redone on a database holding rows written through the previous schema.
+Generic over whatever migrations exist. Runs on PostgreSQL (the production
+database) in a scratch database of its own, through tests/security/migration_steps.py.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import json
 import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
 
+import psycopg
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
-from apps.events.models import Event
-from apps.mail.models import IncomingMail
-from apps.patches.models import Patch
-from apps.projects.models import Project, State
-from apps.webhooks.models import Delivery, Webhook
-from tests.factories import make_patch, make_project, make_user
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.postgres,
@@ -27,117 +26,58 @@ pytestmark = [
         reason="migrations are tested on PostgreSQL, the production database (SQLite rebuilds "
         "tables on every schema change: minutes on this suite's budget)",
     ),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-OUR_APPS = ("projects", "patches", "series", "mail", "checks", "events", "webhooks")
 
-
-def executor() -> MigrationExecutor:
-    return MigrationExecutor(connection)
-
-
-def leaves() -> list[tuple[str, str]]:
-    return [node for node in executor().loader.graph.leaf_nodes()]
-
-
-def migrate(targets: list[tuple[str, str | None]]):
-    """Migrate to targets; returns the historical apps of the resulting state."""
-    executor().migrate(targets)
-    if any(name is None for _, name in targets):
-        return None
-    return executor().loader.project_state(targets).apps
-
-
-@pytest.fixture(autouse=True)
-def back_to_latest():
-    """Whatever happens in a test, leave the database on the latest schema."""
-    latest = leaves()
-    yield
-    migrate(latest)
-
-
-def test_every_migration_reverses_and_reapplies_on_a_populated_database():
-    maintainer = make_user("m")
-    make_patch(make_project("rev", maintainers=[maintainer]))
-    latest = leaves()
-    migrate([(app, None) for app in OUR_APPS])  # every migration of ours, undone
-    tables = connection.introspection.table_names()
-    assert not [t for t in tables if t.split("_")[0] in OUR_APPS], tables
-    migrate(latest)
-    # The schema works again, with the default states and tags the migrations install.
-    assert State.objects.filter(slug="new").exists()
-    make_patch(make_project("again"))
-    assert Patch.objects.count() == 1
-
-
-def previous_targets() -> list[tuple[str, str]]:
-    """The migration before each of our apps' latest one (unless that one is initial)."""
-    loader = executor().loader
-    targets = []
-    for app, name in loader.graph.leaf_nodes():
-        # Initial migrations split across files ship together: one release never has half.
-        if app not in OUR_APPS or loader.disk_migrations[(app, name)].initial:
-            continue
-        node = loader.graph.node_map[(app, name)]
-        parents = [p.key for p in node.parents if p.key[0] == app]
-        if parents:
-            targets.append(parents[0])
-    return targets
-
-
-def whole_state(targets: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Targets for every app: the given ones, every other app at its latest migration."""
-    moved = {app for app, _ in targets}
-    return targets + [node for node in leaves() if node[0] not in moved]
-
-
-def create(model, **fields):
-    """A row through a historical model, with only the fields that model has."""
-    known = {f.name for f in model._meta.get_fields()}
-    return model.objects.create(**{k: v for k, v in fields.items() if k in known})
-
-
-def test_forward_migrations_keep_rows_written_by_the_previous_schema():
-    latest = leaves()
-    targets = previous_targets()
-    assert targets, "no app has more than one migration: nothing to test"
-    old = migrate(whole_state(targets))
-    now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-    user = create(old.get_model("projects", "User"), username="old", email="old@example.org")
-    project = create(
-        old.get_model("projects", "Project"),
-        linkname="old", name="Old", listid="old.example.org", listemail="old@example.org",
+@pytest.fixture
+def scratch(db):
+    """A fresh database on the test server; yields a function running one step in it."""
+    settings = connection.settings_dict
+    name = f"pw_migrations_{uuid.uuid4().hex[:8]}"
+    server = dict(
+        host=settings["HOST"], port=settings["PORT"], user=settings["USER"],
+        password=settings.get("PASSWORD") or None,
     )  # fmt: skip
-    person = create(old.get_model("projects", "Person"), email="p@example.org", name="P")
-    state = old.get_model("projects", "State").objects.get(slug="new")
-    patch = create(
-        old.get_model("patches", "Patch"),
-        project=project, msgid="<old@example.org>", name="[PATCH] old", submitter=person,
-        state=state, date=now, content="body", diff="diff", headers="",
-    )  # fmt: skip
-    create(
-        old.get_model("mail", "IncomingMail"), raw=b"raw mail", msgid="<old@example.org>",
-        status="parsed", received=now,
-    )  # fmt: skip
-    create(
-        old.get_model("events", "Event"), category="patch-created", project=project,
-        patch=patch, date=now,
-    )  # fmt: skip
-    webhook = create(
-        old.get_model("webhooks", "Webhook"), owner=user, url="https://h.example.org/",
-        secret="whsec_x", created=now,
-    )  # fmt: skip
-    create(
-        old.get_model("webhooks", "Delivery"), webhook=webhook, category="ping",
-        message_id="msg_old", status="succeeded", created=now, next_attempt_at=now,
-    )  # fmt: skip
+    with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+    url = f"postgres://{settings['USER']}{password}@{settings['HOST']}:{settings['PORT']}/{name}"
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "1"}
+    env.pop("REDIS_URL", None)
 
-    migrate(latest)
-    patch = Patch.objects.get(msgid="<old@example.org>")
-    assert (patch.project.linkname, patch.state.slug, patch.content) == ("old", "new", "body")
-    assert bytes(IncomingMail.objects.get(msgid="<old@example.org>").raw) == b"raw mail"
-    assert Event.objects.filter(patch=patch, category="patch-created").count() == 1
-    delivery = Delivery.objects.get(message_id="msg_old")
-    assert delivery.status == "succeeded" and delivery.webhook == Webhook.objects.get()
-    assert Project.objects.get(linkname="old").maintainers.count() == 0
+    def step(name: str):
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.security.migration_steps", name],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout)
+
+    try:
+        yield step
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_every_migration_reverses_and_reapplies_on_a_populated_database(scratch):
+    scratch("latest")
+    scratch("populate-current")
+    assert scratch("zero") == []  # every table of ours is gone
+    scratch("latest")
+    # The schema works again, with the default states the data migration installs.
+    assert scratch("check-current") == {"states": 1, "patches": 1}
+
+
+def test_forward_migrations_keep_rows_written_by_the_previous_schema(scratch):
+    scratch("latest")
+    stepped_back = scratch("previous")
+    assert stepped_back, "no app has a non-initial latest migration: nothing to test"
+    scratch("populate-old")
+    scratch("latest")
+    assert scratch("check-old") == {
+        "patch": ["old", "new", "body"],
+        "raw": "raw mail",
+        "events": 1,
+        "delivery": ["succeeded", "https://h.example.org/", 0],
+    }
