@@ -209,13 +209,16 @@ def stage_queries(paths: list[dict]) -> dict:
     client = Client()
     out = {}
     for item in paths:
-        with CaptureQueriesContext(connection) as ctx:
-            if item["method"] == "POST":
-                response = client.post(item["path"], item["body"].encode(), content_type="text/xml")
-            else:
-                response = client.get(item["path"])
-            if getattr(response, "streaming", False):
-                b"".join(response.streaming_content)
+        # The second request is counted: the first may fill a cache (a long list's length).
+        for _ in range(2):
+            with CaptureQueriesContext(connection) as ctx:
+                if item["method"] == "POST":
+                    body = item["body"].encode()
+                    response = client.post(item["path"], body, content_type="text/xml")
+                else:
+                    response = client.get(item["path"])
+                if getattr(response, "streaming", False):
+                    b"".join(response.streaming_content)
         out[item["name"]] = {"status": response.status_code, "queries": len(ctx.captured_queries)}
     return out
 
