@@ -21,6 +21,7 @@ viewer (the client does not retry these).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -31,6 +32,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.events.live import catchup, pages, render
+from apps.events.live.hub import hub
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +59,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             user=self.viewer.user,
         )
         self.joined: list[str] = []
+        self.inbox: asyncio.Queue = asyncio.Queue()  # broadcasts, handed over by the hub
+        self.worker: asyncio.Task | None = None
         self.sent: set[int] = set()
         self.sent_order: deque[int] = deque()
+        self.nonces: deque[str] = deque(maxlen=64)  # the latest broadcasts handled
         self.cursor = 0  # the highest event id this page has been sent
         self.verified = 0  # every event in scope up to here was sent (as far as the log knew)
         self.resumed = False
@@ -80,7 +85,19 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+            await hub().leave(group, self)
+        if getattr(self, "worker", None) is not None:
+            self.worker.cancel()
+            try:
+                await self.worker
+            except asyncio.CancelledError:
+                pass
+
+    async def work(self) -> None:
+        """Handle broadcasts one at a time, in the order they came."""
+        while True:
+            message = await self.inbox.get()
+            await self.event_created(message)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         try:
@@ -126,11 +143,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         # Join first, then read the log: whatever commits in between arrives
         # twice at worst, and the second copy is dropped below.
         for group in self.page.groups:
-            await self.channel_layer.group_add(group, self.channel_name)
+            await hub().join(group, self)
             self.joined.append(group)
         self.resumed = True
         self.checked_at = time.monotonic()
         await self.catch_up(last, patches=patches, resume=True)
+        # Broadcasts that came meanwhile waited in the inbox: they follow the catch-up.
+        self.worker = asyncio.create_task(self.work())
 
     async def catch_up(self, last: int, *, patches: list[int], resume: bool) -> None:
         """Send what the log holds past `last` (and past what this connection verified)."""
@@ -160,6 +179,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         """A change committed somewhere: send this viewer what it changes on this page."""
         if self.page is None or not self.resumed:
             return
+        # A page in several groups (a patch and its series) hears some broadcasts twice.
+        nonce = message.get("nonce")
+        if nonce:
+            if nonce in self.nonces:
+                return
+            self.nonces.append(nonce)
         event_id = message.get("event_id")
         if event_id is not None and event_id in self.sent:
             return

@@ -163,4 +163,5 @@ def _deliver(layer, groups: list[str], message: dict) -> None:
 
 async def _send_all(layer, groups: list[str], message: dict) -> None:
     for group in groups:
-        await layer.group_send(group, message)
+        # Each process receives a group's message once and hands it to its pages (hub.py).
+        await layer.group_send(group, {**message, "group": group})

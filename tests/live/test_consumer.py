@@ -160,3 +160,19 @@ async def test_an_idle_page_outlives_the_channel_layers_blocking_reads(project, 
     message = await receive(communicator)
     assert [op["id"] for op in message["ops"]] == [f"patch-row-{patch.pk}"]
     await communicator.disconnect()
+
+
+async def test_pages_leaving_a_group_do_not_silence_the_others(project, maintainer):
+    patch = await run(make_patch, project)
+    leaving = await follow(f"/ws/list/{project.pk}/")
+    staying = await follow(f"/ws/list/{project.pk}/")
+    await leaving.disconnect()
+    await run(set_state, patch, "accepted", maintainer)
+    message = await receive(staying)
+    assert [op["id"] for op in message["ops"]] == [f"patch-row-{patch.pk}"]
+    await staying.disconnect()
+    # The last one gone, a new page joins afresh.
+    again = await follow(f"/ws/list/{project.pk}/")
+    await run(set_state, patch, "new", maintainer)
+    assert [op["id"] for op in (await receive(again))["ops"]] == [f"patch-row-{patch.pk}"]
+    await again.disconnect()

@@ -186,3 +186,13 @@ async def test_series_page_fills_in_as_patches_arrive(project, maintainer):
     assert ops[f"patch-row-{first.pk}"]["op"] == "replace"
     assert "RFC" in ops[f"patch-row-{first.pk}"]["html"]
     await communicator.disconnect()
+
+
+async def test_a_page_in_several_groups_gets_a_broadcast_once(project, maintainer):
+    series = await run(make_series, project, total=2)
+    patch = await run(make_patch, project, series=series, number=1)
+    communicator = await follow(f"/ws/patch/{patch.pk}/")  # its patch's and its series' groups
+    await run(patch_update, patch=patch, actor=maintainer, commit_ref="cafe1234")
+    assert "cafe1234" in (await ops_of(communicator))["patch-facts"]["html"]
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
