@@ -15,8 +15,8 @@ server → client
       too much was missed: fetch the page again and swap these regions
   {"type": "pong"} / {"type": "error", "error": "..."}
 
-Closing codes: 4400 bad request, 4404 page not found or not visible to this
-viewer (the client does not retry these).
+Closing code 4404: the page does not exist or is not this viewer's to see (the
+client does not retry). Malformed messages get an error and change nothing.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from apps.events.live.hub import hub
 
 log = logging.getLogger(__name__)
 
-CLOSE_BAD_REQUEST = 4400
 CLOSE_NOT_FOUND = 4404
 # How many sent event ids a connection remembers to avoid sending one twice.
 SENT_MEMORY = 2000
@@ -141,7 +140,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def resume(self, last: int, patches: list[int]) -> None:
         # Join first, then read the log: whatever commits in between arrives
-        # twice at worst, and the second copy is dropped below.
+        # twice at worst, and event_created drops the second copy.
         for group in self.page.groups:
             await hub().join(group, self)
             self.joined.append(group)

@@ -14,7 +14,7 @@
   var PING_EVERY = 25000;  // heartbeat; also lets the server repair lost broadcasts
   var PONG_WITHIN = 10000;  // no answer by then: the connection is dead, reconnect
   var RETRY_CODES = [1006, 1011, 1012, 1013];  // the extension reconnects on these itself
-  var PERMANENT_CODES = [4400, 4404];
+  var PERMANENT_CODES = [4404];  // the page is gone or not ours to see
   var SEEN_MAX = 5000;
   var KEEP_CLASSES = ["selected", "current"];
   var LABELS = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline" };
