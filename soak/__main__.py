@@ -302,10 +302,14 @@ def fault_run(
     deliveries = probe(env, "deliveries")
     leftovers = probe(env, "leftovers")
     _report_deliveries(report, deliveries, receiver)
+    expected_leftovers = probe(environment(pg.url("soak_clean")), "leftovers")
     report.check(
-        "no reply left waiting for a parent that arrived",
-        leftovers["awaited_replies_with_parsed_mail"] == 0,
-        json.dumps(leftovers),
+        "replies still waiting for a closer parent: as many as in the reference run",
+        leftovers["awaited_replies_with_parsed_mail"]
+        == expected_leftovers["awaited_replies_with_parsed_mail"],
+        f"{leftovers['awaited_replies_with_parsed_mail']} vs "
+        f"{expected_leftovers['awaited_replies_with_parsed_mail']} (a reply placed on an "
+        "earlier message of its thread keeps waiting for the one it answers)",
     )
 
     if not args.skip_maintainers:
@@ -524,6 +528,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--atheris-seconds", type=int, default=120)
     parser.add_argument("--skip-maintainers", action="store_true")
     parser.add_argument("--skip-fuzz", action="store_true")
+    parser.add_argument(
+        "--skip-faults",
+        action="store_true",
+        help="only the reference run, parallel ingestion (and fuzzing)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = parser.parse_args(argv)
 
@@ -543,10 +552,11 @@ def main(argv: list[str] | None = None) -> int:
         expected, clean_seconds = clean_run(pg, archive)
         report.section("Reference run (in order, one worker, no faults)")
         report.say(f"  {sizes(expected)} in {clean_seconds:.0f} s; mail {mail_outcomes(expected)}")
-        log("fault run")
-        actual, _env = fault_run(args, pg, redis, archive, workdir, report, stack)
-        report.say(f"  {sizes(actual)}; mail {mail_outcomes(actual)}")
-        report.diff("fault run vs reference", differences(expected, actual))
+        if not args.skip_faults:
+            log("fault run")
+            actual, _env = fault_run(args, pg, redis, archive, workdir, report, stack)
+            report.say(f"  {sizes(actual)}; mail {mail_outcomes(actual)}")
+            report.diff("fault run vs reference", differences(expected, actual))
         log("parallel ingestion")
         shuffled_run(pg, archive, workdir, expected, report)
         if not args.skip_fuzz:
