@@ -93,12 +93,15 @@ def revision_find_previous(*, series: Series, refs: list[str]) -> Link | None:
                 partial = series.cover_id is None and _is_patch_msgid(series.project_id, ref)
                 return Link(found, partial)
     newest = ("-version", "-date", "-id")
+    # Only what was sent before it: what merely arrived first must not decide (lists deliver
+    # out of order, and the same name may come again later).
+    sent_before = earlier.filter(date__lte=series.date)
     if series.change_id:
-        found = earlier.filter(change_id=series.change_id).order_by(*newest).first()
+        found = sent_before.filter(change_id=series.change_id).order_by(*newest).first()
         if found:
             return Link(found, False)
     if (series.name or "") not in GENERIC_NAMES:
-        found = earlier.filter(name=series.name).order_by(*newest).first()
+        found = sent_before.filter(name=series.name).order_by(*newest).first()
         if found:
             return Link(found, False)
     return None
@@ -123,7 +126,17 @@ def _find_later(series: Series, msgid: str) -> list[Link]:
             submitter_id=series.submitter_id,
             version__gt=series.version,
         )
-        .filter(Q(previous_revision=None) | Q(previous_revision__version__lt=series.version))
+        .filter(
+            Q(previous_revision=None)
+            | Q(previous_revision__version__lt=series.version)
+            # Linked by name or change-id to an older send of the same version: this is newer.
+            | Q(
+                ~Q(pk__in=threaded),
+                previous_revision__version=series.version,
+                previous_revision__date__lt=series.date,
+                date__gte=series.date,
+            )
+        )
         .exclude(pk=series.pk)
     )
     is_patch = _is_patch_msgid(series.project_id, msgid)
