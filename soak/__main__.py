@@ -520,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--settle",
         type=int,
-        default=1200,
+        default=2400,
         help="seconds allowed to settle after feeding (default 1200)",
     )
     parser.add_argument("--rounds", type=int, default=15, help="writes per concurrent maintainer")
