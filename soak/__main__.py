@@ -521,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
         "--settle",
         type=int,
         default=2400,
-        help="seconds allowed to settle after feeding (default 1200)",
+        help="seconds allowed to settle after feeding (default 2400)",
     )
     parser.add_argument("--rounds", type=int, default=15, help="writes per concurrent maintainer")
     parser.add_argument("--fuzz-examples", type=int, default=1500)
