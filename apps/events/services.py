@@ -2,23 +2,60 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.db import transaction
 
 from apps.events.models import Event
 
+# Events recorded inside `events_batched()`, written when the block ends.
+_batch: ContextVar[list[Event] | None] = ContextVar("events_batch", default=None)
+
 
 def event_record(*, category: str, project, actor=None, **refs) -> Event:
-    """Record an event in the current transaction; publish it once that commits."""
-    from apps.webhooks.services import deliveries_create_for_event
+    """Record an event in the current transaction; publish it once that commits.
 
-    # The webhook outbox rows commit (or not) together with the event.
-    with transaction.atomic(savepoint=False):
-        event = Event.objects.create(category=category, project=project, actor=actor, **refs)
-        deliveries_create_for_event(event)
-    from apps.events.publish import event_publish_on_commit
-
-    event_publish_on_commit(event)
+    Inside `events_batched()` the row is written (and gets its id) when the block ends.
+    """
+    event = Event(category=category, project=project, actor=actor, **refs)
+    batch = _batch.get()
+    if batch is not None:
+        batch.append(event)
+    else:
+        _events_write([event])
     return event
+
+
+@contextmanager
+def events_batched():
+    """Write the events recorded in this block together when it ends (inside its transaction):
+    one INSERT and one webhook lookup however many there are. Ids keep the order of recording.
+    Nothing is written if the block raises."""
+    if _batch.get() is not None:  # an enclosing batch writes them
+        yield
+        return
+    token = _batch.set([])
+    try:
+        yield
+        events = _batch.get()
+    finally:
+        _batch.reset(token)
+    _events_write(events)
+
+
+def _events_write(events: list[Event]) -> None:
+    from apps.events.publish import event_publish_on_commit
+    from apps.webhooks.services import deliveries_create_for_events
+
+    if not events:
+        return
+    # The webhook outbox rows commit (or not) together with the events.
+    with transaction.atomic(savepoint=False):
+        Event.objects.bulk_create(events)
+        deliveries_create_for_events(events)
+    for event in events:
+        event_publish_on_commit(event)
 
 
 def on_commit(func) -> None:

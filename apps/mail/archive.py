@@ -11,11 +11,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db import connection, transaction
+from django.db import connection
 
 from apps.mail.context import IngestContext
 from apps.mail.models import IncomingMail
-from apps.mail.services import mail_ingest, mail_store, peek_msgid
+from apps.mail.services import mail_ingest, mail_store_ingest, peek_msgid
 
 # Messages looked up (already stored?) per query when resuming.
 BATCH = 200
@@ -147,10 +147,9 @@ def archive_ingest(
                 summary[_kind(mail_ingest(pending.pop(msgid), context=context))] += 1
             else:
                 # One transaction stores and ingests: the archive itself is the durable copy,
-                # and a stopped run resumes. A commit per message is most of the cost.
-                with transaction.atomic():
-                    mail = mail_store(raw, list_id=list_id, enqueue=False)
-                    summary[_kind(mail_ingest(mail, context=context))] += 1
+                # and a stopped run resumes.
+                mail = mail_store_ingest(raw, list_id=list_id, context=context)
+                summary[_kind(mail)] += 1
                 if msgid:
                     stored[msgid] = "done"
             now = time.monotonic()

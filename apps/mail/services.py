@@ -21,9 +21,9 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import F
 from django.utils import timezone
 
+from apps.events.services import events_batched
 from apps.mail.context import IngestContext
 from apps.mail.models import AwaitedMessage, IncomingMail
 from apps.mail.parse import MailParseError, ParsedMail, parse_mail
@@ -109,62 +109,126 @@ def mail_enqueue(mail_id: int) -> bool:
 
 def mail_ingest(mail: IncomingMail, *, context: IngestContext | None = None) -> IncomingMail:
     """Ingest a stored mail in one transaction (unless another worker has); sets its outcome."""
-    context = context or IngestContext()
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            with transaction.atomic():
-                claimed = IncomingMail.objects.filter(
-                    pk=mail.pk, status=IncomingMail.PENDING
-                ).update(attempts=F("attempts") + 1)
-                if claimed:
-                    _ingest_claimed(mail, context)
-                    return mail
-            break
-        except (IntegrityError, OperationalError) as exc:
-            # A race another worker won (unique row, deadlock): start again from the top.
-            if attempt == ATTEMPTS:
-                raise
-            log.info("retrying mail %s after %s", mail.pk, exc)
-            context.people.clear()
+    mail_ingest_pending(mail.pk, context=context)
     mail.refresh_from_db()
     return mail
 
 
-def _ingest_claimed(mail: IncomingMail, context: IngestContext) -> None:
+def mail_ingest_pending(mail_id: int, *, context: IngestContext | None = None):
+    """Claim a stored mail if it is still pending and ingest it; None if it is not."""
+    return _ingest(lambda: _claim(mail_id), context or IngestContext())
+
+
+def mail_store_ingest(
+    raw: bytes, *, list_id: str = "", context: IngestContext | None = None
+) -> IncomingMail:
+    """Store and ingest a mail in one transaction (archives: the archive is the durable copy,
+    and nobody else can see the row before it is done)."""
+    return _ingest(lambda: mail_store(raw, list_id=list_id, enqueue=False), context)
+
+
+def _claim(mail_id: int) -> IncomingMail | None:
+    """The mail, locked for this transaction, if still pending: a worker that comes second
+    waits for the first to commit and then finds it done."""
+    return (
+        IncomingMail.objects.select_for_update().filter(pk=mail_id, status=IncomingMail.PENDING)
+    ).first()
+
+
+def _ingest(start, context: IngestContext | None) -> IncomingMail | None:
+    """One transaction: start() gives the mail (claimed or just stored), then parse and
+    ingest it, events and its outcome included. When the mail fails, everything is rolled
+    back and the outcome alone is written, in a transaction of its own."""
+    context = context or IngestContext()
+    for attempt in range(1, ATTEMPTS + 1):
+        mail = None
+        try:
+            try:
+                with transaction.atomic(), events_batched():
+                    mail = start()
+                    if mail is None:
+                        return None
+                    if mail.status == IncomingMail.PENDING:
+                        _finish(mail, _ingest_mail(mail, context), attempt=True)
+                    return mail
+            except Exception:
+                context.people.clear()  # what this transaction changed on them is gone
+                raise
+        except IntegrityError as exc:
+            # Delivered twice (the first copy is stored), or a race another worker won.
+            duplicate, project = _duplicate_of(start, context)
+            if duplicate:
+                return _record(start, Result.ignored(duplicate), project=project)
+            if attempt == ATTEMPTS:
+                raise
+            log.info("retrying after %s", exc)
+        except (OperationalError, InterfaceError, transaction.TransactionManagementError) as exc:
+            # The database, not the mail (deadlock, lost connection): start again or let
+            # the task retry.
+            if attempt == ATTEMPTS or not isinstance(exc, OperationalError):
+                raise
+            log.info("retrying after %s", exc)
+        except Exception as exc:
+            # The project it was for (if it got that far) stays on the failed mail.
+            project = mail.project if mail is not None else None
+            if isinstance(exc, MailParseError):
+                reason = str(exc)
+            elif isinstance(exc, DataError):
+                reason = f"data the database refuses: {exc}".strip()
+            else:  # a bug must not lose the mail: keep it, failed, for reingest
+                log.exception("mail %s failed", mail.pk if mail is not None else "(new)")
+                reason = f"internal error: {type(exc).__name__}: {exc}"
+            return _record(start, Result.failed(reason), project=project)
+    return None
+
+
+def _record(start, result: Result, *, project: Project | None = None) -> IncomingMail | None:
+    """Write only the outcome of a mail whose ingestion was rolled back."""
+    with transaction.atomic():
+        mail = start()
+        if mail is not None and mail.status == IncomingMail.PENDING:
+            mail.project = project
+            _finish(mail, result, attempt=True)
+        return mail
+
+
+def _duplicate_of(start, context: IngestContext) -> tuple[str, Project | None]:
+    """('duplicate: …', project) if the mail's Message-ID is already stored in its project."""
+    with transaction.atomic():
+        try:
+            mail = start()
+            parsed = parse_mail(bytes(mail.raw)) if mail is not None else None
+        except MailParseError:
+            parsed = None
+        project = stored = None
+        if parsed is not None:
+            list_ids = [mail.list_id] if mail.list_id else parsed.list_ids
+            project, _ = choose_project(context.projects, list_ids, parsed.raw_subject)
+            stored = _stored_as(project, parsed.msgid) if project else ""
+        transaction.set_rollback(True)  # only looking (start() may have stored or claimed)
+    if not stored:
+        return "", None
+    return f"duplicate: {parsed.msgid} is already {stored}", project
+
+
+def _ingest_mail(mail: IncomingMail, context: IngestContext) -> Result:
     try:
         parsed = parse_mail(bytes(mail.raw))
     except MailParseError as exc:
-        _finish(mail, Result.failed(str(exc)))
-        return
-    try:
-        # A savepoint: when this mail fails, none of its rows remain, but its outcome does.
-        with transaction.atomic():
-            result = _ingest_parsed(mail, parsed, context)
-    except MailParseError as exc:
-        result = Result.failed(str(exc))
-    except IntegrityError:
-        duplicate = _stored_as(mail.project, parsed.msgid) if mail.project else ""
-        if not duplicate:
-            raise
-        result = Result.ignored(f"duplicate: {parsed.msgid} is already {duplicate}")
-    except (OperationalError, InterfaceError, transaction.TransactionManagementError):
-        raise  # the database, not the mail: the task retries
-    except DataError as exc:
-        result = Result.failed(f"data the database refuses: {exc}".strip())
-    except Exception as exc:  # a bug must not lose the mail: keep it, failed, for reingest
-        log.exception("mail %s failed", mail.pk)
-        result = Result.failed(f"internal error: {type(exc).__name__}: {exc}")
-    if result.status == IncomingMail.FAILED:
-        context.people.clear()
-    _finish(mail, result)
+        return Result.failed(str(exc))
+    return _ingest_parsed(mail, parsed, context)
 
 
-def _finish(mail: IncomingMail, result: Result) -> None:
+def _finish(mail: IncomingMail, result: Result, *, attempt: bool = False) -> None:
     mail.status = result.status
     mail.outcome = result.outcome[:255]
     mail.reason = result.reason
     mail.processed = timezone.now()
-    mail.save(update_fields=["status", "outcome", "reason", "processed", "project"])
+    fields = ["status", "outcome", "reason", "processed", "project"]
+    if attempt:
+        mail.attempts += 1
+        fields.append("attempts")
+    mail.save(update_fields=fields)
 
 
 def _stored_as(project: Project, msgid: str) -> str:

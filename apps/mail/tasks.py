@@ -24,12 +24,10 @@ SWEEP_AFTER = dt.timedelta(minutes=2)
 )
 def mail_ingest(mail_id: int) -> str:
     """Ingest one stored mail; a mail already ingested (double delivery) is left alone."""
-    from apps.mail.services import mail_ingest as ingest
+    from apps.mail.services import mail_ingest_pending
 
-    mail = IncomingMail.objects.filter(pk=mail_id).first()
-    if mail is None:
-        return "gone"
-    return ingest(mail).status
+    mail = mail_ingest_pending(mail_id)
+    return "not pending" if mail is None else mail.status
 
 
 @shared_task(name="mail.sweep")

@@ -252,22 +252,35 @@ def delivery_redeliver(*, delivery: Delivery) -> Delivery:
 # --- the outbox ----------------------------------------------------------------------
 
 
-def webhooks_for_event(event: Event) -> list[int]:
-    """Ids of the active webhooks that want this event (its project and category)."""
+def webhooks_for_events(events: list[Event]) -> dict[int, list[int]]:
+    """Per event (by position), the ids of the active webhooks that want it, in one query."""
+    projects = {event.project_id for event in events}
     candidates = (
         Webhook.objects.filter(active=True, owner__is_active=True)
-        .filter(Q(projects__isnull=True) | Q(projects=event.project_id))
-        .distinct()
-        .values_list("id", "categories")
+        .filter(Q(projects__isnull=True) | Q(projects__in=projects))
+        .values_list("id", "categories", "projects")
     )
     # Category filtering is in Python: JSON containment isn't portable to SQLite.
-    return [pk for pk, wanted in candidates if not wanted or event.category in wanted]
+    wanted: dict[int, tuple[list[str], set[int | None]]] = {}
+    for pk, categories, project_id in candidates:
+        wanted.setdefault(pk, (categories, set()))[1].add(project_id)
+    return {
+        index: [
+            pk
+            for pk, (categories, scope) in wanted.items()
+            if (None in scope or event.project_id in scope)
+            and (not categories or event.category in categories)
+        ]
+        for index, event in enumerate(events)
+    }
 
 
-def deliveries_create_for_event(event: Event) -> list[Delivery]:
-    """Create the event's deliveries in the current transaction; queue them once it commits."""
-    webhook_ids = webhooks_for_event(event)
-    if not webhook_ids:
+def deliveries_create_for_events(events: list[Event]) -> list[Delivery]:
+    """Create the events' deliveries in the current transaction; queue them once it commits."""
+    if not events:
+        return []
+    targets = webhooks_for_events(events)
+    if not any(targets.values()):
         return []
     now = timezone.now()
     give_up_at = now + timedelta(seconds=settings.WEBHOOK_RETRY_WINDOW_SECONDS)
@@ -281,7 +294,8 @@ def deliveries_create_for_event(event: Event) -> list[Delivery]:
             enqueued_at=now,
             give_up_at=give_up_at,
         )
-        for pk in webhook_ids
+        for index, event in enumerate(events)
+        for pk in targets[index]
     )
     ids = [d.pk for d in deliveries]
     transaction.on_commit(lambda: deliveries_enqueue(ids))
