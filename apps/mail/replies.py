@@ -44,7 +44,9 @@ def reply_parent(project: Project, refs: list[str]) -> Parent | None:
     found.update({c.msgid: c for c in Cover.objects.filter(project=project, msgid__in=refs)})
     for position in range(len(refs) - 1, -1, -1):
         if refs[position] in found:
-            return Parent(found[refs[position]], position, False)
+            submission = found[refs[position]]
+            submission.project = project
+            return Parent(submission, position, False)
     via: dict[str, Patch | Cover] = {
         c.msgid: c.patch
         for c in PatchComment.objects.filter(patch__project=project, msgid__in=refs).select_related(
@@ -65,11 +67,20 @@ def reply_parent(project: Project, refs: list[str]) -> Parent | None:
     return None
 
 
-def reply_await(*, mail: IncomingMail, project: Project, refs: list[str], parent: Parent | None):
+def reply_await(
+    *,
+    mail: IncomingMail,
+    project: Project,
+    refs: list[str],
+    parent: Parent | None,
+    first: bool = False,
+):
     """Wait for the references nearer than the parent found (all of them if none was).
 
     With a patch or cover letter as parent, only messages that have not arrived can
-    change it (one that arrived and is no submission never becomes one).
+    change it (one that arrived and is no submission never becomes one). first: the
+    mail is being ingested from pending, so it waits for nothing yet (mail_requeue
+    clears what a mail waited for).
     """
     start = -1 if parent is None else parent.position - (1 if parent.via_comment else 0)
     positions = [i for i in range(len(refs)) if i > start]
@@ -82,22 +93,24 @@ def reply_await(*, mail: IncomingMail, project: Project, refs: list[str], parent
             ).values_list("msgid", flat=True)
         )
         positions = [i for i in positions if refs[i] not in arrived]
-    AwaitedMessage.objects.filter(mail=mail, kind=AwaitedMessage.REPLY).exclude(
-        position__in=positions
-    ).delete()
-    AwaitedMessage.objects.bulk_create(
-        [
-            AwaitedMessage(
-                project=project,
-                msgid=refs[i],
-                kind=AwaitedMessage.REPLY,
-                mail=mail,
-                position=i,
-            )
-            for i in positions
-        ],
-        ignore_conflicts=True,
-    )
+    if not first:
+        AwaitedMessage.objects.filter(mail=mail, kind=AwaitedMessage.REPLY).exclude(
+            position__in=positions
+        ).delete()
+    if positions:
+        AwaitedMessage.objects.bulk_create(
+            [
+                AwaitedMessage(
+                    project=project,
+                    msgid=refs[i],
+                    kind=AwaitedMessage.REPLY,
+                    mail=mail,
+                    position=i,
+                )
+                for i in positions
+            ],
+            ignore_conflicts=True,
+        )
 
 
 def comment_create(

@@ -44,7 +44,6 @@ from apps.mail.submissions import cover_create_from_mail, patch_create_from_mail
 from apps.patches.models import Cover, Patch
 from apps.projects.models import Project
 from apps.series.models import Series
-from apps.series.revisions import revisions_track
 from apps.series.services import series_dependencies_arrived
 
 log = logging.getLogger(__name__)
@@ -291,7 +290,7 @@ def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContex
 
     # A comment stored before (delivered twice) violates its unique constraint below.
     parent = reply_parent(project, parsed.refs)
-    reply_await(mail=mail, project=project, refs=parsed.refs, parent=parent)
+    reply_await(mail=mail, project=project, refs=parsed.refs, parent=parent, first=True)
     if parent is None:
         return Result.ignored(
             f"a reply to {parsed.refs[-1]}, which is not a known patch, cover letter or "
@@ -321,8 +320,6 @@ def _arrived(
         a.kind == AwaitedMessage.DEPENDS and a.msgid == msgid for a in awaited
     ):
         series_dependencies_arrived(series=series, msgid=msgid)
-    if series is not None:
-        revisions_track(series=series, msgid=msgid)
     waiting = [a.mail_id for a in awaited if a.kind == AwaitedMessage.REPLY and a.msgid == msgid]
     seen: set[int] = set()
     while waiting:
@@ -389,4 +386,7 @@ def mail_requeue(*, mail_ids: list[int] | None = None, failed: bool = False) -> 
         qs = qs.filter(pk__in=mail_ids)
     if failed:
         qs = qs.filter(status=IncomingMail.FAILED)
-    return qs.update(status=IncomingMail.PENDING, outcome="", reason="")
+    with transaction.atomic():
+        # Ingested again from the start: what they waited for is worked out anew.
+        AwaitedMessage.objects.filter(kind=AwaitedMessage.REPLY, mail__in=qs).delete()
+        return qs.update(status=IncomingMail.PENDING, outcome="", reason="")

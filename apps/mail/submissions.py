@@ -13,7 +13,9 @@ from apps.mail.parse.tags import count_tags, find_trailers
 from apps.mail.tagging import cover_trailers, patch_tags_set
 from apps.patches.models import Cover, Patch
 from apps.projects.models import Person, Project
+from apps.series.revisions import revisions_track
 from apps.series.services import (
+    Placement,
     series_cover_added,
     series_dependencies_add,
     series_patch_added,
@@ -92,6 +94,7 @@ def patch_create_from_mail(
             patch_tags_set(patch=patch, counts=counts, existing={})
     if parsed.depends_on:
         series_dependencies_add(series=placement.series, dependencies=parsed.depends_on)
+    _revisions_track(placement, patch, parsed, awaited)
     return patch
 
 
@@ -137,4 +140,23 @@ def cover_create_from_mail(
     )
     if parsed.depends_on:
         series_dependencies_add(series=placement.series, dependencies=parsed.depends_on)
+    _revisions_track(placement, cover, parsed, awaited)
     return cover
+
+
+def _revisions_track(
+    placement: Placement, submission: Patch | Cover, parsed: ParsedMail, awaited
+) -> None:
+    threaded = {
+        a.series_id
+        for a in awaited
+        if a.kind == AwaitedMessage.THREAD and a.msgid == parsed.msgid and a.series_id
+    }
+    revisions_track(
+        series=placement.series,
+        submission=submission,
+        refs=parsed.refs,
+        threaded=threaded,
+        before=placement.before,
+        has_later=placement.has_later,
+    )

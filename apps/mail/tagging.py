@@ -34,13 +34,20 @@ def patch_tags_set(*, patch: Patch, counts: Counter, existing: dict[int, PatchTa
         PatchTag.objects.filter(pk__in=stale).delete()
 
 
-def cover_trailers(*, series_id: int | None, project, patterns: dict[int, str]) -> list[set]:
-    """Trailers given in reply to a series' cover letter: they count for all its patches."""
-    if not (series_id and project.use_tags and project.cover_trailers and patterns):
-        return []
-    contents = CoverComment.objects.filter(cover__series__id=series_id).values_list(
+def _cover_comment_contents(series_id: int | None, project):
+    """The replies to a series' cover letter (contents), when they count for its patches."""
+    if not (series_id and project.use_tags and project.cover_trailers):
+        return None
+    return CoverComment.objects.filter(cover__series__id=series_id).values_list(
         "content", flat=True
     )
+
+
+def cover_trailers(*, series_id: int | None, project, patterns: dict[int, str]) -> list[set]:
+    """Trailers given in reply to a series' cover letter: they count for all its patches."""
+    contents = _cover_comment_contents(series_id, project)
+    if contents is None or not patterns:
+        return []
     return [find_trailers(content, patterns) for content in contents]
 
 
@@ -49,12 +56,13 @@ def patch_tags_refresh(*, patch: Patch, patterns: dict[int, str] | None = None) 
     patterns = tag_patterns() if patterns is None else patterns
     counts: Counter = Counter()
     if patch.project.use_tags and patterns:
+        # The patch's comments and its cover letter's, in one query.
+        replies = patch.comments.order_by().values_list("content", flat=True)
+        cover = _cover_comment_contents(patch.series_id, patch.project)
+        if cover is not None:
+            replies = replies.union(cover.order_by(), all=True)
         sets = [find_trailers(patch.content, patterns)]
-        sets += [
-            find_trailers(content, patterns)
-            for content in patch.comments.values_list("content", flat=True)
-        ]
-        sets += cover_trailers(series_id=patch.series_id, project=patch.project, patterns=patterns)
+        sets += [find_trailers(content, patterns) for content in replies]
         counts = count_tags(sets)
     patch_tags_set(patch=patch, counts=counts)
     return counts

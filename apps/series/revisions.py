@@ -25,10 +25,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from apps.mail.models import AwaitedMessage
-from apps.mail.parse.headers import parse_references
 from apps.patches.models import Cover, Patch
-from apps.patches.selectors import parse_headers
 from apps.projects.models import State
 from apps.series.models import Series, SeriesReference
 
@@ -50,18 +47,6 @@ def find_change_id(text: str) -> str:
     """The b4 ``change-id:`` trailer of a cover letter or patch ('' if none)."""
     match = CHANGE_ID_RE.search(text or "")
     return match.group(1) if match else ""
-
-
-def _refs_of(submission: Patch | Cover) -> list[str]:
-    headers = parse_headers(submission.headers)
-
-    def every(name: str) -> list[str]:
-        for key, value in headers.items():
-            if key.lower() == name.lower():
-                return value if isinstance(value, list) else [value]
-        return []
-
-    return parse_references(every("In-Reply-To"), every("References"), submission.msgid)
 
 
 def _earlier(series: Series):
@@ -107,13 +92,11 @@ def revision_find_previous(*, series: Series, refs: list[str]) -> Link | None:
     return None
 
 
-def _find_later(series: Series, msgid: str) -> list[Link]:
-    """Later revisions that arrived before this series and point at it (or at nothing better)."""
-    threaded = set(
-        AwaitedMessage.objects.filter(
-            project_id=series.project_id, kind=AwaitedMessage.THREAD, msgid=msgid
-        ).values_list("series_id", flat=True)
-    )
+def _find_later(series: Series, is_patch: bool, threaded: set[int]) -> list[Link]:
+    """Later revisions that arrived before this series and point at it (or at nothing better).
+
+    threaded: the series with a mail sent in reply to this submission.
+    """
     evidence = Q(pk__in=threaded)
     if series.change_id:
         evidence |= Q(change_id=series.change_id)
@@ -139,7 +122,6 @@ def _find_later(series: Series, msgid: str) -> list[Link]:
         )
         .exclude(pk=series.pk)
     )
-    is_patch = _is_patch_msgid(series.project_id, msgid)
     return [Link(s, s.pk in threaded and s.cover_id is None and is_patch) for s in later]
 
 
@@ -164,22 +146,34 @@ def _numbers(series: Series) -> set[int]:
     return set(series.patches.exclude(number=None).values_list("number", flat=True))
 
 
-def revisions_track(*, series: Series, msgid: str) -> None:
-    """A patch or cover letter joined series: link revisions both ways, supersede the older."""
+def revision_identity(series: Series) -> tuple:
+    """What revision links depend on: when it is unchanged, so are the links to later ones."""
+    return (series.name, series.submitter_id, series.change_id, series.version, series.date)
+
+
+def revisions_track(
+    *,
+    series: Series,
+    submission: Patch | Cover,
+    refs: list[str],
+    threaded: set[int],
+    before: tuple | None,
+    has_later: bool,
+) -> None:
+    """A patch or cover letter joined series: link revisions both ways, supersede the older.
+
+    series is current (this transaction placed the submission in it); threaded are the
+    series with a mail sent in reply to the submission; before is the series'
+    revision_identity() before this mail (None if it is new); has_later whether
+    some series named it as previous revision before this mail.
+    """
     project = series.project
-    submission: Patch | Cover | None = (
-        Patch.objects.filter(project=project, msgid=msgid).first()
-        or Cover.objects.filter(project=project, msgid=msgid).first()
-    )
-    if submission is None:
-        return
-    series.refresh_from_db(fields=["name", "submitter", "version", "cover", "previous_revision"])
     change_id = find_change_id(submission.content)
     if change_id and not series.change_id:
         series.change_id = change_id
         series.save(update_fields=["change_id"])
     supersede = project.auto_supersede
-    refs = _refs_of(submission)
+    is_patch = isinstance(submission, Patch)
 
     if series.previous_revision_id is None:
         link = revision_find_previous(series=series, refs=refs)
@@ -188,7 +182,7 @@ def revisions_track(*, series: Series, msgid: str) -> None:
             series.save(update_fields=["previous_revision"])
             if supersede:
                 _supersede(link.series, numbers=_numbers(series) if link.partial else None)
-    elif supersede and isinstance(submission, Patch) and series.cover_id is None:
+    elif supersede and is_patch and series.cover_id is None:
         # A partial reroll growing: each re-sent patch replaces its counterpart.
         previous = series.previous_revision
         if any(
@@ -198,13 +192,17 @@ def revisions_track(*, series: Series, msgid: str) -> None:
         ):
             _supersede(previous, numbers={submission.number} if submission.number else set())
 
-    for link in _find_later(series, msgid):
+    links: list[Link] = []
+    if threaded or before != revision_identity(series):
+        # Otherwise every later revision was already matched against this same identity.
+        links = _find_later(series, is_patch, threaded)
+    for link in links:
         link.series.previous_revision = series
         link.series.save(update_fields=["previous_revision"])
         if supersede:
             _supersede(series, numbers=_numbers(link.series) if link.partial else None)
 
-    if supersede and isinstance(submission, Patch):
+    if supersede and is_patch and (has_later or links):
         # An older revision's patch arriving after the newer revision already did.
         later = list(series.next_revisions.all())
         if any(s.cover_id is not None for s in later) or any(

@@ -32,6 +32,7 @@ from apps.mail.parse.depends import Dependency
 from apps.patches.models import Cover, Patch
 from apps.projects.models import Person, Project
 from apps.series.models import Series, SeriesReference
+from apps.series.revisions import revision_identity
 
 # Unthreaded series: parts sent this close together by one person belong together
 # (git send-email and hg email send a whole series within seconds).
@@ -42,10 +43,16 @@ MAX_THREAD_REFS = 20
 
 @dataclass
 class Placement:
-    """Where a patch or cover letter goes, and whether its series is new."""
+    """Where a patch or cover letter goes, and whether its series is new.
+
+    before: the series' revision identity before this mail (None if new), and
+    has_later: whether a later revision already names it (see revisions.py).
+    """
 
     series: Series
     created: bool
+    before: tuple | None = None
+    has_later: bool = False
 
 
 def _thread_refs(refs: list[str]) -> list[str]:
@@ -109,7 +116,8 @@ def series_place(
     if series is None and not refs:
         series = _by_markers(project, submitter, date, version, number, total, is_cover=is_cover)
     if series is not None:
-        return Placement(series, False)
+        series.project = project
+        return Placement(series, False, revision_identity(series), series.has_later)
     return Placement(_series_create(project, submitter, date, version, total, name), True)
 
 
@@ -129,6 +137,9 @@ def _series_create(
 
 
 def _with_slot(qs, number: int, is_cover: bool):
+    """Candidates, with whether their slot for this number is taken and if a later revision
+    already names them."""
+    qs = qs.annotate(has_later=Exists(Series.objects.filter(previous_revision=OuterRef("pk"))))
     if is_cover:
         return qs
     return qs.annotate(taken=Exists(Patch.objects.filter(series=OuterRef("pk"), number=number)))
