@@ -11,14 +11,18 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from apps.patches.models import Patch, PatchTag
 from apps.patches.search import series_search_q
 from apps.patches.services import UNSET, patch_update
-from apps.projects.models import Project, User
+from apps.projects.models import Project, State, User
 from apps.projects.selectors import user_is_maintainer
 from apps.series.models import Series
+
+SERIES_PER_PAGE = 50
+# Newest first: the series list's only order (live pages insert new series on top).
+SERIES_ORDER = ("-date", "-id")
 
 
 @dataclass
@@ -40,12 +44,34 @@ class SeriesRow:
         return sorted(self.tags.items())
 
 
-def series_for_project(project: Project, query: str = "") -> QuerySet[Series]:
+def series_list_q(query: str) -> Q:
+    """The series list's search as a condition on series (SearchError if not understood)."""
+    return series_search_q(query) if query.strip() else Q()
+
+
+def series_for_project(project: Project | int, query: str = "") -> QuerySet[Series]:
     """A project's series, newest first; query is the search language (SearchError if bad)."""
-    qs = Series.objects.filter(project=project).select_related("submitter")
-    if query.strip():
-        qs = qs.filter(series_search_q(query))
-    return qs.annotate(received=Count("patches")).order_by("-date", "-id")
+    qs = Series.objects.filter(series_list_q(query), project=project).select_related("submitter")
+    return qs.annotate(received=Count("patches")).order_by(*SERIES_ORDER)
+
+
+def series_rows_of(project: Project | int, series_ids) -> list[SeriesRow]:
+    """The rows of these series (whatever the search), newest first, as the list shows them."""
+    return series_rows(list(series_for_project(project).filter(pk__in=series_ids)))
+
+
+def series_row_context(user, project: Project) -> dict:
+    """What a row needs besides its SeriesRow, for this viewer (the page and live rows alike).
+
+    The series-wide action form is for maintainers only.
+    """
+    can_triage = user_is_maintainer(user, project)
+    return {
+        "project": project,
+        "can_triage": can_triage,
+        "states": list(State.objects.all()) if can_triage else [],
+        "maintainers": list(project.maintainers.order_by("username")) if can_triage else [],
+    }
 
 
 def series_rows(page: list[Series]) -> list[SeriesRow]:

@@ -12,11 +12,14 @@ from django.views.decorators.http import require_POST
 from apps.patches.search import SearchError
 from apps.patches.services import UNSET
 from apps.projects.models import Project, State, User
-from apps.projects.selectors import user_is_maintainer
 from apps.series.models import Series
-from apps.series.triage import series_bulk_update, series_for_project, series_rows
-
-PER_PAGE = 50
+from apps.series.triage import (
+    SERIES_PER_PAGE,
+    series_bulk_update,
+    series_for_project,
+    series_row_context,
+    series_rows,
+)
 
 
 def series_list(request: HttpRequest, linkname: str) -> HttpResponse:
@@ -25,20 +28,17 @@ def series_list(request: HttpRequest, linkname: str) -> HttpResponse:
     error = ""
     try:
         qs = series_for_project(project, query)
-        page = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
+        page = Paginator(qs, SERIES_PER_PAGE).get_page(request.GET.get("page"))
         rows = series_rows(list(page.object_list))
     except SearchError as exc:
         error, page, rows = str(exc), None, []
-    can_triage = user_is_maintainer(request.user, project)
+    # Rows rendered live (apps/events/live/fragments.py) get the same row context.
     context = {
-        "project": project,
+        **series_row_context(request.user, project),
         "q": query,
         "error": error,
         "page": page,
         "rows": rows,
-        "can_triage": can_triage,
-        "states": list(State.objects.all()) if can_triage else [],
-        "maintainers": list(project.maintainers.order_by("username")) if can_triage else [],
     }
     return render(request, "series/list.html", context)
 

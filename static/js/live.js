@@ -210,6 +210,7 @@
     var oldBox = old.querySelector("input[type=checkbox]");
     var newBox = node.querySelector("input[type=checkbox]");
     if (oldBox && newBox && oldBox.name === newBox.name) newBox.checked = oldBox.checked;
+    keepChoices(old, node);
     var hadFocus = old.contains(document.activeElement);
     var wasPending = old.hasAttribute("data-live-pending");
     if (wasPending) node.setAttribute("data-live-pending", old.getAttribute("data-live-pending"));
@@ -220,6 +221,20 @@
       var target = node.querySelector("a, button, input") || node;
       target.focus({ preventScroll: true });
     }
+  }
+
+  // A choice the user made in a select of the old element (one the swap would reset,
+  // like a series-wide action being prepared) stays made in the new one.
+  function keepChoices(old, node) {
+    old.querySelectorAll("select[name]:not([multiple])").forEach(function (select) {
+      var initial = 0;  // the option shown before the user chose (the first, unless marked)
+      Array.prototype.forEach.call(select.options, function (o, i) { if (o.defaultSelected) initial = i; });
+      if (select.selectedIndex === initial) return;
+      var twin = node.querySelector("select[name='" + CSS.escape(select.name) + "']:not([multiple])");
+      if (twin && Array.prototype.some.call(twin.options, function (o) { return o.value === select.value; })) {
+        twin.value = select.value;
+      }
+    });
   }
 
   function markMatch(old, node, nomatch) {
@@ -285,8 +300,16 @@
     return rect.top < 0 || document.querySelector("#patch-table tr.selected") !== null;
   }
 
+  // The rows the page shows, refreshed on resume: patches (the series list: its series).
   function shownPatches() {
     var ids = [];
+    if (document.querySelector("[data-live-kind='serieslist']")) {
+      document.querySelectorAll("tr[id^='series-row-']").forEach(function (row) {
+        var id = parseInt(row.getAttribute("data-series-id"), 10);
+        if (id && ids.indexOf(id) < 0) ids.push(id);
+      });
+      return ids.slice(0, 1000);
+    }
     document.querySelectorAll("tr[id^='patch-row-'], [data-live-patch]").forEach(function (row) {
       var id = parseInt(row.getAttribute("data-patch-id") || row.getAttribute("data-live-patch"), 10);
       if (id && ids.indexOf(id) < 0) ids.push(id);
@@ -338,8 +361,11 @@
     var bar = document.getElementById(container.id + "-bar");
     var n = store.children.length;
     bar.hidden = n === 0;
+    // The container may name what it holds (data-live-one / data-live-many).
+    var one = container.getAttribute("data-live-one") || "new patch";
+    var many = container.getAttribute("data-live-many") || "new patches";
     bar.querySelector("button").textContent =
-      n === 1 ? "1 new patch — show it" : n + " new patches — show them";
+      n === 1 ? "1 " + one + " — show it" : n + " " + many + " — show them";
   }
 
   function showPending(container) {

@@ -135,6 +135,7 @@ def pages_to_render(hostile) -> list[tuple[str, list[str]]]:
         (f"/project/xss/patch/{patch.url_msgid}/", MARKERS_ON_PATCH_PAGE),
         (f"/project/xss/cover/{cover.url_msgid}/", ["xss-cover-subject", "xss-cover-body"]),
         (f"/series/{patch.series_id}/", ["xss-subject", "xss-cover-subject"]),
+        ("/project/xss/series/", ["xss-cover-subject", "xss-cover-name"]),
         ("/bundle/maintainer/b/", ["xss-subject"]),
         ("/user/todo/xss/", ["xss-subject"]),
         ("/user/todo/", []),
@@ -186,17 +187,26 @@ def test_api_serves_payloads_as_json_data_only(hostile, client):
     assert 'alert(\\"xss-subject\\")' in response.content.decode()
 
 
-@pytest.mark.parametrize("kind", ["list", "patch", "series"])
+# The series list's rows show the series (named by its cover) and its submitter.
+LIVE_MARKERS = {"serieslist": ["xss-cover-subject", "xss-cover-name"]}
+
+
+@pytest.mark.parametrize("kind", ["list", "patch", "series", "serieslist"])
 @pytest.mark.parametrize("as_maintainer", [False, True])
 def test_no_payload_renders_unescaped_in_live_fragments(hostile, kind, as_maintainer):
     from django.contrib.auth.models import AnonymousUser
 
     patch = hostile["patch"]
-    object_id = {"list": hostile["project"].pk, "patch": patch.pk, "series": patch.series_id}[kind]
+    object_id = {
+        "list": hostile["project"].pk,
+        "patch": patch.pk,
+        "series": patch.series_id,
+        "serieslist": hostile["project"].pk,
+    }[kind]
     user = hostile["maintainer"] if as_maintainer else AnonymousUser()
     page = pages.live_page_open(kind=kind, object_id=object_id, query_string="", user=user)
     viewer = render.Viewer(user=user, csrf_secret="a" * 32 if as_maintainer else "")
     refs = catchup.events_missed(page, 0).events
     ops = render.ops_for_batch(page, viewer, refs, refresh_patches=[patch.pk])
     html = "".join(op.get("html", "") for op in ops)
-    assert_safe(html, f"live {kind}", ["xss-subject"])
+    assert_safe(html, f"live {kind}", LIVE_MARKERS.get(kind, ["xss-subject"]))

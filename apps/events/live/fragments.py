@@ -1,14 +1,16 @@
-"""The patch page's and series page's live fragments, rendered with the pages' own partials.
+"""The patch page's, series page's and series list's live fragments, rendered with the
+pages' own partials.
 
 The contexts mirror apps/patches/views/detail.py and apps/series/views.py for
 the part each partial shows; a partial changed there must be changed here too.
+The series list's rows share their context with the page (apps/series/triage.py).
 """
 
 from __future__ import annotations
 
 from django.template.loader import render_to_string
 
-from apps.events.live.pages import NEW_PATCH_CATEGORIES, LivePage
+from apps.events.live.pages import NEW_PATCH_CATEGORIES, NEW_SERIES_CATEGORIES, LivePage
 from apps.events.models import Event
 from apps.events.publish import PATCH_UPDATED
 
@@ -18,6 +20,8 @@ SERIES_CATEGORIES = NEW_PATCH_CATEGORIES | {
     Event.SERIES_COMPLETED,
     Event.COVER_CREATED,
 }
+# Cover events carry no series: the series list finds it by the cover.
+CARRIED_BY_COVER = frozenset({Event.COVER_CREATED, Event.COVER_COMMENT_CREATED})
 
 
 def _load_patch(patch_id: int):
@@ -237,4 +241,100 @@ def series_page_ops(
                 "html": render_to_string("series/_cover.html", context, request=request),
             }
         )
+    return ops
+
+
+def _series_touched(project_id: int, refs: list[dict]) -> dict[int, str]:
+    """Per series of the project these events concern: "new" (a row to add), "late" (to
+    add only where it cannot be mistaken for news), "" (a row to update).
+
+    Patch events are mapped to their patch's series and cover events to their cover's
+    series, in one query each for the whole batch.
+    """
+    from apps.patches.models import Patch
+    from apps.series.models import Series
+
+    touched: dict[int, str] = {}
+    patch_ids: set[int] = set()
+    cover_events: list[int] = []
+    for ref in refs:
+        sid, category = ref.get("series_id"), ref["category"]
+        if category in NEW_SERIES_CATEGORIES and sid:
+            if touched.get(sid) != "new":
+                touched[sid] = "late" if ref.get("late") else "new"
+            continue
+        if sid:
+            touched.setdefault(sid, "")
+        if ref.get("patch_id"):
+            patch_ids.add(ref["patch_id"])
+        elif not sid and ref.get("event_id") and category in CARRIED_BY_COVER:
+            cover_events.append(ref["event_id"])
+    if patch_ids:
+        for sid in Patch.objects.filter(
+            pk__in=patch_ids, project_id=project_id, series__isnull=False
+        ).values_list("series_id", flat=True):
+            touched.setdefault(sid, "")
+    if cover_events:
+        covers = Event.objects.filter(pk__in=cover_events).values("cover_id")
+        for sid in Series.objects.filter(project_id=project_id, cover__in=covers).values_list(
+            "pk", flat=True
+        ):
+            touched.setdefault(sid, "")
+    return touched
+
+
+def series_list_ops(
+    page: LivePage, viewer, refs: list[dict], *, refresh_series: list[int] | None = None
+):
+    """Rows of a project's series list to insert or swap for these events, for this viewer,
+    and the rows a resuming page shows (by series id: archiving is not an event)."""
+    from django.template.loader import get_template
+
+    from apps.events.live.render import viewer_request
+    from apps.projects.models import Project
+    from apps.series.models import Series
+    from apps.series.triage import series_row_context, series_rows_of
+
+    if page.filters is None:  # a search the page could not run: it shows no series
+        return []
+    touched = _series_touched(page.project_id, refs)
+    for sid in refresh_series or ():
+        touched.setdefault(sid, "")
+    if not touched:
+        return []
+    project = Project.objects.filter(pk=page.project_id).first()
+    if project is None:
+        return []
+    if page.filters:
+        matching = set(
+            Series.objects.filter(page.filters, pk__in=list(touched)).values_list("pk", flat=True)
+        )
+    else:
+        matching = set(touched)
+    rows = {row.series.pk: row for row in series_rows_of(project, list(touched))}
+    if not rows:
+        return []
+    request = viewer_request(viewer, f"/project/{project.linkname}/series/")
+    request.META["QUERY_STRING"] = page.query.urlencode()
+    context = series_row_context(viewer.user, project)
+    template = get_template("series/_row.html")
+    # Only the default order exists; its first page shows the newest series on top.
+    in_view = page.query.get("page", "1") in ("", "1")
+    ops = []
+    for sid, is_new in touched.items():
+        if sid not in rows:
+            continue
+        row_id = f"series-row-{sid}"
+        if sid in matching and (is_new == "new" or (is_new == "late" and in_view)):
+            at = "top" if in_view else "pending"
+            op = {"op": "upsert", "id": row_id, "into": "series-list-body", "at": at}
+        elif is_new == "new":
+            continue  # a new series this list does not show: it has no row to update
+        else:
+            op = {"op": "replace", "id": row_id, "nomatch": sid not in matching}
+        if context["can_triage"]:
+            # A maintainer choosing a series-wide action keeps their choice.
+            op["keep_while_editing"] = True
+        op["html"] = template.render({**context, "row": rows[sid]}, request)
+        ops.append(op)
     return ops

@@ -26,8 +26,17 @@ ROW_CATEGORIES = frozenset(
     }
 )
 NEW_PATCH_CATEGORIES = frozenset({Event.PATCH_CREATED, Event.PATCH_COMPLETED})
+# Events that change what a series-list row shows (or add a row): progress, cover
+# (the series' name), states, delegates, checks and tags of its patches.
+SERIES_ROW_CATEGORIES = ROW_CATEGORIES | {
+    Event.SERIES_CREATED,
+    Event.SERIES_COMPLETED,
+    Event.COVER_CREATED,
+    Event.COVER_COMMENT_CREATED,  # tags given on the cover count for the series
+}
+NEW_SERIES_CATEGORIES = frozenset({Event.SERIES_CREATED})
 
-KINDS = ("list", "patch", "series")
+KINDS = ("list", "patch", "series", "serieslist")
 
 
 @dataclass
@@ -44,7 +53,8 @@ class LivePage:
     series_id: int | None = None
     relation_id: int | None = None
     # Lists: the filters read from the page's URL and the project's tag columns setting,
-    # resolved once per connection.
+    # resolved once per connection (the series list: its search as a Q, None if it
+    # is not understood and the page shows no series).
     filters: Any = None
     use_tags: bool = True
 
@@ -58,6 +68,8 @@ class LivePage:
         """The events of the durable log this page shows (for catch-up)."""
         if self.kind == "list":
             return Q(project_id=self.project_id, category__in=ROW_CATEGORIES)
+        if self.kind == "serieslist":
+            return Q(project_id=self.project_id, category__in=SERIES_ROW_CATEGORIES)
         if self.kind == "patch":
             q = Q(patch_id=self.object_id)
             if self.relation_id:
@@ -79,6 +91,8 @@ class LivePage:
         category = message.get("category")
         if self.kind == "list":
             return category in ROW_CATEGORIES or category == PATCH_UPDATED
+        if self.kind == "serieslist":
+            return category in SERIES_ROW_CATEGORIES or category == PATCH_UPDATED
         return True
 
 
@@ -104,6 +118,26 @@ def live_page_open(*, kind: str, object_id: int, query_string: str, user) -> Liv
             object_id=project.pk,
             groups=[project_group(project.pk)],
             regions=["patch-list-results"],
+            query=query,
+        )
+    if kind == "serieslist":
+        from apps.patches.search import SearchError
+        from apps.series.triage import series_list_q
+
+        project = Project.objects.filter(pk=object_id).only("id").first()
+        if project is None:
+            return None
+        try:
+            search = series_list_q(query.get("q", ""))
+        except SearchError:
+            search = None
+        return LivePage(
+            filters=search,
+            kind="serieslist",
+            project_id=project.pk,
+            object_id=project.pk,
+            groups=[project_group(project.pk)],
+            regions=["series-list-results"],
             query=query,
         )
     if kind == "patch":

@@ -1,9 +1,10 @@
 """Rendering what an event changes on a page, for one viewer, as swap operations.
 
 Operations (applied by static/js/live.js, each one idempotent):
-  {"op": "replace", "id": dom id, "html": …, "nomatch": bool?}
+  {"op": "replace", "id": dom id, "html": …, "nomatch": bool?, "keep_while_editing": bool?}
       swap the element if the page has it (nomatch: the row no longer fits the
-      page's filters; it is marked and leaves on the next refresh)
+      page's filters; it is marked and leaves on the next refresh;
+      keep_while_editing: not while the viewer's focus is in it)
   {"op": "upsert", "id": dom id, "into": container id, "at": "top"|"bottom"|"pending"|"sorted",
    "key": sort key?, "html": …}
       swap the element if present, else insert it ("pending": behind the
@@ -154,7 +155,7 @@ def page_ops(
     page: LivePage, viewer: Viewer, refs: list[dict], refresh_patches: list[int] | None = None
 ) -> list[dict]:
     """The operations that bring this viewer's page up to date with these events."""
-    from apps.events.live.fragments import patch_page_ops, series_page_ops
+    from apps.events.live.fragments import patch_page_ops, series_list_ops, series_page_ops
 
     if page.kind == "list":
         return list_ops(page, viewer, refs, refresh_patches)
@@ -162,6 +163,9 @@ def page_ops(
         return patch_page_ops(page, viewer, refs, refresh=refresh_patches is not None)
     if page.kind == "series":
         return series_page_ops(page, viewer, refs, refresh_patches=refresh_patches)
+    if page.kind == "serieslist":
+        # A series list's rows are series: the ids a resuming page sends are theirs.
+        return series_list_ops(page, viewer, refs, refresh_series=refresh_patches)
     return []
 
 

@@ -13,9 +13,17 @@ from apps.patches.models import PatchTag
 register = template.Library()
 
 # Regions fetched again when a page missed too much to replay (see pages.py).
-REGIONS = {"list": "patch-list-results", "patch": "main", "series": "main"}
-# What a list's websocket needs of its URL: the filters, sort and page.
-LIST_PARAMS = ("state", "submitter", "delegate", "q", "archive", "series", "order", "page")
+REGIONS = {
+    "list": "patch-list-results",
+    "patch": "main",
+    "series": "main",
+    "serieslist": "series-list-results",
+}
+# What a list's websocket needs of its URL: the filters (search), sort and page.
+PARAMS = {
+    "list": ("state", "submitter", "delegate", "q", "archive", "series", "order", "page"),
+    "serieslist": ("q", "page"),
+}
 
 
 def live_cursor() -> int:
@@ -29,8 +37,8 @@ def live_socket(context, kind: str, object_id: int) -> str:
         raise template.TemplateSyntaxError(f"live_socket: unknown page kind {kind!r}")
     url = f"/ws/{kind}/{int(object_id)}/"
     request = context.get("request")
-    if kind == "list" and request is not None:
-        params = [(k, v) for k in LIST_PARAMS for v in request.GET.getlist(k)]
+    if kind in PARAMS and request is not None:
+        params = [(k, v) for k in PARAMS[kind] for v in request.GET.getlist(k)]
         if params:
             url += "?" + urlencode(params)
     return render_to_string(
