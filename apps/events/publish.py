@@ -44,9 +44,15 @@ def series_group(series_id: int) -> str:
 
 def event_publish_on_commit(event: Event) -> None:
     """Schedule the event's broadcast for when its transaction has committed."""
+    from apps.patches.models import Cover
+
+    # Else event_groups looks the series up after commit.
     series_id = event.series_id
     if series_id is None and event.patch_id and Event.patch.is_cached(event):
-        series_id = event.patch.series_id  # else event_groups looks it up after commit
+        series_id = event.patch.series_id
+    if series_id is None and event.cover_id and Event.cover.is_cached(event):
+        if Cover.series.is_cached(event.cover):
+            series_id = getattr(event.cover.series, "pk", None)
     refs = {
         "patch_id": event.patch_id,
         "series_id": series_id,

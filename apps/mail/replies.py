@@ -41,7 +41,8 @@ def reply_parent(project: Project, refs: list[str]) -> Parent | None:
     found: dict[str, Patch | Cover] = {
         p.msgid: p for p in Patch.objects.filter(project=project, msgid__in=refs)
     }
-    found.update({c.msgid: c for c in Cover.objects.filter(project=project, msgid__in=refs)})
+    if refs[-1] not in found:  # a cover letter can only be the parent if no patch is nearer
+        found.update({c.msgid: c for c in Cover.objects.filter(project=project, msgid__in=refs)})
     for position in range(len(refs) - 1, -1, -1):
         if refs[position] in found:
             submission = found[refs[position]]

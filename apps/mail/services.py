@@ -44,7 +44,7 @@ from apps.mail.submissions import cover_create_from_mail, patch_create_from_mail
 from apps.patches.models import Cover, Patch
 from apps.projects.models import Project
 from apps.series.models import Series
-from apps.series.services import series_dependencies_arrived
+from apps.series.services import series_dependencies_arrived, thread_lookup
 
 log = logging.getLogger(__name__)
 
@@ -267,9 +267,8 @@ def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContex
 
     date = parsed.date or mail.received
     submitter = person_for_mail(email=parsed.email, name=parsed.name, cache=context.people)
-    awaited = list(
-        AwaitedMessage.objects.filter(project=project, msgid__in=[parsed.msgid, *parsed.refs])
-    )
+    thread = thread_lookup(project, parsed.msgid, parsed.refs)
+    awaited = thread.awaited
     if is_patch:
         patch = patch_create_from_mail(
             parsed=parsed,
@@ -277,13 +276,13 @@ def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContex
             submitter=submitter,
             date=date,
             context=context,
-            awaited=awaited,
+            thread=thread,
         )
         _arrived(project, parsed.msgid, awaited, context, series=patch.series)
         return Result.parsed(f"patch {patch.pk} in {project.linkname}: {patch.name}")
     if is_cover:
         cover = cover_create_from_mail(
-            parsed=parsed, project=project, submitter=submitter, date=date, awaited=awaited
+            parsed=parsed, project=project, submitter=submitter, date=date, thread=thread
         )
         _arrived(project, parsed.msgid, awaited, context, series=cover.series)
         return Result.parsed(f"cover {cover.pk} in {project.linkname}: {cover.name}")

@@ -16,6 +16,7 @@ from apps.projects.models import Person, Project
 from apps.series.revisions import revisions_track
 from apps.series.services import (
     Placement,
+    Thread,
     series_cover_added,
     series_dependencies_add,
     series_patch_added,
@@ -42,7 +43,7 @@ def patch_create_from_mail(
     submitter: Person,
     date: dt.datetime,
     context: IngestContext,
-    awaited: list[AwaitedMessage],
+    thread: Thread,
 ) -> Patch:
     """Create the patch, put it in its series, count its tags; records every event once."""
     subject = parsed.subject
@@ -60,7 +61,7 @@ def patch_create_from_mail(
         number=subject.number,
         total=subject.total,
         name=series_title(parsed),
-        awaited=awaited,
+        thread=thread,
     )
     patch = Patch.objects.create(
         project=project,
@@ -94,7 +95,7 @@ def patch_create_from_mail(
             patch_tags_set(patch=patch, counts=counts, existing={})
     if parsed.depends_on:
         series_dependencies_add(series=placement.series, dependencies=parsed.depends_on)
-    _revisions_track(placement, patch, parsed, awaited)
+    _revisions_track(placement, patch, parsed, thread)
     return patch
 
 
@@ -104,7 +105,7 @@ def cover_create_from_mail(
     project: Project,
     submitter: Person,
     date: dt.datetime,
-    awaited: list[AwaitedMessage],
+    thread: Thread,
 ) -> Cover:
     """Create the cover letter and make it its series' cover; records its events."""
     subject = parsed.subject
@@ -119,7 +120,7 @@ def cover_create_from_mail(
         total=subject.total,
         name=series_title(parsed),
         is_cover=True,
-        awaited=awaited,
+        thread=thread,
     )
     cover = Cover.objects.create(
         project=project,
@@ -140,16 +141,16 @@ def cover_create_from_mail(
     )
     if parsed.depends_on:
         series_dependencies_add(series=placement.series, dependencies=parsed.depends_on)
-    _revisions_track(placement, cover, parsed, awaited)
+    _revisions_track(placement, cover, parsed, thread)
     return cover
 
 
 def _revisions_track(
-    placement: Placement, submission: Patch | Cover, parsed: ParsedMail, awaited
+    placement: Placement, submission: Patch | Cover, parsed: ParsedMail, thread: Thread
 ) -> None:
     threaded = {
         a.series_id
-        for a in awaited
+        for a in thread.awaited
         if a.kind == AwaitedMessage.THREAD and a.msgid == parsed.msgid and a.series_id
     }
     revisions_track(

@@ -23,7 +23,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, IntegerField, OuterRef, Value
 
 from apps.events.models import Event
 from apps.events.services import event_record
@@ -61,6 +61,57 @@ def _thread_refs(refs: list[str]) -> list[str]:
     return [refs[0], *refs[-(MAX_THREAD_REFS - 1) :]]
 
 
+@dataclass
+class Thread:
+    """What is known of a mail's Message-ID and references when it arrives."""
+
+    # AwaitedMessage rows for them: replies, series and dependents waiting for one.
+    awaited: list[AwaitedMessage]
+    # Which of them are members of a series (Message-ID -> series id).
+    members: dict[str, int]
+
+
+MEMBER = "member"
+
+
+def thread_lookup(project: Project, msgid: str, refs: list[str]) -> Thread:
+    """The AwaitedMessage rows for msgid and refs, and the series refs are in: one query."""
+    columns = ("row_msgid", "row_kind", "row_series", "row_mail", "row_position")
+    awaited = AwaitedMessage.objects.filter(project=project, msgid__in=[msgid, *refs]).annotate(
+        row_msgid=F("msgid"),
+        row_kind=F("kind"),
+        row_series=F("series_id"),
+        row_mail=F("mail_id"),
+        row_position=F("position"),
+    )
+    members = SeriesReference.objects.filter(project=project, msgid__in=refs).annotate(
+        row_msgid=F("msgid"),
+        row_kind=Value(MEMBER),
+        row_series=F("series_id"),
+        row_mail=Value(None, output_field=IntegerField()),
+        row_position=Value(0),
+    )
+    rows = awaited.order_by().values_list(*columns)
+    if refs:
+        rows = rows.union(members.order_by().values_list(*columns), all=True)
+    thread = Thread(awaited=[], members={})
+    for ref, kind, series_id, mail_id, position in rows:
+        if kind == MEMBER:
+            thread.members[ref] = series_id
+        else:
+            thread.awaited.append(
+                AwaitedMessage(
+                    project=project,
+                    msgid=ref,
+                    kind=kind,
+                    series_id=series_id,
+                    mail_id=mail_id,
+                    position=position,
+                )
+            )
+    return thread
+
+
 def series_place(
     *,
     project: Project,
@@ -73,27 +124,19 @@ def series_place(
     total: int | None,
     name: str,
     is_cover: bool = False,
-    awaited: list[AwaitedMessage] | None = None,
+    thread: Thread | None = None,
 ) -> Placement:
     """Find or create the series of a patch (number >= 1, None if unnumbered) or cover (0).
 
-    `awaited` may carry the AwaitedMessage rows for msgid and refs, already fetched.
+    `thread` may carry thread_lookup(project, msgid, refs), already fetched.
     """
     if number is None or total is None:
         # Unnumbered mail is a series of its own, whatever it replies to.
         return Placement(_series_create(project, submitter, date, version, 1, name), True)
+    thread = thread or thread_lookup(project, msgid, refs)
     refs = _thread_refs(refs)
-    members = dict(
-        SeriesReference.objects.filter(project=project, msgid__in=refs).values_list(
-            "msgid", "series_id"
-        )
-    )
-    if awaited is None:
-        awaited = list(
-            AwaitedMessage.objects.filter(
-                project=project, kind=AwaitedMessage.THREAD, msgid__in=[msgid, *refs]
-            )
-        )
+    members = thread.members
+    awaited = thread.awaited
     depths: dict[tuple[str, int], int] = {}
     for row in awaited:
         if row.kind == AwaitedMessage.THREAD:
