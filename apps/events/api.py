@@ -5,9 +5,10 @@ from __future__ import annotations
 from ninja import NinjaAPI, Router
 
 from apps.events.models import Event
-from apps.events.selectors import events_for_list
+from apps.events.selectors import events_by_id
 from apps.events.serializers import event_to_dict
 from apps.patches import api_filters as f
+from apps.patches.selectors import CountedPages
 from apps.projects.api_support import (
     DATED_LIST_PARAMS,
     ApiVersion,
@@ -62,7 +63,7 @@ def register(api: NinjaAPI, v: ApiVersion) -> None:
     @router.get("/", summary="List events.", openapi_extra=doc)
     def events_list(request):
         ctx = v.begin(request)
-        qs = f.filter_project(events_for_list(), request, ctx)
+        qs = f.filter_project(Event.objects.all(), request, ctx)
         categories = filter_values(request, "category", ctx)
         if categories:
             unknown = [c for c in categories if c not in CATEGORIES]
@@ -85,6 +86,7 @@ def register(api: NinjaAPI, v: ApiVersion) -> None:
             qs = qs.filter(pk__gt=after).order_by("id")
         else:
             qs = apply_ordering(qs, request, EVENT_ORDER, "-date")
-        return page_response(request, qs, lambda page: [event_to_dict(e, ctx=ctx) for e in page])
+        pages = CountedPages(qs, events_by_id)
+        return page_response(request, pages, lambda page: [event_to_dict(e, ctx=ctx) for e in page])
 
     api.add_router("/events", router)

@@ -3,7 +3,7 @@
 ``event_to_dict(event, base_url=settings.SITE_URL)`` gives the latest version's
 representation with links under ``<base_url>/api/``; the REST API passes its
 own context so links follow the version the client asked for. Load events
-with ``apps.events.selectors.events_for_list()`` to avoid a query per event.
+with ``apps.events.selectors.events_by_id()`` to avoid a query per event.
 """
 
 from __future__ import annotations

@@ -9,7 +9,12 @@ from ninja import NinjaAPI, Router
 from apps.patches import api_filters as f
 from apps.patches.models import Patch
 from apps.patches.search import patch_search_api
-from apps.patches.selectors import patch_list_extras, patches_for_detail, patches_for_list
+from apps.patches.selectors import (
+    CountedPages,
+    patch_list_extras,
+    patch_summaries,
+    patches_for_detail,
+)
 from apps.patches.serializers import patch_to_dict
 from apps.patches.services import patch_check_can_edit, patch_update
 from apps.projects.api_support import (
@@ -60,7 +65,7 @@ MAX_FIELD_LENGTH = 255
 
 def patches_filtered(request, ctx: ApiContext):
     """The patch list's queryset with every filter, search and ordering of the request."""
-    qs = patches_for_list()
+    qs = Patch.objects.all()
     qs = f.filter_project(qs, request, ctx)
     qs = f.filter_ids(qs, request, ctx, "series", "series_id")
     qs = f.filter_submitter(qs, request, ctx)
@@ -75,7 +80,7 @@ def patches_filtered(request, ctx: ApiContext):
     return apply_ordering(qs, request, PATCH_ORDER, "id")
 
 
-def render_patches(page: list[Patch], ctx: ApiContext, *, detail: bool = False) -> list[dict]:
+def render_patches(page: list, ctx: ApiContext, *, detail: bool = False) -> list[dict]:
     extras = patch_list_extras(page, related=ctx.since("1.2"))
     rendered = [patch_to_dict(p, ctx, extras, detail=detail) for p in page]
     if ctx.since("1.4"):
@@ -214,8 +219,8 @@ def register(api: NinjaAPI, v: ApiVersion) -> None:
     @router.get("/", summary="List patches.", openapi_extra=PATCH_FILTER_DOC)
     def patches_list(request):
         ctx = v.begin(request)
-        qs = patches_filtered(request, ctx)
-        return page_response(request, qs, lambda page: render_patches(page, ctx))
+        pages = CountedPages(patches_filtered(request, ctx), patch_summaries)
+        return page_response(request, pages, lambda page: render_patches(page, ctx))
 
     @router.get("/{id}/", summary="Show a patch.")
     def patches_read(request, id: str):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
 from ninja import NinjaAPI, Router
 
 from apps.patches import api_filters as f
 from apps.patches.search import series_search_api
+from apps.patches.selectors import CountedPages
 from apps.projects.api_support import (
     DATED_LIST_PARAMS,
     ApiVersion,
@@ -18,7 +18,7 @@ from apps.projects.api_support import (
     query_doc,
 )
 from apps.series.models import Series
-from apps.series.selectors import series_for_list
+from apps.series.selectors import series_list_extras, series_summaries
 from apps.series.serializers import series_to_dict
 
 SERIES_ORDER = {"id": "id", "name": "name", "date": "date", "submitter": "submitter__name"}
@@ -36,28 +36,27 @@ def register(api: NinjaAPI, v: ApiVersion) -> None:
     # Revision links are an addition of the latest version (docs/openapi-beyond.yaml).
     with_revisions = v.since("1.4")
 
-    def series_qs():
-        qs = series_for_list(dependencies=with_dependencies)
-        if with_revisions:
-            later = Series.objects.only("id", "previous_revision_id").order_by("id")
-            qs = qs.prefetch_related(Prefetch("next_revisions", queryset=later))
-        return qs
+    def render(page: list, ctx) -> list[dict]:
+        ids = [s.id for s in page]
+        extras = series_list_extras(ids, dependencies=with_dependencies, revisions=with_revisions)
+        return [series_to_dict(s, ctx, extras) for s in page]
 
     @router.get("/", summary="List series.", openapi_extra=SERIES_FILTER_DOC)
     def series_list(request):
         ctx = v.begin(request)
-        qs = series_qs()
+        qs = Series.objects.all()
         qs = f.filter_submitter(qs, request, ctx)
         qs = f.filter_project(qs, request, ctx)
         qs = date_filters(qs, request)
         qs = series_search_api(qs, request)
         qs = apply_ordering(qs, request, SERIES_ORDER, "id")
-        return page_response(request, qs, lambda page: [series_to_dict(s, ctx) for s in page])
+        pages = CountedPages(qs, series_summaries)
+        return page_response(request, pages, lambda page: render(page, ctx))
 
     @router.get("/{id}/", summary="Show a series.")
     def series_read(request, id: str):
         ctx = v.begin(request)
-        series = object_or_404(series_qs(), id)
-        return json_response(series_to_dict(series, ctx))
+        series = object_or_404(Series.objects.all(), id)
+        return json_response(render(series_summaries([series.pk]), ctx)[0])
 
     api.add_router("/series", router)

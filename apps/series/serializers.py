@@ -8,6 +8,7 @@ from apps.patches import links
 from apps.projects.api_support import ApiContext, format_datetime
 from apps.projects.serializers import person_embedded, project_embedded
 from apps.series.models import Series
+from apps.series.selectors import SeriesListExtras
 
 
 def series_embedded(series: Series, ctx: ApiContext) -> dict[str, Any]:
@@ -25,11 +26,11 @@ def series_embedded(series: Series, ctx: ApiContext) -> dict[str, Any]:
     return data
 
 
-def series_to_dict(series: Series, ctx: ApiContext) -> dict[str, Any]:
-    """A series; patches (ordered by number) and, from 1.4, dependencies should be prefetched."""
+def series_to_dict(series, ctx: ApiContext, extras: SeriesListExtras) -> dict[str, Any]:
+    """A series (a model instance or a ``series_summaries`` row) with its page's extras."""
     from apps.patches.serializers import cover_embedded, patch_embedded
 
-    patches = list(series.patches.all())
+    patches = extras.patches.get(series.id, [])
     data: dict[str, Any] = {"id": series.id, "url": ctx.api_url("series", series.id)}
     if ctx.since("1.1"):
         data["web_url"] = ctx.site_url(links.series_path(series.id))
@@ -52,22 +53,18 @@ def series_to_dict(series: Series, ctx: ApiContext) -> dict[str, Any]:
     )
     if ctx.since("1.4"):
         data["dependencies"] = [
-            ctx.api_url("series", s.id) for s in sorted(series.dependencies.all(), key=_by_id)
+            ctx.api_url("series", pk) for pk in extras.dependencies.get(series.id, [])
         ]
         data["dependents"] = [
-            ctx.api_url("series", s.id) for s in sorted(series.dependents.all(), key=_by_id)
+            ctx.api_url("series", pk) for pk in extras.dependents.get(series.id, [])
         ]
-        # Additions (docs/openapi-beyond.yaml); next_revisions should be prefetched.
+        # Additions (docs/openapi-beyond.yaml).
         data["previous_revision"] = (
             ctx.api_url("series", series.previous_revision_id)
             if series.previous_revision_id
             else None
         )
         data["next_revisions"] = [
-            ctx.api_url("series", s.id) for s in sorted(series.next_revisions.all(), key=_by_id)
+            ctx.api_url("series", pk) for pk in extras.next_revisions.get(series.id, [])
         ]
     return data
-
-
-def _by_id(series: Series) -> int:
-    return series.id
