@@ -51,6 +51,14 @@ def _empty_cache():
         cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_worker_context():
+    """A worker's shared ingestion context (cached people, tags) never outlives a test's rows."""
+    import apps.mail.context
+
+    apps.mail.context._worker_context = None
+
+
 @pytest.fixture
 def maintainer(db):
     return make_user("maintainer", first_name="Mae", last_name="Maintainer")

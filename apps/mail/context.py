@@ -7,11 +7,15 @@ which saves a few queries per message. Nothing here writes.
 from __future__ import annotations
 
 import fnmatch
+import time
 from functools import cached_property
 
 from apps.mail.parse.diff import find_filenames
 from apps.projects.models import DelegationRule, Person, Project, State, Tag, User
 from apps.projects.selectors import state_default, state_lookup
+
+# How long a worker process reuses its context before reading those rows again.
+WORKER_CONTEXT_SECONDS = 10
 
 
 class IngestContext:
@@ -22,10 +26,15 @@ class IngestContext:
         self._states: dict[str, State | None] = {}
         # email (lower case) -> Person, filled as transactions commit.
         self.people: dict[str, Person] = {}
+        self.created = time.monotonic()
 
     @cached_property
     def projects(self) -> list[Project]:
         return list(Project.objects.all())
+
+    def refresh_projects(self) -> bool:
+        """Forget the projects read so far (one may have been added since); True if it did."""
+        return self.__dict__.pop("projects", None) is not None
 
     @cached_property
     def tag_patterns(self) -> dict[int, str]:
@@ -77,3 +86,20 @@ class IngestContext:
             if any(fnmatch.fnmatch(name, pattern) for name in filenames):
                 return user
         return None
+
+
+_worker_context: IngestContext | None = None
+
+
+def worker_context() -> IngestContext:
+    """The context a worker process shares between mails, renewed every WORKER_CONTEXT_SECONDS.
+
+    A tag, state or delegation rule changed by an admin applies to mail ingested after
+    that; a new project is found at once (refresh_projects), and a project's own settings
+    are read fresh with its lock.
+    """
+    global _worker_context
+    now = time.monotonic()
+    if _worker_context is None or now - _worker_context.created > WORKER_CONTEXT_SECONDS:
+        _worker_context = IngestContext()
+    return _worker_context

@@ -24,7 +24,7 @@ from django.db import (
 from django.utils import timezone
 
 from apps.events.services import events_batched
-from apps.mail.context import IngestContext
+from apps.mail.context import IngestContext, worker_context
 from apps.mail.models import AwaitedMessage, IncomingMail
 from apps.mail.parse import MailParseError, ParsedMail, parse_mail
 from apps.mail.parse.headers import decode_header, parse_msgid
@@ -115,7 +115,7 @@ def mail_ingest(mail: IncomingMail, *, context: IngestContext | None = None) -> 
 
 def mail_ingest_pending(mail_id: int, *, context: IngestContext | None = None):
     """Claim a stored mail if it is still pending and ingest it; None if it is not."""
-    return _ingest(lambda: _claim(mail_id), context or IngestContext())
+    return _ingest(lambda: _claim(mail_id), context or worker_context())
 
 
 def mail_store_ingest(
@@ -242,11 +242,15 @@ def _stored_as(project: Project, msgid: str) -> str:
     return comment_describe(comment) if comment else ""
 
 
-def _lock_project(project: Project) -> None:
-    """Serialise ingestion per project: series and thread lookups then see every earlier mail."""
+def _lock_project(project: Project) -> Project:
+    """Serialise ingestion per project: series and thread lookups then see every earlier mail.
+
+    Returns the project as it is now (its settings may be newer than the context's copy).
+    """
     if connection.vendor == "sqlite":
-        return  # SQLite already serialises writers: the claim took the database's write lock
-    list(Project.objects.select_for_update(no_key=True).filter(pk=project.pk).values_list("pk"))
+        # SQLite already serialises writers: the claim took the database's write lock.
+        return Project.objects.get(pk=project.pk)
+    return Project.objects.select_for_update(no_key=True).get(pk=project.pk)
 
 
 def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContext) -> Result:
@@ -254,10 +258,13 @@ def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContex
         return Result.ignored("X-Patchwork-Hint: ignore")
     list_ids = [mail.list_id] if mail.list_id else parsed.list_ids
     project, why = choose_project(context.projects, list_ids, parsed.raw_subject)
+    if project is None and context.refresh_projects():
+        # A worker's context may predate a project added since: look again.
+        project, why = choose_project(context.projects, list_ids, parsed.raw_subject)
     if project is None:
         return Result.ignored(why)
+    project = _lock_project(project)
     mail.project = project
-    _lock_project(project)
 
     subject = parsed.subject
     is_patch = parsed.is_patch and not (subject.is_reply and parsed.refs)
