@@ -5,12 +5,15 @@ submitter, with a lower version, when (strongest evidence first):
 
 1. one of its mails answers a mail of the earlier series (``--in-reply-to``);
 2. both carry the same ``change-id:`` trailer (b4 writes it in the cover letter);
-3. both have the same name (the cover letter's, else the first patch's).
+3. both have the same name (the cover letter's, else the first patch's);
+   for 2 and 3 the earlier one must also have been sent (dated) no later.
 
-A reroll sent in reply to one *patch* of the earlier series (no cover letter)
-is partial: it replaces only the patches with the same numbers. Otherwise the
-whole earlier series is replaced. Lists deliver out of order, so an earlier
-revision that arrives after its successor is linked (and superseded) too.
+A reroll sent in reply to *patches* of the earlier series (no cover letter) is
+partial: it replaces only the patches with the same numbers, until its cover
+letter arrives. Otherwise the whole earlier series is replaced. Lists deliver
+out of order, so an earlier revision (or a patch of it) that arrives after its
+successor is linked and superseded too: the result is the same in any order
+(tests/series/test_revision_order.py).
 
 When ``Project.auto_supersede`` is on, the replaced patches still in an
 action-required state become Superseded through ``patch_update`` with no actor
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
+from apps.mail.models import AwaitedMessage
 from apps.patches.models import Cover, Patch
 from apps.projects.models import State
 from apps.series.models import Series, SeriesReference
@@ -97,11 +101,15 @@ def _find_later(series: Series, is_patch: bool, threaded: set[int]) -> list[Link
 
     threaded: the series with a mail sent in reply to this submission.
     """
-    evidence = Q(pk__in=threaded)
+    # Like revision_find_previous: by change-id or name, only what was sent after it.
+    alike = Q()
     if series.change_id:
-        evidence |= Q(change_id=series.change_id)
+        alike |= Q(change_id=series.change_id)
     if (series.name or "") not in GENERIC_NAMES:
-        evidence |= Q(name=series.name)
+        alike |= Q(name=series.name)
+    evidence = Q(pk__in=threaded)
+    if alike:
+        evidence |= alike & Q(date__gte=series.date)
     later = (
         Series.objects.filter(
             evidence,
@@ -182,7 +190,10 @@ def revisions_track(
             series.save(update_fields=["previous_revision"])
             if supersede:
                 _supersede(link.series, numbers=_numbers(series) if link.partial else None)
-    elif supersede and is_patch and series.cover_id is None:
+    elif supersede and not is_patch:
+        # A reroll is whole once its cover letter is here: all of the previous one goes.
+        _supersede(series.previous_revision)
+    elif supersede and series.cover_id is None:
         # A partial reroll growing: each re-sent patch replaces its counterpart.
         previous = series.previous_revision
         if any(
@@ -203,9 +214,21 @@ def revisions_track(
             _supersede(series, numbers=_numbers(link.series) if link.partial else None)
 
     if supersede and is_patch and (has_later or links):
-        # An older revision's patch arriving after the newer revision already did.
-        later = list(series.next_revisions.all())
-        if any(s.cover_id is not None for s in later) or any(
-            submission.number in _numbers(s) for s in later
-        ):
-            _supersede(series, numbers={submission.number} if submission.number else set())
+        # An older revision's patch arriving after the newer revision already did: a whole
+        # reroll replaces it, a partial one if it re-sent its number.
+        for later in series.next_revisions.all():
+            if not _is_partial(later, series) or submission.number in _numbers(later):
+                _supersede(series, numbers={submission.number} if submission.number else set())
+                break
+
+
+def _is_partial(later: Series, earlier: Series) -> bool:
+    """A reroll without a cover letter sent in reply to patches of the earlier revision
+    replaces only the patches it re-sends."""
+    if later.cover_id is not None:
+        return False
+    return AwaitedMessage.objects.filter(
+        kind=AwaitedMessage.THREAD,
+        series=later,
+        msgid__in=Patch.objects.filter(series=earlier).values("msgid"),
+    ).exists()

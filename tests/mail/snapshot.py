@@ -25,9 +25,9 @@ def series_key(series: Series | None) -> tuple[str, ...] | None:
 
 def snapshot() -> dict:
     series = {}
-    for s in Series.objects.select_related("cover", "submitter").prefetch_related(
-        "patches", "dependencies"
-    ):
+    for s in Series.objects.select_related(
+        "cover", "submitter", "previous_revision__cover"
+    ).prefetch_related("patches", "dependencies"):
         series[series_key(s)] = {
             "name": s.name,
             "version": s.version,
@@ -37,6 +37,7 @@ def snapshot() -> dict:
             "cover": s.cover.msgid if s.cover_id else None,
             "patches": sorted((p.number, p.msgid) for p in s.patches.all()),
             "dependencies": sorted(series_key(d) for d in s.dependencies.all()),
+            "previous_revision": series_key(s.previous_revision),
         }
     tags = Counter()
     for pt in PatchTag.objects.select_related("patch", "tag"):

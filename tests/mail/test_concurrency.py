@@ -69,9 +69,6 @@ def test_shuffled_parallel_ingestion_equals_in_order_ingestion(frob):
         listid="patchwork.lists.example.org",
         listemail="patchwork@lists.example.org",
     )
-    # Superseding older revisions (apps/series/revisions.py) has its own tests and still
-    # depends on arrival order; everything ingestion itself decides is compared here.
-    Project.objects.update(auto_supersede=False)
     mails = corpus()
     for raw in mails:
         mail_ingest(mail_store(raw, enqueue=False))

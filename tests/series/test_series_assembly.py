@@ -60,9 +60,6 @@ def test_patches_before_their_cover_letter(frob):
 
 @pytest.mark.parametrize("scenario", ["v1", "deep", "unthreaded", "v1+v2", "hg"])
 def test_any_arrival_order_gives_the_in_order_result(frob, scenario):
-    # Superseding revisions is tested (and ordered) by apps/series/revisions.py's own tests.
-    frob.auto_supersede = False
-    frob.save(update_fields=["auto_supersede"])
     if scenario == "v1+v2":
         mails = git_mails("v1") + git_mails("v2")
     elif scenario == "hg":
