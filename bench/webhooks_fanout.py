@@ -18,6 +18,7 @@ temporary file for SQLite); Redis db 6 is used with --celery.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -42,7 +43,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--fanout-events", type=int, default=5, help="events, fan-out case")
     parser.add_argument("--burst", type=int, default=1000, help="events, burst case")
     parser.add_argument("--burst-subscribers", type=int, default=10)
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument(
+        "--json", action="store_true", help="also print the rows as one JSON line (bench/push.py)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.fanout, args.fanout_events, args.burst = 20, 3, 100
     if args.celery:
         args.postgres = True
     return args
@@ -347,6 +354,8 @@ def main() -> None:
         else (f"{args.workers} delivery processes fed by a local queue")
     )
     print_table(rows, f"{where}, {how}, receiver on 127.0.0.1")
+    if args.json:
+        print(json.dumps({"context": f"{where}, {how}", "rows": rows}))
 
 
 if __name__ == "__main__":
