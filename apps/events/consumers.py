@@ -6,6 +6,7 @@ client → server
   {"type": "resume", "last": <event id>, "patches": [<patch id>, …]}
       sent on every (re)connect: ``last`` is the id of the last event the page
       applied (rendered into the page at first); ``patches`` the rows it shows
+      (patch ids; series ids on the series list)
   {"type": "ping", "last": <event id>}   heartbeat; also repairs lost broadcasts
 
 server → client
