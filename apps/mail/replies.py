@@ -99,6 +99,8 @@ def reply_await(
             position__in=positions
         ).delete()
     if positions:
+        if mail.pk is None:  # stored with its outcome at the end (mail_store_ingest): now
+            mail.save()
         AwaitedMessage.objects.bulk_create(
             [
                 AwaitedMessage(

@@ -72,9 +72,20 @@ def peek_msgid(raw: bytes) -> str:
 
 def mail_store(raw: bytes, *, list_id: str = "", enqueue: bool = True) -> IncomingMail:
     """Store a raw message durably; its ingestion is queued once the row is committed."""
+    mail = mail_new(raw, list_id=list_id)
+    mail.save()
+    if enqueue and mail.status == IncomingMail.PENDING:
+        mail_id = mail.pk
+        # Outside a transaction this runs at once: the row above is already committed.
+        transaction.on_commit(lambda: mail_enqueue(mail_id))
+    return mail
+
+
+def mail_new(raw: bytes, *, list_id: str = "") -> IncomingMail:
+    """The IncomingMail row for a raw message, not saved yet (failed if it is too large)."""
     list_id = (list_id or "").strip()[:255]
     if len(raw) > settings.MAX_MAIL_SIZE:
-        return IncomingMail.objects.create(
+        return IncomingMail(
             raw=raw[:OVERSIZE_KEEP],
             list_id=list_id,
             msgid=peek_msgid(raw),
@@ -83,12 +94,7 @@ def mail_store(raw: bytes, *, list_id: str = "", enqueue: bool = True) -> Incomi
             f"({settings.MAX_MAIL_SIZE}); only its first {OVERSIZE_KEEP} bytes are kept",
             processed=timezone.now(),
         )
-    mail = IncomingMail.objects.create(raw=raw, list_id=list_id, msgid=peek_msgid(raw))
-    if enqueue:
-        mail_id = mail.pk
-        # Outside a transaction this runs at once: the row above is already committed.
-        transaction.on_commit(lambda: mail_enqueue(mail_id))
-    return mail
+    return IncomingMail(raw=raw, list_id=list_id, msgid=peek_msgid(raw))
 
 
 def mail_enqueue(mail_id: int) -> bool:
@@ -122,8 +128,16 @@ def mail_store_ingest(
     raw: bytes, *, list_id: str = "", context: IngestContext | None = None
 ) -> IncomingMail:
     """Store and ingest a mail in one transaction (archives: the archive is the durable copy,
-    and nobody else can see the row before it is done)."""
-    return _ingest(lambda: mail_store(raw, list_id=list_id, enqueue=False), context)
+    and nobody else can see the row before it is done). The row is written with its
+    outcome (earlier only if a reply must wait for something)."""
+
+    def start() -> IncomingMail:
+        mail = mail_new(raw, list_id=list_id)
+        if mail.status != IncomingMail.PENDING:
+            mail.save()
+        return mail
+
+    return _ingest(start, context)
 
 
 def _claim(mail_id: int) -> IncomingMail | None:
@@ -227,7 +241,7 @@ def _finish(mail: IncomingMail, result: Result, *, attempt: bool = False) -> Non
     if attempt:
         mail.attempts += 1
         fields.append("attempts")
-    mail.save(update_fields=fields)
+    mail.save(update_fields=None if mail.pk is None else fields)
 
 
 def _stored_as(project: Project, msgid: str) -> str:
