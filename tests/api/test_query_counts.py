@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.checks.models import Check
 from apps.events.models import Event
 from apps.events.services import event_record
-from apps.patches.models import PatchTag
+from apps.patches.models import Patch, PatchTag
 from apps.patches.services import patch_update
 from apps.projects.models import Tag
 from tests.api.conftest import api_patch
@@ -110,3 +110,27 @@ def test_patch_subresource_lists_are_constant(project, maintainer, client_for):
             client.get(f"patches/{patch.id}/comments/")
         counts.append((len(checks.captured_queries), len(comments.captured_queries)))
     assert counts[0] == counts[1]
+
+
+def test_list_queries_do_not_depend_on_a_next_page(project, maintainer, client_for):
+    """A page with a next page (whose rel="last" needs the list's length) costs the same
+    queries as one without: the length is counted in the statement finding the page."""
+    client = client_for(maintainer)
+    client.get("")
+    grow(project, maintainer, 3)
+    word = Patch.objects.filter(project=project).first().name.split()[1]  # "change"
+    for path, params in [
+        ("patches/", {}),
+        ("patches/", {"q": word}),
+        ("series/", {}),
+        ("events/", {}),
+    ]:
+        counts, links = [], []
+        for per_page in (1, 100):
+            with CaptureQueriesContext(connection) as ctx:
+                response = client.get(path, {**params, "per_page": per_page})
+            assert response.status_code == 200, path
+            counts.append(len(ctx.captured_queries))
+            links.append(response.headers.get("Link", ""))
+        assert 'rel="next"' in links[0] and 'rel="next"' not in links[1], (path, links)
+        assert counts[0] == counts[1], (path, params, counts)
