@@ -142,7 +142,7 @@ def comment_create(
             patch_comment=comment,
         )
         if submission.project.use_tags and find_trailers(comment.content, patterns):
-            patch_tags_refresh(patch=submission, patterns=patterns)
+            patch_tags_refresh(patch=submission, patterns=patterns, grown=True)
     else:
         comment = CoverComment.objects.create(cover=submission, **fields)
         event_record(

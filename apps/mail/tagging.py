@@ -13,8 +13,27 @@ def tag_patterns() -> dict[int, str]:
     return dict(Tag.objects.values_list("pk", "pattern"))
 
 
-def patch_tags_set(*, patch: Patch, counts: Counter, existing: dict[int, PatchTag] | None = None):
-    """Make the patch's PatchTag rows say exactly counts (zero counts have no row)."""
+def patch_tags_set(
+    *,
+    patch: Patch,
+    counts: Counter,
+    existing: dict[int, PatchTag] | None = None,
+    grown: bool = False,
+):
+    """Make the patch's PatchTag rows say exactly counts (zero counts have no row).
+
+    grown: no count went down (a reply was added), so the rows are upserted in one statement.
+    """
+    if grown:
+        rows = [PatchTag(patch=patch, tag_id=t, count=n) for t, n in counts.items() if n]
+        if rows:
+            PatchTag.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["patch", "tag"],
+                update_fields=["count"],
+            )
+        return
     if existing is None:
         existing = {pt.tag_id: pt for pt in PatchTag.objects.filter(patch=patch)}
     create, update = [], []
@@ -51,8 +70,12 @@ def cover_trailers(*, series_id: int | None, project, patterns: dict[int, str]) 
     return [find_trailers(content, patterns) for content in contents]
 
 
-def patch_tags_refresh(*, patch: Patch, patterns: dict[int, str] | None = None) -> Counter:
-    """Recount a patch's tags: commit message, comments, and its cover letter's comments."""
+def patch_tags_refresh(
+    *, patch: Patch, patterns: dict[int, str] | None = None, grown: bool = False
+) -> Counter:
+    """Recount a patch's tags: commit message, comments, and its cover letter's comments.
+
+    grown: a reply was only added since the last count (see patch_tags_set)."""
     patterns = tag_patterns() if patterns is None else patterns
     counts: Counter = Counter()
     if patch.project.use_tags and patterns:
@@ -64,7 +87,7 @@ def patch_tags_refresh(*, patch: Patch, patterns: dict[int, str] | None = None) 
         sets = [find_trailers(patch.content, patterns)]
         sets += [find_trailers(content, patterns) for content in replies]
         counts = count_tags(sets)
-    patch_tags_set(patch=patch, counts=counts)
+    patch_tags_set(patch=patch, counts=counts, grown=grown)
     return counts
 
 

@@ -179,19 +179,31 @@ def _series_create(
     return series
 
 
-def _with_slot(qs, number: int, is_cover: bool):
-    """Candidates, with whether their slot for this number is taken and if a later revision
-    already names them."""
-    qs = qs.annotate(has_later=Exists(Series.objects.filter(previous_revision=OuterRef("pk"))))
-    if is_cover:
-        return qs
-    return qs.annotate(taken=Exists(Patch.objects.filter(series=OuterRef("pk"), number=number)))
+def _load_candidates(qs) -> list[Series]:
+    """The series of qs, each with `numbers` (its patches' number -> id) and `has_later`
+    (a later revision already names it), in one query."""
+    names = [f.attname for f in Series._meta.concrete_fields]
+    rows = qs.annotate(
+        has_later=Exists(Series.objects.filter(previous_revision=OuterRef("pk"))),
+        patch_number=F("patches__number"),
+        patch_id=F("patches__id"),
+    ).values_list(*names, "has_later", "patch_number", "patch_id")
+    found: dict[int, Series] = {}
+    for *values, has_later, patch_number, patch_id in rows:
+        series = found.get(values[0])
+        if series is None:
+            series = Series.from_db(qs.db, names, values)
+            series.has_later, series.numbers = has_later, {}
+            found[series.pk] = series
+        if patch_id is not None:
+            series.numbers[patch_number] = patch_id
+    return list(found.values())
 
 
-def _fits(series: Series, version: int, total: int, is_cover: bool) -> bool:
+def _fits(series: Series, version: int, number: int, total: int, is_cover: bool) -> bool:
     if series.version != version or series.total != total:
         return False
-    return series.cover_id is None if is_cover else not series.taken
+    return series.cover_id is None if is_cover else number not in series.numbers
 
 
 def _first_fitting(
@@ -207,13 +219,10 @@ def _first_fitting(
     if not candidates:
         return None
     ids = {sid for sid, _ in candidates}
-    found = {
-        s.pk: s
-        for s in _with_slot(Series.objects.filter(project=project, pk__in=ids), number, is_cover)
-    }
+    found = {s.pk: s for s in _load_candidates(Series.objects.filter(project=project, pk__in=ids))}
     for sid, same_submitter in candidates:
         series = found.get(sid)
-        if series is None or not _fits(series, version, total, is_cover):
+        if series is None or not _fits(series, version, number, total, is_cover):
             continue
         if same_submitter and series.submitter_id != submitter.pk:
             continue
@@ -244,7 +253,7 @@ def _by_markers(
         total=total,
         date__range=(date - MARKER_WINDOW, date + MARKER_WINDOW),
     )
-    fitting = [s for s in _with_slot(qs, number, is_cover) if _fits(s, version, total, is_cover)]
+    fitting = [s for s in _load_candidates(qs) if _fits(s, version, number, total, is_cover)]
     if not fitting:
         return None
     return min(fitting, key=lambda s: (abs((s.date - date).total_seconds()), s.pk))
@@ -295,11 +304,8 @@ def series_patch_added(*, placement: Placement, patch: Patch, refs: list[str], t
     series = placement.series
     project = patch.project
     _register(placement, project, patch.msgid, refs)
-    others: dict[int | None, int] = {}
-    if not placement.created:
-        others = dict(
-            Patch.objects.filter(series=series).exclude(pk=patch.pk).values_list("number", "id")
-        )
+    # The series' other patches, by number (loaded with the series when it was placed).
+    others: dict[int | None, int] = {} if placement.created else series.numbers
     changed = []
     if patch.date < series.date:
         series.date = patch.date
