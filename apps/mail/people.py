@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from apps.projects.models import Person, User
 
@@ -15,12 +15,11 @@ def person_for_mail(*, email: str, name: str, cache: dict[str, Person] | None = 
         person = Person.objects.filter(email__iexact=email).first()
     if person is None:
         user = User.objects.filter(email__iexact=email).first()
-        try:
-            with transaction.atomic():
-                person = Person.objects.create(email=email, name=name, user=user)
-        except IntegrityError:
-            # Another worker created them a moment ago (another project's mail).
-            person = Person.objects.get(email__iexact=email)
+        # Another worker may create them at the same moment (another project's mail).
+        Person.objects.bulk_create(
+            [Person(email=email, name=name, user=user)], ignore_conflicts=True
+        )
+        person = Person.objects.get(email__iexact=email)
     if name and person.name != name:
         # The latest name seen wins: people fix their display names.
         person.name = name

@@ -75,24 +75,26 @@ def reply_await(
     refs: list[str],
     parent: Parent | None,
     first: bool = False,
+    arrived: set[str] | None = None,
 ):
     """Wait for the references nearer than the parent found (all of them if none was).
 
     With a patch or cover letter as parent, only messages that have not arrived can
     change it (one that arrived and is no submission never becomes one). first: the
     mail is being ingested from pending, so it waits for nothing yet (mail_requeue
-    clears what a mail waited for).
+    clears what a mail waited for). arrived: which refs are stored mail, if known.
     """
     start = -1 if parent is None else parent.position - (1 if parent.via_comment else 0)
     positions = [i for i in range(len(refs)) if i > start]
     if len(positions) > MAX_AWAITED:
         positions = [positions[0], *positions[-(MAX_AWAITED - 1) :]]
     if parent is not None and not parent.via_comment and positions:
-        arrived = set(
-            IncomingMail.objects.filter(
-                project=project, msgid__in=[refs[i] for i in positions]
-            ).values_list("msgid", flat=True)
-        )
+        if arrived is None:
+            arrived = set(
+                IncomingMail.objects.filter(
+                    project=project, msgid__in=[refs[i] for i in positions]
+                ).values_list("msgid", flat=True)
+            )
         positions = [i for i in positions if refs[i] not in arrived]
     if not first:
         AwaitedMessage.objects.filter(mail=mail, kind=AwaitedMessage.REPLY).exclude(

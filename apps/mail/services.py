@@ -310,7 +310,14 @@ def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContex
 
     # A comment stored before (delivered twice) violates its unique constraint below.
     parent = reply_parent(project, parsed.refs)
-    reply_await(mail=mail, project=project, refs=parsed.refs, parent=parent, first=True)
+    reply_await(
+        mail=mail,
+        project=project,
+        refs=parsed.refs,
+        parent=parent,
+        first=True,
+        arrived=thread.arrived,
+    )
     if parent is None:
         return Result.ignored(
             f"a reply to {parsed.refs[-1]}, which is not a known patch, cover letter or "

@@ -85,7 +85,7 @@ def patch_create_from_mail(
     )
     if project.use_tags and context.tag_patterns:
         sets = [find_trailers(patch.content, context.tag_patterns)]
-        if placement.series.cover_id:
+        if placement.series.cover_id and placement.series.cover_replies:
             # Trailers given to the cover letter count for every patch of the series.
             sets += cover_trailers(
                 series_id=placement.series.pk, project=project, patterns=context.tag_patterns

@@ -27,9 +27,9 @@ from django.db.models import Exists, F, IntegerField, OuterRef, Value
 
 from apps.events.models import Event
 from apps.events.services import event_record
-from apps.mail.models import AwaitedMessage
+from apps.mail.models import AwaitedMessage, IncomingMail
 from apps.mail.parse.depends import Dependency
-from apps.patches.models import Cover, Patch
+from apps.patches.models import Cover, CoverComment, Patch
 from apps.projects.models import Person, Project
 from apps.series.models import Series, SeriesReference
 from apps.series.revisions import revision_identity
@@ -69,13 +69,17 @@ class Thread:
     awaited: list[AwaitedMessage]
     # Which of them are members of a series (Message-ID -> series id).
     members: dict[str, int]
+    # Which of the references arrived in the project (stored mail), whatever they became.
+    arrived: set[str]
 
 
 MEMBER = "member"
+ARRIVED = "arrived"
 
 
 def thread_lookup(project: Project, msgid: str, refs: list[str]) -> Thread:
-    """The AwaitedMessage rows for msgid and refs, and the series refs are in: one query."""
+    """The AwaitedMessage rows for msgid and refs, the series refs are in, and which refs
+    arrived: one query."""
     columns = ("row_msgid", "row_kind", "row_series", "row_mail", "row_position")
     awaited = AwaitedMessage.objects.filter(project=project, msgid__in=[msgid, *refs]).annotate(
         row_msgid=F("msgid"),
@@ -91,13 +95,26 @@ def thread_lookup(project: Project, msgid: str, refs: list[str]) -> Thread:
         row_mail=Value(None, output_field=IntegerField()),
         row_position=Value(0),
     )
+    arrived = IncomingMail.objects.filter(project=project, msgid__in=refs).annotate(
+        row_msgid=F("msgid"),
+        row_kind=Value(ARRIVED),
+        row_series=Value(None, output_field=IntegerField()),
+        row_mail=Value(None, output_field=IntegerField()),
+        row_position=Value(0),
+    )
     rows = awaited.order_by().values_list(*columns)
     if refs:
-        rows = rows.union(members.order_by().values_list(*columns), all=True)
-    thread = Thread(awaited=[], members={})
+        rows = rows.union(
+            members.order_by().values_list(*columns),
+            arrived.order_by().values_list(*columns),
+            all=True,
+        )
+    thread = Thread(awaited=[], members={}, arrived=set())
     for ref, kind, series_id, mail_id, position in rows:
         if kind == MEMBER:
             thread.members[ref] = series_id
+        elif kind == ARRIVED:
+            thread.arrived.add(ref)
         else:
             thread.awaited.append(
                 AwaitedMessage(
@@ -180,20 +197,22 @@ def _series_create(
 
 
 def _load_candidates(qs) -> list[Series]:
-    """The series of qs, each with `numbers` (its patches' number -> id) and `has_later`
-    (a later revision already names it), in one query."""
+    """The series of qs, each with `numbers` (its patches' number -> id), `has_later` (a
+    later revision already names it) and `cover_replies` (its cover letter has replies,
+    whose trailers count for its patches), in one query."""
     names = [f.attname for f in Series._meta.concrete_fields]
     rows = qs.annotate(
         has_later=Exists(Series.objects.filter(previous_revision=OuterRef("pk"))),
+        cover_replies=Exists(CoverComment.objects.filter(cover_id=OuterRef("cover_id"))),
         patch_number=F("patches__number"),
         patch_id=F("patches__id"),
-    ).values_list(*names, "has_later", "patch_number", "patch_id")
+    ).values_list(*names, "has_later", "cover_replies", "patch_number", "patch_id")
     found: dict[int, Series] = {}
-    for *values, has_later, patch_number, patch_id in rows:
+    for *values, has_later, cover_replies, patch_number, patch_id in rows:
         series = found.get(values[0])
         if series is None:
             series = Series.from_db(qs.db, names, values)
-            series.has_later, series.numbers = has_later, {}
+            series.has_later, series.cover_replies, series.numbers = has_later, cover_replies, {}
             found[series.pk] = series
         if patch_id is not None:
             series.numbers[patch_number] = patch_id
