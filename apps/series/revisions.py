@@ -130,7 +130,33 @@ def _find_later(series: Series, is_patch: bool, threaded: set[int]) -> list[Link
         )
         .exclude(pk=series.pk)
     )
-    return [Link(s, s.pk in threaded and s.cover_id is None and is_patch) for s in later]
+    found = list(later)
+    if threaded:
+        # A reply outranks a name or a change-id (revision_find_previous looks at the
+        # references first): a later revision answering this series leaves a previous
+        # revision it was matched to otherwise.
+        relinked = (
+            Series.objects.filter(
+                pk__in=threaded,
+                project_id=series.project_id,
+                submitter_id=series.submitter_id,
+                version__gt=series.version,
+            )
+            .exclude(pk__in=[series.pk, *(s.pk for s in found)])
+            .exclude(previous_revision=None)
+            .exclude(previous_revision=series)
+        )
+        found += [s for s in relinked if not _answers(s, s.previous_revision_id)]
+    return [Link(s, s.pk in threaded and s.cover_id is None and is_patch) for s in found]
+
+
+def _answers(later: Series, earlier_id: int) -> bool:
+    """Whether a mail of later was sent in reply to a mail of the earlier series."""
+    return AwaitedMessage.objects.filter(
+        kind=AwaitedMessage.THREAD,
+        series=later,
+        msgid__in=SeriesReference.objects.filter(series_id=earlier_id).values("msgid"),
+    ).exists()
 
 
 def _supersede(older: Series, *, numbers: set[int] | None = None) -> int:
@@ -183,6 +209,17 @@ def revisions_track(
     supersede = project.auto_supersede
     is_patch = isinstance(submission, Patch)
 
+    identity_changed = before != revision_identity(series)
+    if (
+        series.previous_revision_id is not None
+        and identity_changed
+        and not _answers(series, series.previous_revision_id)
+    ):
+        # Matched by name or change-id under a name or date this mail just changed (its
+        # cover letter or first patch arrived): match again, as if it had come in order.
+        series.previous_revision = None
+        series.save(update_fields=["previous_revision"])
+
     if series.previous_revision_id is None:
         link = revision_find_previous(series=series, refs=refs)
         if link is not None:
@@ -204,7 +241,7 @@ def revisions_track(
             _supersede(previous, numbers={submission.number} if submission.number else set())
 
     links: list[Link] = []
-    if threaded or before != revision_identity(series):
+    if threaded or identity_changed:
         # Otherwise every later revision was already matched against this same identity.
         links = _find_later(series, is_patch, threaded)
     for link in links:

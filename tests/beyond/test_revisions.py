@@ -203,3 +203,35 @@ def test_find_change_id():
         "20240301-x-1"
     )
     assert find_change_id("no change id: here\n") == ""
+
+
+def earlier_send_of_v1() -> list[bytes]:
+    """v1 as sent the day before, under the same name (its own thread, other Message-IDs)."""
+    mails = []
+    for n, raw in enumerate(v1()):
+        raw = with_header(raw, "Message-Id", f"<day-before-{n}@example.org>")
+        raw = with_header(raw, "Date", f"Thu, 29 Feb 2024 10:00:0{n} +0000")
+        if n:
+            raw = with_header(raw, "In-Reply-To", "<day-before-0@example.org>")
+            raw = with_header(raw, "References", "<day-before-0@example.org>")
+        mails.append(raw)
+    return mails
+
+
+def v2_named_like_v1() -> list[bytes]:
+    cover, *patches = v2()
+    subject = "[PATCH v2 0/2] Fix the frobnicator and tidy the docs"
+    return [with_header(cover, "Subject", subject), *patches]
+
+
+@pytest.mark.parametrize("order", ["in order", "v1 last"])
+def test_a_reply_outranks_a_name_match(frob, order):
+    """v2 answers v1: whenever v1 arrives, v2 is its revision, not the same-named send
+    of the day before that v2 could only match by name."""
+    if order == "in order":
+        deliver_all([*earlier_send_of_v1(), *v1(), *v2_named_like_v1()])
+    else:
+        deliver_all([*earlier_send_of_v1(), *v2_named_like_v1(), *v1()])
+    new = series_of(V2_COVER)
+    assert new.previous_revision == series_of(V1_COVER)
+    assert states(series_of(V1_COVER)) == ["superseded"] * 3
