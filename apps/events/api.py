@@ -8,10 +8,10 @@ from apps.events.models import Event
 from apps.events.selectors import events_by_id
 from apps.events.serializers import event_to_dict
 from apps.patches import api_filters as f
-from apps.patches.selectors import CountedPages
 from apps.projects.api_support import (
     DATED_LIST_PARAMS,
     ApiVersion,
+    PageSource,
     apply_ordering,
     date_filters,
     filter_values,
@@ -86,7 +86,7 @@ def register(api: NinjaAPI, v: ApiVersion) -> None:
             qs = qs.filter(pk__gt=after).order_by("id")
         else:
             qs = apply_ordering(qs, request, EVENT_ORDER, "-date")
-        pages = CountedPages(qs, events_by_id)
+        pages = PageSource(qs, events_by_id)
         return page_response(request, pages, lambda page: [event_to_dict(e, ctx=ctx) for e in page])
 
     api.add_router("/events", router)

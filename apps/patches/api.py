@@ -10,7 +10,6 @@ from apps.patches import api_filters as f
 from apps.patches.models import Patch
 from apps.patches.search import patch_search_api
 from apps.patches.selectors import (
-    CountedPages,
     patch_list_extras,
     patch_summaries,
     patches_for_detail,
@@ -22,6 +21,7 @@ from apps.projects.api_support import (
     ApiContext,
     ApiError,
     ApiVersion,
+    PageSource,
     RequestData,
     apply_ordering,
     date_filters,
@@ -219,7 +219,7 @@ def register(api: NinjaAPI, v: ApiVersion) -> None:
     @router.get("/", summary="List patches.", openapi_extra=PATCH_FILTER_DOC)
     def patches_list(request):
         ctx = v.begin(request)
-        pages = CountedPages(patches_filtered(request, ctx), patch_summaries)
+        pages = PageSource(patches_filtered(request, ctx), patch_summaries)
         return page_response(request, pages, lambda page: render_patches(page, ctx))
 
     @router.get("/{id}/", summary="Show a patch.")

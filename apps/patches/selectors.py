@@ -6,17 +6,13 @@ queries, whatever the page size.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from django.core.cache import cache
-from django.core.exceptions import EmptyResultSet
 from django.db.models import Prefetch, Q, QuerySet
-from django.db.models.expressions import RawSQL
 
 from apps.checks.selectors import check_summaries
 from apps.patches.models import (
@@ -28,7 +24,6 @@ from apps.patches.models import (
     PatchComment,
     PatchTag,
 )
-from apps.projects.api_support import COUNT_CACHE_FROM, COUNT_CACHE_SECONDS
 from apps.projects.models import Project
 
 # --- headers and subjects ------------------------------------------------------------
@@ -79,54 +74,6 @@ def subject_prefixes(name: str) -> list[str]:
 
 
 # --- pages of REST lists ----------------------------------------------------------------
-
-
-class CountedPages:
-    """A REST list as ``paginate()`` sees it (a sequence): a page's ids and the list's
-    length, counted up to COUNT_CACHE_FROM, come from one statement, so every page costs
-    the same queries whether or not it has a next page.
-
-    The page is found with ids only (an index-only scan, however deep), then its rows
-    are loaded by id: ``load(ids)`` (default: the queryset's own rows) in that order.
-    """
-
-    def __init__(self, qs: QuerySet, load: Callable[[list[int]], list] | None = None) -> None:
-        self.qs = qs
-        self.load = load or self._rows
-        self.bounded: int | None = None
-
-    def _rows(self, ids: list[int]) -> list:
-        rows = {row.pk: row for row in self.qs.filter(pk__in=ids).order_by()}
-        return [rows[pk] for pk in ids if pk in rows]
-
-    def _bounded_sql(self) -> tuple[str, tuple]:
-        sql, params = self.qs.order_by().values("pk")[:COUNT_CACHE_FROM].query.sql_with_params()
-        return f"SELECT COUNT(*) FROM ({sql}) bounded", params
-
-    def __getitem__(self, index: slice) -> list:
-        try:
-            counted = self.qs.annotate(bounded_count=RawSQL(*self._bounded_sql()))
-        except EmptyResultSet:  # a filter naming nothing (project__in=[]): no SQL to run
-            self.bounded = 0
-            return []
-        found = list(counted.values_list("pk", "bounded_count")[index])
-        if found:
-            self.bounded = found[0][1]
-        return self.load([pk for pk, _ in found])
-
-    def __len__(self) -> int:
-        if self.bounded is None:
-            self.bounded = self.qs.order_by().values("pk")[:COUNT_CACHE_FROM].count()
-        if self.bounded < COUNT_CACHE_FROM:
-            return self.bounded
-        # Only rel="last" needs the exact length of a long list: cached for a while.
-        sql, params = self.qs.order_by().values("pk").query.sql_with_params()
-        key = "api-count:" + hashlib.sha1(repr((sql, params)).encode()).hexdigest()
-        total = cache.get(key)
-        if total is None:
-            total = self.qs.count()
-            cache.set(key, total, COUNT_CACHE_SECONDS)
-        return total
 
 
 def light_rows(rows: Iterable[dict], nullable: Iterable[str] = ()) -> list[SimpleNamespace]:

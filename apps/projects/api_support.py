@@ -21,7 +21,9 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.urls import get_script_prefix
@@ -384,19 +386,44 @@ COUNT_CACHE_SECONDS = 60
 
 
 class PageSource:
-    """A queryset as the paginator sees it: a bounded or cached count, pages by id first.
+    """A REST list as ``paginate()`` sees it (a sequence): a page's ids and the list's
+    length, counted up to COUNT_CACHE_FROM, come from one statement, so every page costs
+    the same queries whether or not it has a next page.
 
-    A page is found with ids only (an index-only scan, cheap even deep into a long
-    list), then its rows are loaded by id with everything the queryset selects.
+    The page is found with ids only (an index-only scan, however deep), then its rows
+    are loaded by id: ``load(ids)`` (default: the queryset's own rows) in that order.
     """
 
-    def __init__(self, qs: QuerySet) -> None:
+    def __init__(self, qs: QuerySet, load: Callable[[list[int]], list] | None = None) -> None:
         self.qs = qs
+        self.load = load or self._rows
+        self.bounded: int | None = None
 
-    def count(self) -> int:
-        bounded = self.qs.order_by().values("pk")[:COUNT_CACHE_FROM].count()
-        if bounded < COUNT_CACHE_FROM:
-            return bounded
+    def _rows(self, ids: list[int]) -> list:
+        rows = {row.pk: row for row in self.qs.filter(pk__in=ids).order_by()}
+        return [rows[pk] for pk in ids if pk in rows]
+
+    def _bounded_sql(self) -> tuple[str, tuple]:
+        sql, params = self.qs.order_by().values("pk")[:COUNT_CACHE_FROM].query.sql_with_params()
+        return f"SELECT COUNT(*) FROM ({sql}) bounded", params
+
+    def __getitem__(self, index: slice) -> list:
+        try:
+            counted = self.qs.annotate(bounded_count=RawSQL(*self._bounded_sql()))
+        except EmptyResultSet:  # a filter naming nothing (project__in=[]): no SQL to run
+            self.bounded = 0
+            return []
+        found = list(counted.values_list("pk", "bounded_count")[index])
+        if found:
+            self.bounded = found[0][1]
+        return self.load([pk for pk, _ in found])
+
+    def __len__(self) -> int:
+        if self.bounded is None:
+            self.bounded = self.qs.order_by().values("pk")[:COUNT_CACHE_FROM].count()
+        if self.bounded < COUNT_CACHE_FROM:
+            return self.bounded
+        # Only rel="last" needs the exact length of a long list: cached for a while.
         sql, params = self.qs.order_by().values("pk").query.sql_with_params()
         key = "api-count:" + hashlib.sha1(repr((sql, params)).encode()).hexdigest()
         total = cache.get(key)
@@ -404,11 +431,6 @@ class PageSource:
             total = self.qs.count()
             cache.set(key, total, COUNT_CACHE_SECONDS)
         return total
-
-    def __getitem__(self, index: slice) -> list:
-        ids = list(self.qs.values_list("pk", flat=True)[index])
-        rows = {row.pk: row for row in self.qs.filter(pk__in=ids).order_by()}
-        return [rows[pk] for pk in ids if pk in rows]
 
 
 def paginate(request: HttpRequest, qs: QuerySet | list) -> tuple[list, dict[str, str]]:
@@ -424,7 +446,7 @@ def paginate(request: HttpRequest, qs: QuerySet | list) -> tuple[list, dict[str,
     source = PageSource(qs) if isinstance(qs, QuerySet) else qs
 
     def length() -> int:
-        return source.count() if isinstance(source, PageSource) else len(source)
+        return len(source)
 
     raw_page = request.GET.get("page", "1").strip() or "1"
     try:

@@ -6,10 +6,10 @@ from ninja import NinjaAPI, Router
 
 from apps.patches import api_filters as f
 from apps.patches.search import series_search_api
-from apps.patches.selectors import CountedPages
 from apps.projects.api_support import (
     DATED_LIST_PARAMS,
     ApiVersion,
+    PageSource,
     apply_ordering,
     date_filters,
     json_response,
@@ -50,7 +50,7 @@ def register(api: NinjaAPI, v: ApiVersion) -> None:
         qs = date_filters(qs, request)
         qs = series_search_api(qs, request)
         qs = apply_ordering(qs, request, SERIES_ORDER, "id")
-        pages = CountedPages(qs, series_summaries)
+        pages = PageSource(qs, series_summaries)
         return page_response(request, pages, lambda page: render(page, ctx))
 
     @router.get("/{id}/", summary="Show a series.")
