@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -59,6 +60,7 @@ def in_process(raw: bytes, scratch: Path) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     except Exception:  # a crash of the command: the MTA sees exit status 1
+        traceback.print_exc()  # into feeder.log
         return 1
     return 0
 

@@ -73,6 +73,20 @@ def test_parsemail_without_sync_exits_0_even_for_bad_mail(frob):
 
 
 @pytest.mark.django_db
+def test_parsemail_does_not_bounce_a_stored_mail_when_the_database_goes_away(frob, monkeypatch):
+    """Stored, then the database (or broker) fails: exit 0, the sweep ingests it later."""
+    from django.db import OperationalError
+
+    def gone(self, *args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(IncomingMail, "refresh_from_db", gone)
+    code, out = parsemail(str(git_mails("v1")[1]))
+    mail = IncomingMail.objects.get()
+    assert (code, out) == (0, f"stored as mail {mail.pk}; ingestion will be retried")
+
+
+@pytest.mark.django_db
 def test_parsemail_missing_file_is_a_tempfail(frob):
     code, _ = parsemail("/nonexistent/mail")
     assert code == 75

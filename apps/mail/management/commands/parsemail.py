@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from django.core.management.base import BaseCommand
 
 from apps.mail.models import IncomingMail
+
+log = logging.getLogger(__name__)
 
 EX_OK = 0
 EX_FAILED = 1
@@ -57,10 +60,16 @@ class Command(BaseCommand):
         except Exception as exc:  # not stored: the MTA must keep it and retry
             self.stderr.write(f"parsemail: could not store the mail: {exc}")
             sys.exit(EX_TEMPFAIL)
-        if options["sync"]:
-            mail = mail_ingest(mail)
-        else:
-            mail.refresh_from_db()
+        try:
+            if options["sync"]:
+                mail = mail_ingest(mail)
+            else:
+                mail.refresh_from_db()
+        except Exception as exc:
+            # Stored: whatever fails now must not bounce the mail (the sweep ingests it).
+            log.warning("mail %s is stored, but: %s", mail.pk, exc, exc_info=True)
+            self.stdout.write(f"stored as mail {mail.pk}; ingestion will be retried")
+            sys.exit(EX_OK)
         self.stdout.write(outcome_line(mail))
         if options["sync"] and mail.status == IncomingMail.FAILED:
             sys.exit(EX_FAILED)
