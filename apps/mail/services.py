@@ -359,7 +359,7 @@ def _arrived(
         seen.update(waiting)
         waiting = []
         for waiting_mail in mails:
-            placed = _place_waiting_reply(project, waiting_mail, context)
+            placed = _place_waiting_reply(project, waiting_mail, context, arrived=msgid)
             if placed:
                 waiting += list(
                     AwaitedMessage.objects.filter(
@@ -368,8 +368,11 @@ def _arrived(
                 )
 
 
-def _place_waiting_reply(project: Project, mail: IncomingMail, context: IngestContext) -> str:
-    """(Re)place a reply that waited; returns its Message-ID if it changed place, else ''."""
+def _place_waiting_reply(
+    project: Project, mail: IncomingMail, context: IngestContext, *, arrived: str
+) -> str:
+    """(Re)place a reply that waited, now that `arrived` is here; returns its Message-ID
+    if it changed place, else ''."""
     try:
         parsed = parse_mail(bytes(mail.raw))
     except MailParseError:
@@ -377,7 +380,15 @@ def _place_waiting_reply(project: Project, mail: IncomingMail, context: IngestCo
     parent = reply_parent(project, parsed.refs)
     if parent is None:
         return ""
-    reply_await(mail=mail, project=project, refs=parsed.refs, parent=parent)
+    # The mail that arrived has no project on its row until its transaction ends.
+    stored = IncomingMail.objects.filter(project=project, msgid__in=parsed.refs)
+    reply_await(
+        mail=mail,
+        project=project,
+        refs=parsed.refs,
+        parent=parent,
+        arrived={arrived, *stored.values_list("msgid", flat=True)},
+    )
     current = comment_find(project, parsed.msgid)
     if current is not None and comment_submission(current) == parent.submission:
         if mail.status == IncomingMail.IGNORED:

@@ -161,3 +161,20 @@ def test_in_order_threads_leave_nothing_waiting(frob):
         )
         .exists()
     )
+
+
+def test_a_reply_to_a_stored_but_not_yet_ingested_reply_stops_waiting_when_it_is(frob):
+    """Workers can take a reply before the (already stored) message it answers: it waits
+    for that one, and stops waiting once that one is ingested, as in order."""
+    from apps.mail.services import mail_ingest, mail_store
+
+    deliver_all(git_mails("v1"))
+    acked = mail_store(read("replies/acked.eml"), enqueue=False)  # stored, still pending
+    answer = deliver(read("replies/reply-to-acked.eml"))
+    assert answer.status == IncomingMail.PARSED  # on the patch, for now
+    assert AwaitedMessage.objects.filter(mail=answer, kind=AwaitedMessage.REPLY).exists()
+    mail_ingest(acked)
+    assert not AwaitedMessage.objects.filter(kind=AwaitedMessage.REPLY).exists()
+    assert PatchComment.objects.get(msgid="<reply-to-acked@example.org>").patch.msgid == (
+        "<40382c694d3e3a5efd9973080834e5680642098c.v1.git.ada@example.org>"
+    )
