@@ -27,7 +27,7 @@ def test_mails_of_one_worker_share_the_context(frob):
 
 
 def test_a_project_added_after_the_context_was_filled_gets_its_mail(frob):
-    worker_context().projects  # filled before the new project exists
+    assert worker_context().projects  # filled before the new project exists
     make_project("late", listid="late.lists.example.org")
     mail = ingest_as_worker(git_mails("v1")[1].read_bytes(), list_id="late.lists.example.org")
     assert mail.status == IncomingMail.PARSED, mail.reason
@@ -35,7 +35,7 @@ def test_a_project_added_after_the_context_was_filled_gets_its_mail(frob):
 
 
 def test_a_project_setting_changed_after_the_context_was_filled_applies_at_once(frob):
-    worker_context().projects  # a copy of frob with use_tags on
+    assert worker_context().projects  # a copy of frob with use_tags on
     frob.use_tags = False
     frob.save()
     raw = (
