@@ -1,0 +1,47 @@
+"""The web process gives its database connections back after every request.
+
+Under ASGI each request runs in a thread of its own: a connection kept for reuse
+(CONN_MAX_AGE > 0) stays open with its thread and is never reused, until
+PostgreSQL refuses new clients. Measured on a real daphne over PostgreSQL, with a
+streamed download (the series mbox reads the database while it streams).
+"""
+
+from __future__ import annotations
+
+import os
+
+import httpx
+import pytest
+from django.db import connection
+
+from tests.factories import make_patch, make_project, make_series
+from tests.ops.conftest import database_url, live
+
+pytestmark = [
+    live,
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+        reason="needs PostgreSQL (DATABASE_URL): counts its server's connections",
+    ),
+]
+APP = "pw-conn-test"
+
+
+def server_connections() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [APP])
+        return cursor.fetchone()[0]
+
+
+def test_requests_and_streamed_downloads_keep_no_connection_open(daphne):
+    project = make_project("conn")
+    series = make_series(project, total=6)
+    for n in range(6):
+        make_patch(project, name=f"[{n + 1}/6] part {n + 1}", series=series, number=n + 1)
+    server = daphne(DATABASE_URL=database_url() + f"?application_name={APP}")
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        for _ in range(12):
+            assert client.get(f"/series/{series.pk}/mbox/").status_code == 200
+            assert client.get("/api/1.4/patches/?project=conn").status_code == 200
+    assert server_connections() == 0
