@@ -230,15 +230,11 @@ def revisions_track(
     elif supersede and not is_patch:
         # A reroll is whole once its cover letter is here: all of the previous one goes.
         _supersede(series.previous_revision)
-    elif supersede and series.cover_id is None:
-        # A partial reroll growing: each re-sent patch replaces its counterpart.
-        previous = series.previous_revision
-        if any(
-            _is_patch_msgid(project.pk, ref)
-            and SeriesReference.objects.filter(project=project, msgid=ref, series=previous).exists()
-            for ref in refs[-1:]
-        ):
-            _supersede(previous, numbers={submission.number} if submission.number else set())
+    elif supersede and series.cover_id is None and _is_partial(series, series.previous_revision):
+        # A partial reroll growing: each re-sent patch replaces its counterpart (whatever
+        # it was sent in reply to, so the result does not depend on arrival order).
+        numbers = {submission.number} if submission.number else set()
+        _supersede(series.previous_revision, numbers=numbers)
 
     links: list[Link] = []
     if threaded or identity_changed:

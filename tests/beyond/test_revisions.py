@@ -235,3 +235,37 @@ def test_a_reply_outranks_a_name_match(frob, order):
     new = series_of(V2_COVER)
     assert new.previous_revision == series_of(V1_COVER)
     assert states(series_of(V1_COVER)) == ["superseded"] * 3
+
+
+def deep_v2_under_v1_first_patch() -> list[bytes]:
+    """A v2 of two patches without a cover letter: its first answers v1's first patch,
+    its second answers its first (git send-email --in-reply-to, deep threading)."""
+    first_v1 = "<40382c694d3e3a5efd9973080834e5680642098c.deep.git.ada@example.org>"
+    mails = []
+    for n, raw in enumerate(git_mails("deep")[:2], start=1):
+        subject = raw.read_bytes().split(b"Subject: ", 1)[1].split(b"\n", 1)[0].decode()
+        reroll = renumbered(
+            raw.read_bytes(),
+            msgid=f"<deep-v2-{n}@example.org>",
+            subject=subject.replace("[PATCH ", "[PATCH v2 "),
+            date=f"Sat, 2 Mar 2024 09:00:0{n} +0000",
+        )
+        parent = first_v1 if n == 1 else "<deep-v2-1@example.org>"
+        reroll = with_header(reroll, "In-Reply-To", parent)
+        mails.append(with_header(reroll, "References", " ".join(dict.fromkeys([first_v1, parent]))))
+    return mails
+
+
+@pytest.mark.parametrize("order", ["in order", "reroll first", "reroll reversed"])
+def test_partial_reroll_replaces_the_numbers_it_resends_in_any_order(frob, order):
+    v1_mails = [p.read_bytes() for p in git_mails("deep")]
+    reroll = deep_v2_under_v1_first_patch()
+    if order == "in order":
+        deliver_all([*v1_mails, *reroll])
+    elif order == "reroll first":
+        deliver_all([*reroll, *v1_mails])
+    else:
+        deliver_all([v1_mails[0], *reversed(reroll), *v1_mails[1:]])
+    old = Patch.objects.get(number=3).series  # only v1 has a third patch
+    assert series_of("<deep-v2-1@example.org>").previous_revision == old
+    assert states(old) == ["superseded", "superseded", "new"]
