@@ -290,7 +290,7 @@ def series_list_ops(
     and the rows a resuming page shows (by series id: archiving is not an event)."""
     from django.template.loader import get_template
 
-    from apps.events.live.render import viewer_request
+    from apps.events.live.render import row_op, viewer_request
     from apps.projects.models import Project
     from apps.series.models import Series
     from apps.series.triage import series_row_context, series_rows_of
@@ -324,14 +324,9 @@ def series_list_ops(
     for sid, is_new in touched.items():
         if sid not in rows:
             continue
-        row_id = f"series-row-{sid}"
-        if sid in matching and (is_new == "new" or (is_new == "late" and in_view)):
-            at = "top" if in_view else "pending"
-            op = {"op": "upsert", "id": row_id, "into": "series-list-body", "at": at}
-        elif is_new == "new":
-            continue  # a new series this list does not show: it has no row to update
-        else:
-            op = {"op": "replace", "id": row_id, "nomatch": sid not in matching}
+        op = row_op(f"series-row-{sid}", "series-list-body", is_new, sid in matching, in_view)
+        if op is None:
+            continue
         if context["can_triage"]:
             # A maintainer choosing a series-wide action keeps their choice.
             op["keep_while_editing"] = True

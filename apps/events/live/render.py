@@ -136,16 +136,29 @@ def list_ops(
     for pid, is_new in new.items():
         if pid not in html:
             continue
-        row_id = f"patch-row-{pid}"
-        if pid in matching and (is_new == "new" or (is_new == "late" and in_view)):
-            at = "top" if in_view else "pending"
-            ops.append({"op": "upsert", "id": row_id, "into": "patch-list-body", "at": at})
-        elif is_new == "new":
-            continue  # a new patch this list does not show: it has no row to update
-        else:
-            ops.append({"op": "replace", "id": row_id, "nomatch": pid not in matching})
-        ops[-1]["html"] = html[pid]
+        op = row_op(f"patch-row-{pid}", "patch-list-body", is_new, pid in matching, in_view)
+        if op is not None:
+            ops.append({**op, "html": html[pid]})
     return ops
+
+
+def row_op(row_id: str, body_id: str, is_new: str, matches: bool, in_view: bool) -> dict | None:
+    """How a list places a row an event touched (without its html), or None to leave it.
+
+    is_new: "new" (a row to add), "late" (added only where it cannot pass for news),
+    "" (a row to update); matches: the row fits the page's filters; in_view: the page
+    is the first one in newest-first order, where new rows go on top.
+    """
+    if matches and (is_new == "new" or (is_new == "late" and in_view)):
+        return {
+            "op": "upsert",
+            "id": row_id,
+            "into": body_id,
+            "at": "top" if in_view else "pending",
+        }
+    if is_new == "new":
+        return None  # a new row this list does not show: nothing to update
+    return {"op": "replace", "id": row_id, "nomatch": not matches}
 
 
 # --- dispatch and caching --------------------------------------------------------
