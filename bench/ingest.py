@@ -92,7 +92,7 @@ def stage_feed(path: Path) -> dict:
     """What parsemail does for each message (store it, queue its ingestion), in one process."""
     _setup()
     from apps.mail.archive import iter_mbox
-    from apps.mail.services import mail_store
+    from apps.mail.intake import mail_store
     from bench import querycount
 
     querycount.install()

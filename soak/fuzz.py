@@ -31,9 +31,10 @@ def run_hypothesis(examples: str) -> dict:
     from hypothesis import HealthCheck, given, settings
 
     from apps.events.models import Event
+    from apps.mail.intake import mail_store
     from apps.mail.models import IncomingMail
     from apps.mail.parse import MailParseError, parse_mail
-    from apps.mail.services import mail_ingest, mail_store
+    from apps.mail.services import mail_ingest
     from apps.patches.models import Cover, CoverComment, Patch, PatchComment
     from apps.projects.models import Project
     from apps.series.models import Series

@@ -24,8 +24,9 @@ from django.db.models import Count  # noqa: E402
 
 from apps.events.models import Event  # noqa: E402
 from apps.mail.archive import iter_mbox  # noqa: E402
+from apps.mail.intake import mail_store  # noqa: E402
 from apps.mail.models import AwaitedMessage, IncomingMail  # noqa: E402
-from apps.mail.services import mail_ingest, mail_store  # noqa: E402
+from apps.mail.services import mail_ingest  # noqa: E402
 from apps.patches.models import Cover, CoverComment, Patch, PatchComment, PatchTag  # noqa: E402
 from apps.projects.models import Person, Project, State, User  # noqa: E402
 from apps.series.models import Series  # noqa: E402

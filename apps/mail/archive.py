@@ -14,8 +14,9 @@ from pathlib import Path
 from django.db import connection
 
 from apps.mail.context import IngestContext
+from apps.mail.intake import peek_msgid
 from apps.mail.models import IncomingMail
-from apps.mail.services import mail_ingest, mail_store_ingest, peek_msgid
+from apps.mail.services import mail_ingest, mail_store_ingest
 
 # Messages looked up (already stored?) per query when resuming.
 BATCH = 200

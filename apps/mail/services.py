@@ -1,18 +1,14 @@
-"""Mail intake and ingestion.
+"""Mail ingestion (intake is apps/mail/intake.py).
 
-`mail_store` keeps the raw message durably (an IncomingMail row) and queues its
-ingestion once that row is committed. `mail_ingest` is the one transaction per
-mail: claim → parse → route → patch / cover letter / comment, series, tags and
-events — all of it or nothing, with the outcome written on the mail either way.
+`mail_ingest` is the one transaction per mail: claim → parse → route → patch /
+cover letter / comment, series, tags and events — all of it or nothing, with the
+outcome written on the mail either way.
 """
 
 from __future__ import annotations
 
 import logging
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 
-from django.conf import settings
 from django.db import (
     DataError,
     IntegrityError,
@@ -25,9 +21,9 @@ from django.utils import timezone
 
 from apps.events.services import events_batched
 from apps.mail.context import IngestContext, worker_context
+from apps.mail.intake import mail_new
 from apps.mail.models import AwaitedMessage, IncomingMail
 from apps.mail.parse import MailParseError, ParsedMail, parse_mail
-from apps.mail.parse.headers import decode_header, parse_msgid
 from apps.mail.parse.route import choose_project
 from apps.mail.people import person_for_mail
 from apps.mail.replies import (
@@ -50,66 +46,6 @@ log = logging.getLogger(__name__)
 
 # Concurrent workers may collide (deadlock, unique race): the whole transaction is retried.
 ATTEMPTS = 4
-# What is kept of a message too large to accept: enough headers to see what it was.
-OVERSIZE_KEEP = 64 * 1024
-
-
-# --- intake --------------------------------------------------------------------------
-
-
-def peek_msgid(raw: bytes) -> str:
-    """The Message-ID as written, for listing and resuming; '' when there is none."""
-    try:
-        headers = BytesHeaderParser(policy=compat32).parsebytes(raw[:OVERSIZE_KEEP])
-        value = str(headers.get("Message-Id", ""))
-    except Exception:  # intake never fails on content; parsing reports it later
-        return ""
-    try:
-        return parse_msgid(value)
-    except MailParseError:
-        return decode_header(value)[:255]
-
-
-def mail_store(raw: bytes, *, list_id: str = "", enqueue: bool = True) -> IncomingMail:
-    """Store a raw message durably; its ingestion is queued once the row is committed."""
-    mail = mail_new(raw, list_id=list_id)
-    mail.save()
-    if enqueue and mail.status == IncomingMail.PENDING:
-        mail_id = mail.pk
-        # Outside a transaction this runs at once: the row above is already committed.
-        transaction.on_commit(lambda: mail_enqueue(mail_id))
-    return mail
-
-
-def mail_new(raw: bytes, *, list_id: str = "") -> IncomingMail:
-    """The IncomingMail row for a raw message, not saved yet (failed if it is too large)."""
-    list_id = (list_id or "").strip()[:255]
-    if len(raw) > settings.MAX_MAIL_SIZE:
-        return IncomingMail(
-            raw=raw[:OVERSIZE_KEEP],
-            list_id=list_id,
-            msgid=peek_msgid(raw),
-            status=IncomingMail.FAILED,
-            reason=f"message of {len(raw)} bytes is larger than MAX_MAIL_SIZE "
-            f"({settings.MAX_MAIL_SIZE}); only its first {OVERSIZE_KEEP} bytes are kept",
-            processed=timezone.now(),
-        )
-    return IncomingMail(raw=raw, list_id=list_id, msgid=peek_msgid(raw))
-
-
-def mail_enqueue(mail_id: int) -> bool:
-    """Hand a stored mail to a worker; a broker that is down only delays it (the sweep retries)."""
-    from apps.mail.tasks import mail_ingest as task
-
-    try:
-        task.delay(mail_id)
-    except Exception:
-        log.warning("could not queue mail %s; the sweep will", mail_id, exc_info=True)
-        return False
-    return True
-
-
-# --- ingestion -----------------------------------------------------------------------
 
 
 def mail_ingest(mail: IncomingMail, *, context: IngestContext | None = None) -> IncomingMail:

@@ -33,7 +33,7 @@ def mail_ingest(mail_id: int) -> str:
 @shared_task(name="mail.sweep")
 def mail_sweep() -> int:
     """Queue again every mail left pending for a while; returns how many."""
-    from apps.mail.services import mail_enqueue
+    from apps.mail.intake import mail_enqueue
 
     cutoff = timezone.now() - SWEEP_AFTER
     ids = list(

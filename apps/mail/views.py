@@ -11,7 +11,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from apps.mail.services import mail_store
+from apps.mail.intake import mail_store
 from apps.projects.accounts import throttle
 
 log = logging.getLogger(__name__)

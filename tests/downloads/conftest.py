@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from apps.mail.intake import mail_store
 from apps.mail.models import IncomingMail
-from apps.mail.services import mail_ingest, mail_store
+from apps.mail.services import mail_ingest
 from tests.factories import make_project
 
 GIT_MAILS = Path(__file__).resolve().parent.parent / "data" / "mail" / "git"

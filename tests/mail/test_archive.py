@@ -58,7 +58,7 @@ def test_rerun_skips_what_is_stored(frob, tmp_path):
 
 
 def test_a_mail_stored_but_not_ingested_is_ingested_on_rerun(frob, tmp_path):
-    from apps.mail.services import mail_store
+    from apps.mail.intake import mail_store
 
     mbox = tmp_path / "frob.mbox"
     write_mbox(mbox, git_mails("v1")[:1])

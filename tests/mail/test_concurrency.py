@@ -15,8 +15,9 @@ import pytest
 from django.db import connection
 
 from apps.mail.archive import iter_mbox
+from apps.mail.intake import mail_store
 from apps.mail.models import IncomingMail
-from apps.mail.services import mail_ingest, mail_store
+from apps.mail.services import mail_ingest
 from apps.mail.tasks import mail_sweep
 from apps.patches.models import Patch
 from apps.projects.models import Project

@@ -166,7 +166,8 @@ def test_in_order_threads_leave_nothing_waiting(frob):
 def test_a_reply_to_a_stored_but_not_yet_ingested_reply_stops_waiting_when_it_is(frob):
     """Workers can take a reply before the (already stored) message it answers: it waits
     for that one, and stops waiting once that one is ingested, as in order."""
-    from apps.mail.services import mail_ingest, mail_store
+    from apps.mail.intake import mail_store
+    from apps.mail.services import mail_ingest
 
     deliver_all(git_mails("v1"))
     acked = mail_store(read("replies/acked.eml"), enqueue=False)  # stored, still pending

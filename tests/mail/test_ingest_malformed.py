@@ -114,7 +114,7 @@ def test_failed_mail_is_reingested_after_the_fix(frob, monkeypatch):
 
 
 def test_oversized_mail_is_recorded_as_failed(frob, settings):
-    from apps.mail.services import mail_store
+    from apps.mail.intake import mail_store
 
     settings.MAX_MAIL_SIZE = 1024
     raw = git_mails("v1")[3].read_bytes()

@@ -242,7 +242,7 @@ def test_reingest_by_id_and_errors(frob):
 
 @pytest.mark.django_db
 def test_reingest_queue_hands_mail_to_the_workers(frob):
-    from apps.mail.services import mail_store
+    from apps.mail.intake import mail_store
 
     mail = mail_store(git_mails("v1")[1].read_bytes(), enqueue=False)
     out = StringIO()

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from apps.mail.intake import mail_enqueue, mail_store
 from apps.mail.models import IncomingMail
-from apps.mail.services import mail_enqueue, mail_store
 from apps.mail.tasks import mail_prune, mail_sweep
 from tests.mail.conftest import deliver, git_mails
 

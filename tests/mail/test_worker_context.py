@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from apps.mail.context import worker_context
+from apps.mail.intake import mail_store
 from apps.mail.models import IncomingMail
-from apps.mail.services import mail_ingest_pending, mail_store
+from apps.mail.services import mail_ingest_pending
 from apps.patches.models import Patch, PatchTag
 from tests.factories import make_project
 from tests.mail.conftest import git_mails

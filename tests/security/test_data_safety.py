@@ -10,8 +10,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from apps.events.models import Event
+from apps.mail.intake import mail_store
 from apps.mail.models import AwaitedMessage, IncomingMail
-from apps.mail.services import mail_ingest, mail_store
+from apps.mail.services import mail_ingest
 from apps.mail.tasks import mail_prune
 from apps.patches.models import Cover, CoverComment, Patch, PatchComment, PatchTag
 from apps.projects.models import Project

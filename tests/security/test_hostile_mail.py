@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from apps.mail.intake import mail_store
 from apps.mail.models import IncomingMail
 from apps.mail.parse import MAX_PARTS, MailParseError, parse_mail
 from apps.mail.parse.headers import MAX_REFERENCES
-from apps.mail.services import mail_ingest, mail_store
+from apps.mail.services import mail_ingest
 from apps.patches.models import Patch
 from apps.projects.models import Project
 

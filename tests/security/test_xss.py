@@ -12,8 +12,9 @@ import pytest
 from django.test import Client
 
 from apps.events.live import catchup, pages, render
+from apps.mail.intake import mail_store
 from apps.mail.models import IncomingMail
-from apps.mail.services import mail_ingest, mail_store
+from apps.mail.services import mail_ingest
 from apps.patches.models import Bundle, BundlePatch, Cover, Patch
 from apps.projects.models import Project
 from tests.factories import make_user

@@ -13,7 +13,8 @@ import random
 
 import pytest
 
-from apps.mail.services import mail_ingest, mail_store
+from apps.mail.intake import mail_store
+from apps.mail.services import mail_ingest
 from apps.projects.models import Project
 from tests.mail.snapshot import reset_ingested, snapshot, snapshot_diff
 from tests.mail.test_concurrency import corpus

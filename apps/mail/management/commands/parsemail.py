@@ -46,7 +46,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        from apps.mail.services import mail_ingest, mail_store
+        from apps.mail.intake import mail_store
+        from apps.mail.services import mail_ingest
 
         try:
             if options["infile"]:

@@ -1,0 +1,73 @@
+"""Mail intake: every message is stored durably (an IncomingMail row) before anything
+else, and its ingestion (apps/mail/services.py) is queued once that row is committed."""
+
+from __future__ import annotations
+
+import logging
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.mail.models import IncomingMail
+from apps.mail.parse import MailParseError
+from apps.mail.parse.headers import decode_header, parse_msgid
+
+log = logging.getLogger(__name__)
+
+# What is kept of a message too large to accept: enough headers to see what it was.
+OVERSIZE_KEEP = 64 * 1024
+
+
+def peek_msgid(raw: bytes) -> str:
+    """The Message-ID as written, for listing and resuming; '' when there is none."""
+    try:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(raw[:OVERSIZE_KEEP])
+        value = str(headers.get("Message-Id", ""))
+    except Exception:  # intake never fails on content; parsing reports it later
+        return ""
+    try:
+        return parse_msgid(value)
+    except MailParseError:
+        return decode_header(value)[:255]
+
+
+def mail_store(raw: bytes, *, list_id: str = "", enqueue: bool = True) -> IncomingMail:
+    """Store a raw message durably; its ingestion is queued once the row is committed."""
+    mail = mail_new(raw, list_id=list_id)
+    mail.save()
+    if enqueue and mail.status == IncomingMail.PENDING:
+        mail_id = mail.pk
+        # Outside a transaction this runs at once: the row above is already committed.
+        transaction.on_commit(lambda: mail_enqueue(mail_id))
+    return mail
+
+
+def mail_new(raw: bytes, *, list_id: str = "") -> IncomingMail:
+    """The IncomingMail row for a raw message, not saved yet (failed if it is too large)."""
+    list_id = (list_id or "").strip()[:255]
+    if len(raw) > settings.MAX_MAIL_SIZE:
+        return IncomingMail(
+            raw=raw[:OVERSIZE_KEEP],
+            list_id=list_id,
+            msgid=peek_msgid(raw),
+            status=IncomingMail.FAILED,
+            reason=f"message of {len(raw)} bytes is larger than MAX_MAIL_SIZE "
+            f"({settings.MAX_MAIL_SIZE}); only its first {OVERSIZE_KEEP} bytes are kept",
+            processed=timezone.now(),
+        )
+    return IncomingMail(raw=raw, list_id=list_id, msgid=peek_msgid(raw))
+
+
+def mail_enqueue(mail_id: int) -> bool:
+    """Hand a stored mail to a worker; a broker that is down only delays it (the sweep retries)."""
+    from apps.mail.tasks import mail_ingest as task
+
+    try:
+        task.delay(mail_id)
+    except Exception:
+        log.warning("could not queue mail %s; the sweep will", mail_id, exc_info=True)
+        return False
+    return True
