@@ -39,8 +39,9 @@ from apps.mail.results import Result
 from apps.mail.submissions import cover_create_from_mail, patch_create_from_mail
 from apps.patches.models import Cover, Patch
 from apps.projects.models import Project
+from apps.series.dependencies import series_dependencies_arrived
 from apps.series.models import Series
-from apps.series.services import series_dependencies_arrived, thread_lookup
+from apps.series.services import thread_lookup
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,12 @@ from apps.mail.parse.tags import count_tags, find_trailers
 from apps.mail.tagging import cover_trailers, patch_tags_set
 from apps.patches.models import Cover, Patch
 from apps.projects.models import Person, Project
+from apps.series.dependencies import series_dependencies_add
 from apps.series.revisions import revisions_track
 from apps.series.services import (
     Placement,
     Thread,
     series_cover_added,
-    series_dependencies_add,
     series_patch_added,
     series_place,
 )

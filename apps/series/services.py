@@ -28,7 +28,6 @@ from django.db.models import Exists, F, IntegerField, OuterRef, Value
 from apps.events.models import Event
 from apps.events.services import event_record
 from apps.mail.models import AwaitedMessage, IncomingMail
-from apps.mail.parse.depends import Dependency
 from apps.patches.models import Cover, CoverComment, Patch
 from apps.projects.models import Person, Project
 from apps.series.models import Series, SeriesReference
@@ -358,72 +357,3 @@ def _complete_prefix(numbers: set[int | None]) -> int:
     while k + 1 in numbers:
         k += 1
     return k
-
-
-def series_dependencies_add(*, series: Series, dependencies: list[Dependency]) -> list[str]:
-    """Record Depends-on: the series named exist now, or are awaited by Message-ID."""
-    project = series.project
-    targets: set[int] = set()
-    awaited: list[str] = []
-    msgids = [d.msgid for d in dependencies if d.msgid]
-    by_msgid: dict[str, int | None] = {}
-    if msgids:
-        by_msgid.update(
-            Patch.objects.filter(project=project, msgid__in=msgids).values_list(
-                "msgid", "series_id"
-            )
-        )
-        by_msgid.update(
-            Cover.objects.filter(project=project, msgid__in=msgids).values_list(
-                "msgid", "series__id"
-            )
-        )
-    for dependency in dependencies:
-        if dependency.msgid:
-            sid = by_msgid.get(dependency.msgid)
-            if sid:
-                targets.add(sid)
-            elif dependency.msgid not in by_msgid:
-                awaited.append(dependency.msgid)
-        elif dependency.series_id:
-            targets.update(
-                Series.objects.filter(project=project, pk=dependency.series_id).values_list(
-                    "pk", flat=True
-                )
-            )
-        elif dependency.patch_id:
-            targets.update(
-                Patch.objects.filter(project=project, pk=dependency.patch_id)
-                .exclude(series=None)
-                .values_list("series_id", flat=True)
-            )
-        elif dependency.cover_id:
-            targets.update(
-                Series.objects.filter(project=project, cover_id=dependency.cover_id).values_list(
-                    "pk", flat=True
-                )
-            )
-    targets.discard(series.pk)
-    if targets:
-        series.dependencies.add(*targets)
-    if awaited:
-        AwaitedMessage.objects.bulk_create(
-            [
-                AwaitedMessage(project=project, msgid=m, kind=AwaitedMessage.DEPENDS, series=series)
-                for m in awaited
-                if len(m) <= 255
-            ],
-            ignore_conflicts=True,
-        )
-    return awaited
-
-
-def series_dependencies_arrived(*, series: Series, msgid: str) -> None:
-    """A patch or cover letter others Depend-on arrived: link their series to its series."""
-    rows = AwaitedMessage.objects.filter(
-        project=series.project, kind=AwaitedMessage.DEPENDS, msgid=msgid
-    )
-    dependents = {sid for sid in rows.values_list("series_id", flat=True) if sid != series.pk}
-    for dependent in Series.objects.filter(pk__in=dependents):
-        dependent.dependencies.add(series)
-    rows.delete()
