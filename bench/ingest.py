@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from bench.common import (
+    DB_PREFIX,
     PYTHON,
     REDIS_DB,
     ROOT,
@@ -229,7 +230,7 @@ def run_celery(path: Path, database: str, messages: int, timeout: float = 3600) 
 
 def bench_ingest(archive: Path, small: Path, template: str, messages: int) -> tuple[list, dict]:
     """Every ingestion figure for `archive` (and `small`, a quarter of it, for memory)."""
-    database = "pw_bench"
+    database = DB_PREFIX
     raw: dict = {"messages": messages}
     raw["floor"] = floor = run_stage("floor", archive, database, redis=False)
     rate_floor = floor["messages"] / floor["seconds"]
