@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from django.db import transaction
 
 from apps.events.models import Event
 
-# Events recorded inside `events_batched()`, written when the block ends.
-_batch: ContextVar[list[Event] | None] = ContextVar("events_batch", default=None)
+
+@dataclass
+class _Batch:
+    # Events recorded inside `events_batched()`, written when the block ends.
+    events: list[Event] = field(default_factory=list)
+    # Project id -> its active webhooks (id, categories), read earlier in this transaction:
+    # the events of those projects then need no webhook lookup when they are written.
+    webhooks: dict[int, list[tuple[int, list[str]]]] = field(default_factory=dict)
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("events_batch", default=None)
 
 
 def event_record(*, category: str, project, actor=None, **refs) -> Event:
@@ -21,7 +31,7 @@ def event_record(*, category: str, project, actor=None, **refs) -> Event:
     event = Event(category=category, project=project, actor=actor, **refs)
     batch = _batch.get()
     if batch is not None:
-        batch.append(event)
+        batch.events.append(event)
     else:
         _events_write([event])
     return event
@@ -35,16 +45,27 @@ def events_batched():
     if _batch.get() is not None:  # an enclosing batch writes them
         yield
         return
-    token = _batch.set([])
+    batch = _Batch()
+    token = _batch.set(batch)
     try:
         yield
-        events = _batch.get()
     finally:
         _batch.reset(token)
-    _events_write(events)
+    _events_write(batch.events, webhooks=batch.webhooks)
 
 
-def _events_write(events: list[Event]) -> None:
+def events_batch_webhooks(project_id: int, webhooks: list[tuple[int, list[str]]]) -> None:
+    """Hand the enclosing batch a project's active webhooks, read in this same transaction
+    (ingestion reads them with the project's lock): its events are then written without a
+    webhook lookup. Outside a batch, nothing happens."""
+    batch = _batch.get()
+    if batch is not None:
+        batch.webhooks[project_id] = webhooks
+
+
+def _events_write(
+    events: list[Event], *, webhooks: dict[int, list[tuple[int, list[str]]]] | None = None
+) -> None:
     from apps.events.publish import event_publish_on_commit
     from apps.webhooks.services import deliveries_create_for_events
 
@@ -53,7 +74,7 @@ def _events_write(events: list[Event]) -> None:
     # The webhook outbox rows commit (or not) together with the events.
     with transaction.atomic(savepoint=False):
         Event.objects.bulk_create(events)
-        deliveries_create_for_events(events)
+        deliveries_create_for_events(events, known=webhooks)
     for event in events:
         event_publish_on_commit(event)
 

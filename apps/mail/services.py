@@ -19,7 +19,7 @@ from django.db import (
 )
 from django.utils import timezone
 
-from apps.events.services import events_batched
+from apps.events.services import events_batch_webhooks, events_batched
 from apps.mail.context import IngestContext, worker_context
 from apps.mail.intake import mail_new
 from apps.mail.models import AwaitedMessage, IncomingMail
@@ -42,6 +42,7 @@ from apps.projects.models import Project
 from apps.series.dependencies import series_dependencies_arrived
 from apps.series.models import Series
 from apps.series.services import thread_lookup
+from apps.webhooks.services import webhooks_of_project, webhooks_of_project_sql
 
 log = logging.getLogger(__name__)
 
@@ -197,11 +198,17 @@ def _lock_project(project: Project) -> Project:
     """Serialise ingestion per project: series and thread lookups then see every earlier mail.
 
     Returns the project as it is now (its settings may be newer than the context's copy).
+    Its active webhooks are read in the same statement, so the events this mail records
+    are written without a webhook lookup — and a webhook created before this transaction
+    started is seen, however long a worker has kept its context.
     """
-    if connection.vendor == "sqlite":
-        # SQLite already serialises writers: the claim took the database's write lock.
-        return Project.objects.get(pk=project.pk)
-    return Project.objects.select_for_update(no_key=True).get(pk=project.pk)
+    projects = Project.objects.annotate(webhooks_json=webhooks_of_project_sql())
+    # SQLite already serialises writers: the claim took the database's write lock.
+    if connection.vendor != "sqlite":
+        projects = projects.select_for_update(no_key=True, of=("self",))
+    locked = projects.get(pk=project.pk)
+    events_batch_webhooks(locked.pk, webhooks_of_project(locked.__dict__.pop("webhooks_json")))
+    return locked
 
 
 def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContext) -> Result:
