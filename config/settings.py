@@ -233,6 +233,9 @@ WEBHOOK_RETRY_DELAYS = [int(d) for d in _retry_delays]
 WEBHOOK_RETRY_WINDOW_SECONDS = env_int("WEBHOOK_RETRY_WINDOW_SECONDS", 3 * 24 * 3600, minimum=1)
 # How long raw mail (IncomingMail) is kept; 0 keeps it forever.
 MAIL_RETENTION_DAYS = env_int("MAIL_RETENTION_DAYS", 0, minimum=0)
+# A reroll matched to its previous revision only by name or change-id supersedes it this
+# long after the match (mail still on its way may link it better); 0: at once.
+SUPERSEDE_GRACE_MINUTES = env_int("SUPERSEDE_GRACE_MINUTES", 10, minimum=0)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_MAIL_SIZE
 
@@ -254,6 +257,8 @@ CELERY_BEAT_SCHEDULE = {
     "mail-sweep": {"task": "mail.sweep", "schedule": 60.0},
     # Delete raw mail older than MAIL_RETENTION_DAYS (a no-op while it is 0).
     "mail-prune": {"task": "mail.prune", "schedule": 3600.0},
+    # Supersede the revisions matched by name whose SUPERSEDE_GRACE_MINUTES have passed.
+    "series-supersede": {"task": "series.supersede_due", "schedule": 60.0},
 }
 # Beat and every worker refresh a heartbeat in Redis this often; /healthz calls a
 # process dead when its heartbeat is older than HEARTBEAT_MAX_AGE_SECONDS.

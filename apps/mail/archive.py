@@ -17,6 +17,7 @@ from apps.mail.context import IngestContext
 from apps.mail.intake import peek_msgid
 from apps.mail.models import IncomingMail
 from apps.mail.services import mail_ingest, mail_store_ingest
+from apps.series.revisions import revisions_supersede_due
 
 # Messages looked up (already stored?) per query when resuming.
 BATCH = 200
@@ -166,6 +167,8 @@ def archive_ingest(
             if len(batch) >= BATCH:
                 flush()
         flush()
+    # The archive is all here: the reroll matches by name wait for nothing more of it.
+    revisions_supersede_due()
     if progress:
         progress(Progress(total, total, messages))
     return summary

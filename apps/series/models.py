@@ -34,6 +34,9 @@ class Series(models.Model):
         related_name="next_revisions",
     )
     change_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    # Matched to its previous revision by name or change-id only: that one is superseded
+    # at this time, unless mail arriving meanwhile links it better (see revisions.py).
+    supersede_due = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "series"
@@ -41,6 +44,11 @@ class Series(models.Model):
         indexes = [
             models.Index(fields=["project", "date"], name="series_project_date"),
             models.Index(fields=["submitter", "date"], name="series_submitter_date"),
+            models.Index(
+                fields=["supersede_due"],
+                name="series_supersede_due",
+                condition=models.Q(supersede_due__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,6 +8,14 @@ submitter, with a lower version, when (strongest evidence first):
 3. both have the same name (the cover letter's, else the first patch's);
    for 2 and 3 the earlier one must also have been sent (dated) no later.
 
+A reply is final, but a name or change-id match is weaker: the mail the reroll
+answers, or a later send of the same name, may still be on its way. So a reroll
+matched that way supersedes its previous revision only after
+``SUPERSEDE_GRACE_MINUTES`` (``Series.supersede_due``, applied by the
+``series.supersede_due`` periodic job); a better link found meanwhile replaces
+the match, and nothing was superseded wrongly (tests/series/test_revision_order.py,
+and the soak's shuffled parallel ingestion).
+
 A reroll sent in reply to *patches* of the earlier series (no cover letter) is
 partial: it replaces only the patches with the same numbers, until its cover
 letter arrives. Otherwise the whole earlier series is replaced. Lists deliver
@@ -23,14 +31,18 @@ maintainer can set them back.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from apps.mail.models import AwaitedMessage
 from apps.patches.models import Cover, Patch
-from apps.projects.models import State
+from apps.projects.models import Project, State
 from apps.series.models import Series, SeriesReference
 
 CHANGE_ID_RE = re.compile(r"^change-id:\s*(\S{1,255})\s*$", re.MULTILINE | re.IGNORECASE)
@@ -41,10 +53,12 @@ GENERIC_NAMES = {"", "(no subject)"}
 
 @dataclass
 class Link:
-    """An earlier revision found for a series, and whether the reroll is partial."""
+    """A revision found for a series; whether the reroll is partial, and whether the
+    evidence is a reply (final) rather than a name or change-id (settles after a grace)."""
 
     series: Series
     partial: bool
+    by_reply: bool
 
 
 def find_change_id(text: str) -> str:
@@ -80,7 +94,7 @@ def revision_find_previous(*, series: Series, refs: list[str]) -> Link | None:
             if ref in members:
                 found = earlier.get(pk=members[ref])
                 partial = series.cover_id is None and _is_patch_msgid(series.project_id, ref)
-                return Link(found, partial)
+                return Link(found, partial, by_reply=True)
     newest = ("-version", "-date", "-id")
     # Only what was sent before it: what merely arrived first must not decide (lists deliver
     # out of order, and the same name may come again later).
@@ -88,11 +102,11 @@ def revision_find_previous(*, series: Series, refs: list[str]) -> Link | None:
     if series.change_id:
         found = sent_before.filter(change_id=series.change_id).order_by(*newest).first()
         if found:
-            return Link(found, False)
+            return Link(found, False, by_reply=False)
     if (series.name or "") not in GENERIC_NAMES:
         found = sent_before.filter(name=series.name).order_by(*newest).first()
         if found:
-            return Link(found, False)
+            return Link(found, False, by_reply=False)
     return None
 
 
@@ -147,7 +161,10 @@ def _find_later(series: Series, is_patch: bool, threaded: set[int]) -> list[Link
             .exclude(previous_revision=series)
         )
         found += [s for s in relinked if not _answers(s, s.previous_revision_id)]
-    return [Link(s, s.pk in threaded and s.cover_id is None and is_patch) for s in found]
+    return [
+        Link(s, s.pk in threaded and s.cover_id is None and is_patch, by_reply=s.pk in threaded)
+        for s in found
+    ]
 
 
 def _answers(later: Series, earlier_id: int) -> bool:
@@ -173,6 +190,53 @@ def _supersede(older: Series, *, numbers: set[int] | None = None) -> int:
     for patch in patches.select_related("project"):
         patch_update(patch=patch, actor=None, state=state)
         count += 1
+    return count
+
+
+def _link(later: Series, earlier: Series, link: Link, supersede: bool) -> None:
+    """Make earlier the previous revision of later, and supersede it: now if later answers
+    it, else once the grace period has passed (see the module's docstring)."""
+    grace = dt.timedelta(minutes=settings.SUPERSEDE_GRACE_MINUTES)
+    at_once = supersede and (link.by_reply or not grace)
+    later.previous_revision = earlier
+    later.supersede_due = None if at_once or not supersede else timezone.now() + grace
+    later.save(update_fields=["previous_revision", "supersede_due"])
+    if at_once:
+        _supersede(earlier, numbers=_numbers(later) if link.partial else None)
+
+
+def _rematch(later: Series, supersede: bool) -> None:
+    """Match later by name or change-id again: what it was matched to changed its own."""
+    link = revision_find_previous(series=later, refs=[])
+    if link is None:
+        later.previous_revision = None
+        later.supersede_due = None
+        later.save(update_fields=["previous_revision", "supersede_due"])
+    elif link.series.pk != later.previous_revision_id:
+        _link(later, link.series, link, supersede)
+
+
+def revisions_supersede_due(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
+    """Supersede the previous revisions of the series matched by name or change-id whose
+    grace period ended by now (all of them if now is None: nothing more is awaited, as
+    after an archive import). Returns how many patches became Superseded."""
+    due = Series.objects.filter(supersede_due__isnull=False)
+    if now is not None:
+        due = due.filter(supersede_due__lte=now)
+    count = 0
+    for series_id, project_id in due.order_by("supersede_due").values_list("pk", "project_id")[
+        :limit
+    ]:
+        with transaction.atomic():
+            # Ingestion holds the project's lock while it links revisions.
+            project = Project.objects.select_for_update(no_key=True).get(pk=project_id)
+            series = Series.objects.filter(pk=series_id, supersede_due__isnull=False).first()
+            if series is None or (now is not None and series.supersede_due > now):
+                continue  # relinked meanwhile
+            if series.previous_revision_id is not None and project.auto_supersede:
+                count += _supersede(series.previous_revision)
+            series.supersede_due = None
+            series.save(update_fields=["supersede_due"])
     return count
 
 
@@ -218,38 +282,42 @@ def revisions_track(
         # Matched by name or change-id under a name or date this mail just changed (its
         # cover letter or first patch arrived): match again, as if it had come in order.
         series.previous_revision = None
-        series.save(update_fields=["previous_revision"])
+        series.supersede_due = None
+        series.save(update_fields=["previous_revision", "supersede_due"])
+
+    if identity_changed and has_later:
+        # Later revisions matched by this series' old name or change-id: match them again.
+        for later in series.next_revisions.all():
+            if not _answers(later, series.pk):
+                _rematch(later, supersede)
 
     if series.previous_revision_id is None:
         link = revision_find_previous(series=series, refs=refs)
         if link is not None:
-            series.previous_revision = link.series
-            series.save(update_fields=["previous_revision"])
-            if supersede:
-                _supersede(link.series, numbers=_numbers(series) if link.partial else None)
-    elif supersede and not is_patch:
-        # A reroll is whole once its cover letter is here: all of the previous one goes.
-        _supersede(series.previous_revision)
-    elif supersede and series.cover_id is None and _is_partial(series, series.previous_revision):
-        # A partial reroll growing: each re-sent patch replaces its counterpart (whatever
-        # it was sent in reply to, so the result does not depend on arrival order).
-        numbers = {submission.number} if submission.number else set()
-        _supersede(series.previous_revision, numbers=numbers)
+            _link(series, link.series, link, supersede)
+    elif supersede and series.supersede_due is None:  # else the grace's end supersedes
+        previous = series.previous_revision
+        if not is_patch:
+            # A reroll is whole once its cover letter is here: all of the previous one goes.
+            _supersede(previous)
+        elif series.cover_id is None and _is_partial(series, previous):
+            # A partial reroll growing: each re-sent patch replaces its counterpart
+            # (whatever it was sent in reply to: the result does not depend on the order).
+            _supersede(previous, numbers={submission.number} if submission.number else set())
 
     links: list[Link] = []
     if threaded or identity_changed:
         # Otherwise every later revision was already matched against this same identity.
         links = _find_later(series, is_patch, threaded)
     for link in links:
-        link.series.previous_revision = series
-        link.series.save(update_fields=["previous_revision"])
-        if supersede:
-            _supersede(series, numbers=_numbers(link.series) if link.partial else None)
+        _link(link.series, series, link, supersede)
 
     if supersede and is_patch and (has_later or links):
         # An older revision's patch arriving after the newer revision already did: a whole
         # reroll replaces it, a partial one if it re-sent its number.
         for later in series.next_revisions.all():
+            if later.supersede_due is not None:
+                continue  # the grace period's end supersedes all of this series
             if not _is_partial(later, series) or submission.number in _numbers(later):
                 _supersede(series, numbers={submission.number} if submission.number else set())
                 break

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.utils import timezone
 
 from apps.events.models import Event
 from apps.patches.models import Patch
 from apps.patches.services import patch_update
 from apps.projects.models import State
 from apps.series.models import Series
-from apps.series.revisions import find_change_id
+from apps.series.revisions import find_change_id, revisions_supersede_due
+from apps.series.tasks import series_supersede_due
 from tests.beyond.helpers import unthreaded, v1, v2, with_body_line, with_header
 from tests.factories import make_project
 from tests.mail.conftest import deliver, deliver_all, git_mails
@@ -38,6 +44,12 @@ def supersede_events() -> list[tuple[str, str, int | None]]:
             "patch", "current_state"
         )
     )
+
+
+def after_grace() -> int:
+    """What the periodic job does once SUPERSEDE_GRACE_MINUTES have passed."""
+    grace = dt.timedelta(minutes=settings.SUPERSEDE_GRACE_MINUTES, seconds=1)
+    return revisions_supersede_due(now=timezone.now() + grace)
 
 
 def renumbered(raw: bytes, *, msgid: str, subject: str, date: str | None = None) -> bytes:
@@ -112,7 +124,71 @@ def test_v2_unthreaded_matches_by_name(frob):
     new = Series.objects.get(version=2)
     assert (old.name, new.name) == ("Unthreaded frobnication",) * 2
     assert new.previous_revision == old
+    # Only a name: superseding waits for the grace period (what v2 answers may be coming).
+    assert new.supersede_due is not None
+    assert states(old) == ["new", "new"]
+    assert revisions_supersede_due(now=timezone.now()) == 0
+    assert after_grace() == 2
     assert states(old) == ["superseded", "superseded"]
+    assert [(slug, actor) for _, slug, actor in supersede_events()] == [("superseded", None)] * 2
+    new.refresh_from_db()
+    assert new.supersede_due is None
+    assert after_grace() == 0  # done once
+
+
+def test_the_periodic_job_supersedes_what_is_due(frob):
+    deliver_all(git_mails("unthreaded"))
+    deliver_all(unthreaded_v2())
+    old, new = Series.objects.get(version=1), Series.objects.get(version=2)
+    series_supersede_due.delay()
+    assert states(old) == ["new", "new"]  # not due yet
+    Series.objects.filter(pk=new.pk).update(supersede_due=timezone.now() - dt.timedelta(seconds=1))
+    series_supersede_due.delay()
+    assert states(old) == ["superseded", "superseded"]
+    assert "series-supersede" in settings.CELERY_BEAT_SCHEDULE
+
+
+def test_without_a_grace_period_a_name_match_supersedes_at_once(frob, settings):
+    settings.SUPERSEDE_GRACE_MINUTES = 0
+    deliver_all(git_mails("unthreaded"))
+    deliver_all(unthreaded_v2())
+    new = Series.objects.get(version=2)
+    assert new.supersede_due is None
+    assert states(new.previous_revision) == ["superseded", "superseded"]
+
+
+def test_a_maintainer_decision_within_the_grace_period_stands(frob, maintainer):
+    deliver_all(git_mails("unthreaded"))
+    deliver_all(unthreaded_v2())
+    old = Series.objects.get(version=1)
+    first = old.patches.order_by("number").first()
+    patch_update(patch=first, actor=maintainer, state=State.objects.get(slug="accepted"))
+    assert after_grace() == 1
+    assert states(old) == ["accepted", "superseded"]
+
+
+def test_a_later_send_of_the_same_name_within_the_grace_period_takes_the_link(frob):
+    """v1 sent twice under one name, v2 matching by name in between the two arrivals: v2
+    rerolls the later send, and the earlier one is never superseded."""
+    first_send = [p.read_bytes() for p in git_mails("unthreaded")]
+    resent = [
+        renumbered(
+            raw,
+            msgid=f"<resend-{n}@example.org>",
+            subject=raw.split(b"Subject: ", 1)[1].split(b"\n", 1)[0].decode(),
+            date=f"Fri, 1 Mar 2024 18:00:0{n} +0000",
+        )
+        for n, raw in enumerate(first_send)
+    ]
+    deliver_all([*first_send, *unthreaded_v2(), *resent])
+    new = Series.objects.get(version=2)
+    later_send = series_of("<resend-0@example.org>")
+    assert new.previous_revision == later_send
+    after_grace()
+    assert states(later_send) == ["superseded", "superseded"]
+    first = Series.objects.filter(version=1).exclude(pk=later_send.pk).get()
+    assert states(first) == ["new", "new"]
+    assert len(supersede_events()) == 2
 
 
 def test_v2_with_a_change_id_matches_despite_a_new_name(frob):
@@ -127,6 +203,8 @@ def test_v2_with_a_change_id_matches_despite_a_new_name(frob):
     assert old.name != new.name
     assert (old.change_id, new.change_id) == ("20240301-frob-negative-4f2a1c",) * 2
     assert new.previous_revision == old
+    assert states(old) == ["new"] * 3  # a change-id, like a name, waits for the grace
+    after_grace()
     assert states(old) == ["superseded"] * 3
 
 
@@ -235,6 +313,11 @@ def test_a_reply_outranks_a_name_match(frob, order):
     new = series_of(V2_COVER)
     assert new.previous_revision == series_of(V1_COVER)
     assert states(series_of(V1_COVER)) == ["superseded"] * 3
+    # The send of the day before, which v2 matched by name until v1 arrived, was never
+    # superseded: it has no state-change event, now or once the grace period is over.
+    after_grace()
+    assert states(series_of("<day-before-0@example.org>")) == ["new"] * 3
+    assert len(supersede_events()) == 3
 
 
 def deep_v2_under_v1_first_patch() -> list[bytes]:
@@ -269,3 +352,34 @@ def test_partial_reroll_replaces_the_numbers_it_resends_in_any_order(frob, order
     old = Patch.objects.get(number=3).series  # only v1 has a third patch
     assert series_of("<deep-v2-1@example.org>").previous_revision == old
     assert states(old) == ["superseded", "superseded", "new"]
+
+
+def test_an_archive_import_leaves_no_match_waiting(frob, tmp_path):
+    """parsearchive has the whole archive: nothing more of it can link v2 better."""
+    mbox = tmp_path / "list.mbox"
+    with open(mbox, "wb") as out:
+        for raw in [*(p.read_bytes() for p in git_mails("unthreaded")), *unthreaded_v2()]:
+            out.write(b"From mailer@example.org Fri Mar  1 10:00:00 2024\n")
+            out.write(raw.rstrip(b"\n") + b"\n\n")
+    call_command("parsearchive", str(mbox), "--list-id", "frob.lists.example.org")
+    assert not Series.objects.exclude(supersede_due=None).exists()
+    assert states(Series.objects.get(version=1)) == ["superseded", "superseded"]
+
+
+@pytest.mark.parametrize("order", ["in order", "cover letter last"])
+def test_a_name_that_changes_is_matched_again(frob, order):
+    """v2 (no cover letter) is named like v1's first patch: v1 is named by its cover
+    letter, so they are not revisions of each other, even when v2 arrived before the
+    cover letter renamed v1."""
+    cover, *patches = [p.read_bytes() for p in git_mails("unthreaded")]
+    reroll = unthreaded_v2()[1:]  # its patches only
+    if order == "in order":
+        deliver_all([cover, *patches, *reroll])
+    else:
+        deliver_all([*patches, *reroll, cover])
+    old, new = Series.objects.get(version=1), Series.objects.get(version=2)
+    assert old.name == "Unthreaded frobnication"
+    assert new.name == "frob: fix the frobnicator for negative input"
+    assert new.previous_revision is None and new.supersede_due is None
+    after_grace()
+    assert states(old) == ["new", "new"]
