@@ -120,7 +120,8 @@ def clean_run(pg: Postgres, archive: Path) -> tuple[dict, float]:
     probe(env, "setup", LIST_ID, "-")
     started = time.monotonic()
     outcome = probe(env, "ingest-in-order", str(archive))
-    log(f"clean run: {outcome}")
+    superseded = probe(env, "grace-over")
+    log(f"clean run: {outcome}; superseded after the grace period: {superseded}")
     return probe(env, "snapshot"), time.monotonic() - started
 
 
@@ -183,7 +184,11 @@ def fault_run(
     stack.callback(receiver.stop)
     web_port = free_port()
     base = f"http://127.0.0.1:{web_port}"
-    env = environment(pg.create_database("soak_fault"), redis.url(0), SITE_URL=base)
+    # Beat supersedes the revisions matched by name after a grace period longer than any
+    # fault delays a mail (the mail sweep requeues a lost one after 2 minutes).
+    env = environment(
+        pg.create_database("soak_fault"), redis.url(0), SITE_URL=base, SUPERSEDE_GRACE_MINUTES="4"
+    )
     migrate(env)
     world = probe(env, "setup", LIST_ID, receiver.url)
 
@@ -410,12 +415,18 @@ def _concurrent_maintainers(report: Report, env: dict, base: str, world: dict, r
 
 
 def shuffled_run(
-    pg: Postgres, archive: Path, workdir: Path, expected: dict, report: Report, workers: int = 4
+    pg: Postgres,
+    archive: Path,
+    workdir: Path,
+    expected: dict,
+    report: Report,
+    seed: int,
+    workers: int = 4,
 ) -> None:
-    env = environment(pg.create_database("soak_shuffled"))
+    env = environment(pg.create_database(f"soak_shuffled_{seed}"))
     migrate(env)
     probe(env, "setup", LIST_ID, "-")
-    ids = probe(env, "store-shuffled", str(archive), "20261127")
+    ids = probe(env, "store-shuffled", str(archive), str(seed))
     slices = []
     for n in range(workers):
         path = workdir / f"ids-{n}.json"
@@ -439,9 +450,10 @@ def shuffled_run(
         if proc.returncode:
             failures.append(err[-1000:])
     seconds = time.monotonic() - started
+    probe(env, "grace-over")
     actual = probe(env, "snapshot")
     report.section(
-        f"Parallel ingestion: the archive shuffled, {workers} workers at once, "
+        f"Parallel ingestion: the archive shuffled (seed {seed}), {workers} workers at once, "
         "against in-order single-worker ingestion"
     )
     report.say(f"  {len(ids)} mails in {seconds:.0f} s; {sizes(actual)}")
@@ -526,6 +538,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=15, help="writes per concurrent maintainer")
     parser.add_argument("--fuzz-examples", type=int, default=1500)
     parser.add_argument("--atheris-seconds", type=int, default=120)
+    parser.add_argument(
+        "--shuffles",
+        type=int,
+        default=1,
+        help="parallel ingestion runs, each with its own shuffle (default 1)",
+    )
+    parser.add_argument("--shuffle-seed", type=int, default=20261127, help="the first shuffle")
     parser.add_argument("--skip-maintainers", action="store_true")
     parser.add_argument("--skip-fuzz", action="store_true")
     parser.add_argument(
@@ -557,8 +576,9 @@ def main(argv: list[str] | None = None) -> int:
             actual, _env = fault_run(args, pg, redis, archive, workdir, report, stack)
             report.say(f"  {sizes(actual)}; mail {mail_outcomes(actual)}")
             report.diff("fault run vs reference", differences(expected, actual))
-        log("parallel ingestion")
-        shuffled_run(pg, archive, workdir, expected, report)
+        for seed in range(args.shuffle_seed, args.shuffle_seed + args.shuffles):
+            log(f"parallel ingestion, shuffle seed {seed}")
+            shuffled_run(pg, archive, workdir, expected, report, seed)
         if not args.skip_fuzz:
             log("fuzzing")
             fuzz_runs(pg, args, report)

@@ -30,6 +30,7 @@ from apps.mail.services import mail_ingest  # noqa: E402
 from apps.patches.models import Cover, CoverComment, Patch, PatchComment, PatchTag  # noqa: E402
 from apps.projects.models import Person, Project, State, User  # noqa: E402
 from apps.series.models import Series  # noqa: E402
+from apps.series.revisions import revisions_supersede_due  # noqa: E402
 from apps.webhooks.models import Delivery, Webhook  # noqa: E402
 
 PASSWORD = "soak-password-1"
@@ -172,17 +173,27 @@ def snapshot() -> dict:
 
 
 def status() -> dict:
-    """What is still in flight: pending mail, deliveries not finished."""
+    """What is still in flight: pending mail, deliveries not finished, revisions matched by
+    name whose grace period is not over (beat supersedes them)."""
     deliveries = dict(Delivery.objects.values_list("status").annotate(n=Count("id")))
     mails = dict(IncomingMail.objects.values_list("status").annotate(n=Count("id")))
+    supersedes = Series.objects.exclude(supersede_due=None).count()
     return {
         "mail": mails,
         "deliveries": deliveries,
+        "supersedes_due": supersedes,
         "events": Event.objects.count(),
         "in_flight": mails.get(IncomingMail.PENDING, 0)
         + deliveries.get(Delivery.PENDING, 0)
-        + deliveries.get(Delivery.RUNNING, 0),
+        + deliveries.get(Delivery.RUNNING, 0)
+        + supersedes,
     }
+
+
+def grace_over() -> int:
+    """What the periodic job does once the matches by name waited their grace period (the
+    runs without beat): how many patches it superseded."""
+    return revisions_supersede_due()
 
 
 def deliveries() -> dict:
@@ -250,6 +261,7 @@ COMMANDS = {
     "store-shuffled": store_shuffled,
     "ingest-ids": ingest_ids,
     "snapshot": snapshot,
+    "grace-over": grace_over,
     "status": status,
     "deliveries": deliveries,
     "leftovers": leftovers,
