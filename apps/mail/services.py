@@ -19,7 +19,7 @@ from django.db import (
 )
 from django.utils import timezone
 
-from apps.events.services import events_batch_webhooks, events_batched
+from apps.events.services import events_batch_save, events_batch_webhooks, events_batched
 from apps.mail.context import IngestContext, worker_context
 from apps.mail.intake import mail_new
 from apps.mail.models import AwaitedMessage, IncomingMail
@@ -155,7 +155,8 @@ def _ingest(start, context: IngestContext | None) -> IncomingMail | None:
                     if mail is None:
                         return None
                     if mail.status == IncomingMail.PENDING:
-                        _finish(mail, _ingest_mail(mail, context), attempt=True)
+                        # Written with the mail's events, in the statement that inserts them.
+                        _finish(mail, _ingest_mail(mail, context), attempt=True, with_events=True)
                     return mail
             except Exception:
                 context.people.clear()  # what this transaction changed on them is gone
@@ -225,7 +226,9 @@ def _ingest_mail(mail: IncomingMail, context: IngestContext) -> Result:
     return _ingest_parsed(mail, parsed, context)
 
 
-def _finish(mail: IncomingMail, result: Result, *, attempt: bool = False) -> None:
+def _finish(
+    mail: IncomingMail, result: Result, *, attempt: bool = False, with_events: bool = False
+) -> None:
     mail.status = result.status
     mail.outcome = result.outcome[:255]
     mail.reason = result.reason
@@ -234,7 +237,11 @@ def _finish(mail: IncomingMail, result: Result, *, attempt: bool = False) -> Non
     if attempt:
         mail.attempts += 1
         fields.append("attempts")
-    mail.save(update_fields=None if mail.pk is None else fields)
+    update_fields = None if mail.pk is None else fields
+    if with_events:
+        events_batch_save(mail, update_fields=update_fields)
+    else:
+        mail.save(update_fields=update_fields)
 
 
 def _stored_as(project: Project, msgid: str) -> str:
