@@ -9,7 +9,13 @@ from types import SimpleNamespace
 from django.db.models import Q
 
 from apps.patches.models import Patch
-from apps.patches.selectors import PROJECT, light_rows, with_projects
+from apps.patches.selectors import (
+    PROJECT,
+    ids_in,
+    light_rows,
+    submitter_columns,
+    with_projects,
+)
 from apps.series.models import Series
 
 # What the REST representation of a series shows (apps.series.serializers), by column.
@@ -22,7 +28,7 @@ SERIES_SUMMARY_FIELDS = (
     "project_id",
     "previous_revision_id",
     "submitter__id",
-    "submitter__name",
+    "submitter__name",  # submitter_columns()
     "submitter__email",
     "cover_id",
     "cover__id",
@@ -50,7 +56,12 @@ def series_summaries(ids: list[int]) -> list[SimpleNamespace]:
     """
     if not ids:
         return []
-    rows = Series.objects.filter(pk__in=ids).order_by().values(*SERIES_SUMMARY_FIELDS, *PROJECT)
+    rows = (
+        Series.objects.filter(ids_in("id", ids))
+        .order_by()
+        .annotate(**submitter_columns())
+        .values(*SERIES_SUMMARY_FIELDS, *PROJECT)
+    )
     by_id = {s.id: s for s in with_projects(light_rows(rows, nullable=("cover",)))}
     return [by_id[pk] for pk in ids if pk in by_id]
 
@@ -65,7 +76,7 @@ def series_list_extras(
         return extras
     patches = defaultdict(list)
     rows = (
-        Patch.objects.filter(series_id__in=ids)
+        Patch.objects.filter(ids_in("series_id", ids))
         .order_by("series_id", "number", "date", "id")
         .values("id", "msgid", "date", "name", "series_id")
     )
@@ -74,7 +85,7 @@ def series_list_extras(
     extras.patches = patches
     if dependencies:
         links = Series.dependencies.through.objects.filter(
-            Q(from_series_id__in=ids) | Q(to_series_id__in=ids)
+            Q(ids_in("from_series_id", ids)) | Q(ids_in("to_series_id", ids))
         ).order_by("from_series_id", "to_series_id")
         wanted = set(ids)
         for needs, needed in links.values_list("from_series_id", "to_series_id"):
@@ -94,7 +105,7 @@ def series_next_revisions(series_ids: set[int]) -> dict[int, list[int]]:
     found: dict[int, list[int]] = {}
     if not series_ids:
         return found
-    rows = Series.objects.filter(previous_revision_id__in=series_ids).order_by("id")
+    rows = Series.objects.filter(ids_in("previous_revision_id", series_ids)).order_by("id")
     for previous, pk in rows.values_list("previous_revision_id", "id"):
         found.setdefault(previous, []).append(pk)
     return found
