@@ -33,9 +33,10 @@ from apps.patches.views.filters import (
 )
 from apps.patches.views.rows import (
     items_per_page,
+    patch_rows,
     patch_rows_decorate,
-    patch_rows_queryset,
     render_patch_rows,
+    row_html,
     row_options,
 )
 from apps.projects.models import Person, Project, State, User
@@ -112,8 +113,7 @@ def paginate(qs: QuerySet[Patch], page_param: str | None, per_page: int) -> Page
     ids = list(qs.values_list("pk", flat=True)[offset : offset + per_page + 1])
     has_next = len(ids) > per_page
     ids = ids[:per_page]
-    by_id = {p.pk: p for p in patch_rows_queryset(Patch.objects.filter(pk__in=ids))} if ids else {}
-    rows = [by_id[i] for i in ids if i in by_id]
+    rows = patch_rows(ids)
     if number == 1 and not has_next:
         total = len(rows)
     else:
@@ -134,6 +134,8 @@ def list_context(
     options = row_options(request, use_tags=use_tags)
     page = paginate(qs, request.GET.get("page"), items_per_page(request.user))
     patch_rows_decorate(page.items, options)
+    for patch in page.items:
+        patch.row_html = row_html(patch, options)
     links = [
         {"number": n, "url": "?" + querystring(page=n) if n else "", "current": n == page.number}
         for n in page.window()
