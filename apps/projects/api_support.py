@@ -43,6 +43,11 @@ def version_tuple(version: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
+@functools.lru_cache(maxsize=64)
+def version_since(version: str, introduced: str) -> bool:
+    return version_tuple(version) >= version_tuple(introduced)
+
+
 # --- context -----------------------------------------------------------------
 
 
@@ -57,9 +62,11 @@ class ApiContext:
 
     def since(self, version: str) -> bool:
         """Whether this version has what `version` introduced."""
-        return version_tuple(self.version) >= version_tuple(version)
+        return version_since(self.version, version)
 
     def api_url(self, *parts: Any) -> str:
+        if len(parts) == 2:  # the usual "series", 42: a few hundred times a page
+            return f"{self.api_base}{parts[0]}/{parts[1]}/"
         return self.api_base + "".join(f"{part}/" for part in parts)
 
     def site_url(self, path: str) -> str:
