@@ -25,3 +25,13 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Everything loaded by now (Django, the URLconf and the API routers) lives as
+# long as the process: moved out of the cyclic garbage collector's reach, a full pass
+# no longer walks it (~180,000 objects: 50-150 ms, paid by whichever request ran then).
+import gc  # noqa: E402
+
+import config.urls  # noqa: E402, F401
+
+gc.collect()
+gc.freeze()
