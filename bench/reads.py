@@ -22,6 +22,7 @@ import psycopg
 
 from bench import dataset
 from bench.common import (
+    DB_PREFIX,
     PYTHON,
     ROOT,
     Figure,
@@ -32,7 +33,7 @@ from bench.common import (
 )
 from bench.loadgen import Request, fetch, load
 
-DATABASE = "pw_bench_reads"
+DATABASE = f"{DB_PREFIX}_reads"  # BENCH_DB=pw_mine: a database of one's own
 WEB_PROCESSES = 2
 CONCURRENCY = (1, 8)
 # Targets of issue 11.
