@@ -185,9 +185,10 @@ def fault_run(
     web_port = free_port()
     base = f"http://127.0.0.1:{web_port}"
     # Beat supersedes the revisions matched by name after a grace period longer than any
-    # fault delays a mail (the mail sweep requeues a lost one after 2 minutes).
+    # fault delays a mail (the mail sweep requeues a lost one after 2 minutes, a backlog
+    # drains after the outages).
     env = environment(
-        pg.create_database("soak_fault"), redis.url(0), SITE_URL=base, SUPERSEDE_GRACE_MINUTES="4"
+        pg.create_database("soak_fault"), redis.url(0), SITE_URL=base, SUPERSEDE_GRACE_MINUTES="6"
     )
     migrate(env)
     world = probe(env, "setup", LIST_ID, receiver.url)
