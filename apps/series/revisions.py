@@ -14,7 +14,9 @@ matched that way supersedes its previous revision only after
 ``SUPERSEDE_GRACE_MINUTES`` (``Series.supersede_due``, applied by the
 ``series.supersede_due`` periodic job); a better link found meanwhile replaces
 the match, and nothing was superseded wrongly (tests/series/test_revision_order.py,
-and the soak's shuffled parallel ingestion).
+and the soak's shuffled parallel ingestion). Such a match is made again whenever
+the name, date or change-id of either series changes (a cover letter or first
+patch arriving names it anew).
 
 A reroll sent in reply to *patches* of the earlier series (no cover letter) is
 partial: it replaces only the patches with the same numbers, until its cover
