@@ -44,7 +44,8 @@ def event_record(*, category: str, project, actor=None, **refs) -> Event:
 @contextmanager
 def events_batched():
     """Write the events recorded in this block together when it ends (inside its transaction):
-    one INSERT and one webhook lookup however many there are. Ids keep the order of recording.
+    one INSERT and one webhook lookup however many there are (none when the webhooks of their
+    projects were handed over: events_batch_webhooks). Ids keep the order of recording.
     Nothing is written if the block raises."""
     if _batch.get() is not None:  # an enclosing batch writes them
         yield

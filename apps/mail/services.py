@@ -283,7 +283,7 @@ def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContex
         project, why = choose_project(context.projects, list_ids, parsed.raw_subject)
     if project is None:
         return Result.ignored(why)
-    locked = mail.__dict__.get(_LOCKED)
+    locked = mail.__dict__.pop(_LOCKED, None)
     project = locked if locked is not None and locked.pk == project.pk else _lock_project(project)
     mail.project = project
 
