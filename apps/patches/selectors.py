@@ -93,7 +93,12 @@ class AnyOf(Lookup):
         if connection.vendor != "postgresql":
             return compiler.compile(In(self.lhs, self.rhs))
         lhs, params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s)", [*params, self.rhs]
+        return f"{lhs} = ANY(%s::bigint[])", [*params, int_array(self.rhs)]
+
+
+def int_array(ids: Iterable[int]) -> str:
+    """Integers as one PostgreSQL array literal: the driver adapts a list item by item."""
+    return "{" + ",".join(str(int(pk)) for pk in ids) + "}"
 
 
 def ids_in(field: str, ids: Iterable[int]) -> AnyOf:
@@ -256,7 +261,7 @@ def patch_check_summaries(patch_ids: Iterable[int]) -> dict[int, dict]:
     """
     ids = [int(pk) for pk in patch_ids]
     if connection.vendor == "postgresql":
-        where, params = "patch_id = ANY(%s)", [ids]
+        where, params = "patch_id = ANY(%s::bigint[])", [int_array(ids)]
     else:
         where, params = f"patch_id IN ({', '.join(['%s'] * len(ids))})", ids
     found: dict[int, dict[str, int]] = defaultdict(dict)
