@@ -146,7 +146,8 @@ def web_servers(database: str, processes: int = 2, redis_db: int | None = REDIS_
                     [str(VENV_BIN / "daphne"), "--fd", str(sock.fileno()), "-v", "0"]
                     + ["config.asgi:application"],
                     cwd=ROOT,
-                    env=bench_env(database, redis_db=redis_db),
+                    # As deployed (deploy/systemd): the web process pools its connections.
+                    env={**bench_env(database, redis_db=redis_db), "DATABASE_POOL_SIZE": "8"},
                     pass_fds=[sock.fileno()],
                     stdout=log,
                     stderr=subprocess.STDOUT,

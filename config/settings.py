@@ -83,15 +83,29 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
+# PostgreSQL connections a process keeps open for reuse (psycopg's pool; 0: none, each
+# request connects anew). Set it for the web processes (deploy/systemd): connecting,
+# a new server process each time, costs more than most requests. Workers and commands
+# connect once and keep their connection.
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 0, minimum=0)
 if DATABASE_URL:
-    # 0 (the default) closes each request's connection when it ends: under ASGI every
-    # request runs in a thread of its own, and connections kept for later would pile up
-    # until PostgreSQL refuses more (a pool such as pgbouncer in front is the way to reuse).
+    # 0 (the default) closes each request's connection when it ends (back to the pool,
+    # if any): under ASGI every request runs in a thread of its own, and connections
+    # kept by their threads would pile up until PostgreSQL refuses more.
     DATABASES = {
         "default": dj_database_url.parse(
             DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
         )
     }
+    if DATABASE_POOL_SIZE and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # The pool checks each connection before a request gets it: one the server
+        # dropped (restart, idle timeout) is replaced.
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": DATABASE_POOL_SIZE,
+            "timeout": 30,
+        }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

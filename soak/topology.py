@@ -214,7 +214,8 @@ class Service:
 
 def daphne(env: dict[str, str], port: int, log: Path) -> Service:
     argv = [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
-    return Service("daphne", argv, env, log)
+    # As deployed (deploy/systemd): pooled connections, which must survive the restart.
+    return Service("daphne", argv, {**env, "DATABASE_POOL_SIZE": "8"}, log)
 
 
 def worker(env: dict[str, str], name: str, log: Path) -> Service:

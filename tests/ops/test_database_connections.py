@@ -45,3 +45,40 @@ def test_requests_and_streamed_downloads_keep_no_connection_open(daphne):
             assert client.get(f"/series/{series.pk}/mbox/").status_code == 200
             assert client.get("/api/1.4/patches/?project=conn").status_code == 200
     assert server_connections() == 0
+
+
+def test_a_pooled_web_process_reuses_a_bounded_set_of_connections(daphne):
+    project = make_project("pool")
+    series = make_series(project, total=6)
+    for n in range(6):
+        make_patch(project, name=f"[{n + 1}/6] part {n + 1}", series=series, number=n + 1)
+    server = daphne(
+        DATABASE_URL=database_url() + f"?application_name={APP}", DATABASE_POOL_SIZE="2"
+    )
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        for _ in range(12):
+            assert client.get(f"/series/{series.pk}/mbox/").status_code == 200
+            assert client.get("/api/1.4/patches/?project=pool").status_code == 200
+        # Kept for the next requests, never more than the pool's size...
+        assert 1 <= server_connections() <= 2
+        started = server_backends()
+        for _ in range(6):
+            assert client.get("/api/1.4/patches/?project=pool").status_code == 200
+        # ...and reused: no new server process for these requests.
+        assert server_backends() == started
+        # A connection the server drops is replaced, not handed to a request.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                [APP],
+            )
+        for _ in range(4):
+            assert client.get("/api/1.4/patches/?project=pool").status_code == 200
+    assert server_connections() <= 2
+
+
+def server_backends() -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", [APP])
+        return {pid for (pid,) in cursor.fetchall()}
