@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from apps.patches import search
 from apps.patches.models import Patch
 from apps.patches.search import SearchError, parse_query, patch_search
 from tests.factories import default_state, make_check, make_patch, make_person, make_series
@@ -115,6 +116,14 @@ def _corpus(corpus):
     ],
 )
 def test_operators(query, expected):
+    assert found(query) == expected
+
+
+@pytest.mark.parametrize("query", ["negative", "quokka", "Lovelace", "manual.txt", "-Lovelace"])
+def test_a_word_matching_many_patches_finds_the_same(query, monkeypatch):
+    """Past IDS_FIRST matches a word's ids are not collected first: same results."""
+    expected = found(query)
+    monkeypatch.setattr(search, "IDS_FIRST", 0)
     assert found(query) == expected
 
 
