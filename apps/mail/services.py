@@ -14,14 +14,14 @@ from django.db import (
     IntegrityError,
     InterfaceError,
     OperationalError,
-    connection,
     transaction,
 )
 from django.utils import timezone
 
-from apps.events.services import events_batch_save, events_batch_webhooks, events_batched
+from apps.events.services import events_batch_save, events_batched
 from apps.mail.context import IngestContext, worker_context
 from apps.mail.intake import mail_new
+from apps.mail.locks import claimed_project, mail_claim, project_lock
 from apps.mail.models import AwaitedMessage, IncomingMail
 from apps.mail.parse import MailParseError, ParsedMail, parse_mail
 from apps.mail.parse.route import choose_project
@@ -42,7 +42,6 @@ from apps.projects.models import Project
 from apps.series.dependencies import series_dependencies_arrived
 from apps.series.models import Series
 from apps.series.services import thread_lookup
-from apps.webhooks.services import webhooks_of_project, webhooks_of_project_sql
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ def mail_ingest(mail: IncomingMail, *, context: IngestContext | None = None) -> 
 def mail_ingest_pending(mail_id: int, *, context: IngestContext | None = None):
     """Claim a stored mail if it is still pending and ingest it; None if it is not."""
     context = context or worker_context()
-    return _ingest(lambda: _claim(mail_id, context), context)
+    return _ingest(lambda: mail_claim(mail_id, context), context)
 
 
 def mail_store_ingest(
@@ -77,68 +76,6 @@ def mail_store_ingest(
         return mail
 
     return _ingest(start, context)
-
-
-def _claim(mail_id: int, context: IngestContext) -> IncomingMail | None:
-    """The mail, locked for this transaction, if still pending: a worker that comes second
-    waits for the first to commit and then finds it done.
-
-    Where there is only one project its mail can go to, the same statement takes that
-    project's lock (and reads its settings and webhooks), which ingestion takes anyway.
-    """
-    projects = context.projects if connection.vendor == "postgresql" else []
-    if len(projects) == 1:
-        mail = _claim_with_project(mail_id, projects[0].pk)
-        if mail is not None:
-            return mail
-    return (
-        IncomingMail.objects.select_for_update().filter(pk=mail_id, status=IncomingMail.PENDING)
-    ).first()
-
-
-# The project a claim locked along with its mail (an attribute of that mail object only).
-_LOCKED = "_locked_project"
-
-
-def _claim_with_project(mail_id: int, project_id: int) -> IncomingMail | None:
-    """_claim and _lock_project in one statement; None if the mail is not pending or the
-    project is gone."""
-    q = connection.ops.quote_name
-    mail_table, project_table = IncomingMail._meta.db_table, Project._meta.db_table
-    fields = Project._meta.concrete_fields
-    mail_columns = ", ".join(
-        f"{q(mail_table)}.{q(f.column)}" for f in IncomingMail._meta.concrete_fields
-    )
-    project_columns = ", ".join(
-        f"{q(project_table)}.{q(f.column)} AS {q('project__' + f.attname)}" for f in fields
-    )
-    webhooks, webhooks_params = webhooks_of_project_sql().as_sql(None, connection)
-    found = list(
-        IncomingMail.objects.raw(
-            f"SELECT {mail_columns}, {project_columns}, ({webhooks}) AS project__webhooks "
-            f"FROM {q(mail_table)} CROSS JOIN {q(project_table)} "
-            f"WHERE {q(mail_table)}.{q('id')} = %s AND {q(mail_table)}.{q('status')} = %s "
-            f"AND {q(project_table)}.{q('id')} = %s "
-            f"FOR UPDATE OF {q(mail_table)} FOR NO KEY UPDATE OF {q(project_table)}",
-            [*webhooks_params, mail_id, IncomingMail.PENDING, project_id],
-        )
-    )
-    if not found:
-        return None
-    (mail,) = found
-    values = {
-        name: mail.__dict__.pop(name)
-        for name in list(mail.__dict__)
-        if name.startswith("project__")
-    }
-    project = Project.from_db(
-        mail._state.db,
-        [f.attname for f in fields],
-        [values[f"project__{f.attname}"] for f in fields],
-    )
-    events_batch_webhooks(project.pk, webhooks_of_project(values["project__webhooks"]))
-    mail.__dict__[_LOCKED] = project
-    return mail
 
 
 def _ingest(start, context: IngestContext | None) -> IncomingMail | None:
@@ -256,23 +193,6 @@ def _stored_as(project: Project, msgid: str) -> str:
     return comment_describe(comment) if comment else ""
 
 
-def _lock_project(project: Project) -> Project:
-    """Serialise ingestion per project: series and thread lookups then see every earlier mail.
-
-    Returns the project as it is now (its settings may be newer than the context's copy).
-    Its active webhooks are read in the same statement, so the events this mail records
-    are written without a webhook lookup — and a webhook created before this transaction
-    started is seen, however long a worker has kept its context.
-    """
-    projects = Project.objects.annotate(webhooks_json=webhooks_of_project_sql())
-    # SQLite already serialises writers: the claim took the database's write lock.
-    if connection.vendor != "sqlite":
-        projects = projects.select_for_update(no_key=True, of=("self",))
-    locked = projects.get(pk=project.pk)
-    events_batch_webhooks(locked.pk, webhooks_of_project(locked.__dict__.pop("webhooks_json")))
-    return locked
-
-
 def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContext) -> Result:
     if parsed.hint == "ignore":
         return Result.ignored("X-Patchwork-Hint: ignore")
@@ -283,8 +203,7 @@ def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContex
         project, why = choose_project(context.projects, list_ids, parsed.raw_subject)
     if project is None:
         return Result.ignored(why)
-    locked = mail.__dict__.pop(_LOCKED, None)
-    project = locked if locked is not None and locked.pk == project.pk else _lock_project(project)
+    project = claimed_project(mail, project) or project_lock(project)
     mail.project = project
 
     subject = parsed.subject
