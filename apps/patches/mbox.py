@@ -130,8 +130,9 @@ def _message(submission, *, body: str, is_patch: bool) -> str:
     return "".join(lines)
 
 
-def _patch_body(patch: Patch, trailers: Iterable[str]) -> str:
-    content = (patch.content or "").strip()
+def commit_message(content: str, trailers: Iterable[str]) -> tuple[str, str]:
+    """A patch's commit message with the trailers it lacks appended, and its notes after '---'."""
+    content = (content or "").strip()
     body = content + "\n" if content else ""
     parts = POSTSCRIPT_RE.split(body, maxsplit=1)
     postscript = ""
@@ -143,6 +144,11 @@ def _patch_body(patch: Patch, trailers: Iterable[str]) -> str:
         if trailer.lower() not in given:
             given.add(trailer.lower())
             body += trailer + "\n"
+    return body, postscript
+
+
+def _patch_body(patch: Patch, trailers: Iterable[str]) -> str:
+    body, postscript = commit_message(patch.content, trailers)
     if postscript:
         body += "---\n" + postscript + "\n"
     if patch.diff:
@@ -151,7 +157,8 @@ def _patch_body(patch: Patch, trailers: Iterable[str]) -> str:
     return body
 
 
-def _trailers_by_patch(patch_ids: list[int]) -> dict[int, list[str]]:
+def trailers_by_patch(patch_ids: list[int]) -> dict[int, list[str]]:
+    """The trailers reviewers gave each patch (in replies to it or to its cover letter)."""
     found: dict[int, list[str]] = defaultdict(list)
     comments = (
         PatchComment.objects.filter(patch_id__in=patch_ids)
@@ -166,7 +173,7 @@ def _trailers_by_patch(patch_ids: list[int]) -> dict[int, list[str]]:
 
 
 def _render_patches(patches: list[Patch]) -> list[str]:
-    trailers = _trailers_by_patch([p.pk for p in patches])
+    trailers = trailers_by_patch([p.pk for p in patches])
     return [
         _message(p, body=_patch_body(p, trailers.get(p.pk, [])), is_patch=True) for p in patches
     ]

@@ -3,9 +3,23 @@ from __future__ import annotations
 from django.urls import path
 
 from apps.series import triage_views, views
+from apps.series.rangediff import views as rangediff_views
 
 urlpatterns = [
     path("series/<int:series_id>/", views.series_detail, name="series-detail"),
     path("project/<slug:linkname>/series/", triage_views.series_list, name="series-list"),
     path("series/<int:series_id>/action/", triage_views.series_action, name="series-action"),
+]
+
+urlpatterns += [
+    path(
+        "project/<slug:linkname>/series/<int:series_id>/range-diff/",
+        rangediff_views.series_range_diff,
+        name="series-range-diff",
+    ),
+    path(
+        "project/<slug:linkname>/series/<int:series_id>/range-diff.txt",
+        rangediff_views.series_range_diff_text,
+        name="series-range-diff-text",
+    ),
 ]
