@@ -31,7 +31,7 @@ from datetime import UTC
 from email.header import Header
 from email.utils import format_datetime, formataddr
 
-from apps.patches.models import Bundle, Cover, Patch, PatchComment
+from apps.patches.models import Bundle, Cover, CoverComment, Patch, PatchComment
 from apps.patches.selectors import parse_headers
 from apps.series.cover_review import cover_trailers_by_patch
 from apps.series.models import Series
@@ -114,7 +114,7 @@ def _message(submission, *, body: str, is_patch: bool) -> str:
     if "message-id" not in present:
         lines.append(_header_line("Message-Id", submission.msgid))
     if "subject" not in present:
-        lines.append(_header_line("Subject", submission.name))
+        lines.append(_header_line("Subject", getattr(submission, "name", "")))
     if "date" not in present:
         lines.append(f"Date: {format_datetime(date)}\n")
     lines.append(f"From: {_person_address(submission.submitter)}\n")
@@ -202,6 +202,12 @@ def cover_to_mbox(cover: Cover) -> str:
     """A cover letter as an mbox message."""
     content = (cover.content or "").strip()
     return _message(cover, body=content + "\n" if content else "", is_patch=False)
+
+
+def comment_to_mbox(comment: PatchComment | CoverComment) -> str:
+    """A comment as an mbox message, as it was sent (no trailers added)."""
+    content = (comment.content or "").strip()
+    return _message(comment, body=content + "\n" if content else "", is_patch=False)
 
 
 def patches_mbox_chunks(patch_ids: Iterable[int]) -> Iterator[str]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from apps.series import triage_views, views
+from apps.series import thread_views, triage_views, views
 from apps.series.rangediff import views as rangediff_views
 
 urlpatterns = [
@@ -21,5 +21,19 @@ urlpatterns += [
         "project/<slug:linkname>/series/<int:series_id>/range-diff.txt",
         rangediff_views.series_range_diff_text,
         name="series-range-diff-text",
+    ),
+]
+
+# Where b4 fetches a thread (b4.midmask = <site>/project/<linkname>/thread/%s).
+urlpatterns += [
+    path(
+        "project/<slug:linkname>/thread/<path:msgid>/t.mbox.gz",
+        thread_views.thread_mbox_gz,
+        name="thread-mbox",
+    ),
+    path(
+        "project/<slug:linkname>/thread/<path:msgid>/raw",
+        thread_views.message_raw,
+        name="thread-message-raw",
     ),
 ]
