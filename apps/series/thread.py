@@ -16,7 +16,7 @@ from apps.patches.models import Cover, CoverComment, Patch, PatchComment
 from apps.projects.models import Project
 
 
-def _find(project: Project, msgid: str):
+def message_find(project: Project, msgid: str):
     """The patch, cover letter or comment with this Message-ID in the project, or None."""
     for model, where in (
         (Patch, Q(project=project)),
@@ -32,7 +32,7 @@ def _find(project: Project, msgid: str):
 
 def message_mbox(project: Project, msgid: str) -> str | None:
     """One message, as an mbox of one (None if the project has no such message)."""
-    found = _find(project, msgid)
+    found = message_find(project, msgid)
     if found is None:
         return None
     if isinstance(found, Patch):
@@ -44,7 +44,7 @@ def message_mbox(project: Project, msgid: str) -> str | None:
 
 def thread_mbox(project: Project, msgid: str) -> str | None:
     """The thread a message belongs to, as an mbox (None if there is no such message)."""
-    found = _find(project, msgid)
+    found = message_find(project, msgid)
     if found is None:
         return None
     if isinstance(found, PatchComment):

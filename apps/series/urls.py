@@ -24,7 +24,8 @@ urlpatterns += [
     ),
 ]
 
-# Where b4 fetches a thread (b4.midmask = <site>/project/<linkname>/thread/%s).
+# Where b4 fetches a thread (b4.midmask = <site>/project/<linkname>/thread/%s) and links
+# a message (b4.linkmask = …/thread/%s/).
 urlpatterns += [
     path(
         "project/<slug:linkname>/thread/<path:msgid>/t.mbox.gz",
@@ -35,5 +36,10 @@ urlpatterns += [
         "project/<slug:linkname>/thread/<path:msgid>/raw",
         thread_views.message_raw,
         name="thread-message-raw",
+    ),
+    path(
+        "project/<slug:linkname>/thread/<path:msgid>/",
+        thread_views.message_page,
+        name="thread-message",
     ),
 ]

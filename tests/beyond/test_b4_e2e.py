@@ -32,7 +32,7 @@ def b4_config(base: str, token: str) -> dict[str, str]:
     """The b4 lines of git config, as the project page shows them."""
     return {
         "b4.midmask": f"{base}/project/frob/thread/%s",
-        "b4.linkmask": f"{base}/project/frob/patch/%s/",
+        "b4.linkmask": f"{base}/project/frob/thread/%s/",
         "b4.pw-url": f"{base}/",
         "b4.pw-key": token,
         "b4.pw-project": "frob",
