@@ -8,8 +8,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 
-from apps.projects.models import Project
 from apps.patches.models import Cover, CoverComment, Patch, PatchComment
+from apps.projects.models import Project
 from apps.series.thread import message_find, message_mbox, thread_mbox
 
 
