@@ -241,6 +241,17 @@ def test_completing_a_revision_computes_its_range_diff_once(
     assert row.against_id == second.previous_revision_id and row.method == "git"
 
 
+def test_a_revision_linked_after_it_completed_is_compared_too(
+    frob, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        for raw in v2() + v1():  # the reroll first: linked when v1 arrives
+            deliver(raw)
+    second = Series.objects.get(version=2)
+    assert second.previous_revision is not None
+    assert RangeDiff.objects.get(series=second).against_id == second.previous_revision_id
+
+
 @pytest.mark.parametrize("version", ["1.4", None])
 def test_rest_links_the_range_diff_in_the_latest_version(chain, version):
     s1, s2, _ = chain
