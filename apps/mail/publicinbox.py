@@ -38,13 +38,20 @@ def _is_bare_repo(path: Path) -> bool:
     return (path / "HEAD").is_file() and (path / "objects").is_dir()
 
 
+def _is_v2(path: Path) -> bool:
+    return (path / "all.git").is_dir() or (path / "git").is_dir()
+
+
 def is_public_inbox(path: Path) -> bool:
-    return bool(_repositories_or_none(path))
+    return _is_v2(path) or _is_bare_repo(path)
 
 
-def _repositories_or_none(path: Path) -> list[Path]:
-    epochs_dir = path / "git"
-    if (path / "all.git").is_dir() or epochs_dir.is_dir():
+def inbox_repositories(path: str | Path) -> list[Path]:
+    """The git repositories of an inbox, oldest first: itself (v1) or its epochs (v2; none
+    before its first message)."""
+    path = Path(path).resolve()
+    if _is_v2(path):
+        epochs_dir = path / "git"
         epochs = [
             (int(m.group(1)), child)
             for child in (epochs_dir.iterdir() if epochs_dir.is_dir() else [])
@@ -53,15 +60,7 @@ def _repositories_or_none(path: Path) -> list[Path]:
         return [child for _, child in sorted(epochs)]
     if _is_bare_repo(path):
         return [path]
-    return []
-
-
-def inbox_repositories(path: str | Path) -> list[Path]:
-    """The git repositories of an inbox, oldest first: itself (v1) or its epochs (v2)."""
-    found = _repositories_or_none(Path(path).resolve())
-    if not found:
-        raise NotAnInbox(f"{path} is not a public-inbox repository (v1 or v2)")
-    return found
+    raise NotAnInbox(f"{path} is not a public-inbox repository (v1 or v2)")
 
 
 def _git(repo: Path, *args: str, stdin: bytes | None = None) -> bytes:

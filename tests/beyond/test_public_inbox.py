@@ -114,6 +114,7 @@ def test_parsearchive_reads_a_v1_inbox_and_resumes(frob, tmp_path):
 
 def test_follow_inbox_ingests_what_a_v2_inbox_received_since(frob, tmp_path):
     inbox = Inbox(tmp_path, 2)
+    assert "0 messages" in run("follow-inbox", str(inbox.path))  # nothing yet: no epoch
     inbox.deliver(*v1()[:2])
     assert "2 messages: 1 patches, 1 covers" in run("follow-inbox", str(inbox.path))
     inbox.deliver(*v1()[2:])
