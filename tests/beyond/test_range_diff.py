@@ -4,6 +4,8 @@ as text, in REST and on the series pages."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.series.models import RangeDiff, Series
@@ -265,3 +267,21 @@ def test_earlier_versions_do_not_show_the_link(chain):
     _, s2, _ = chain
     for version in ("1.0", "1.3"):
         assert "range_diff" not in ApiClient(version).get(f"series/{s2.pk}/").json()
+
+
+def test_page_queries_do_not_grow_with_the_patches(client, project, ada):
+    def pair(count: int) -> Series:
+        patches = [
+            (f"p{n}", f"Body {n}.", DOCS_DIFF.format(line=f"line {n}")) for n in range(count)
+        ]
+        first = revision(project, ada, 1, patches)
+        second = revision(project, ada, 2, patches, previous=first)
+        client.get(url("series-range-diff", second))  # computed and cached
+        return second
+
+    counts = []
+    for second in (pair(2), pair(12)):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url("series-range-diff", second)).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
