@@ -1,6 +1,6 @@
 """Run every benchmark and print one table: each figure, its target, pass or fail.
 
-    ./dev bench [--quick] [--only ingest,reads,live] [--json PATH]
+    ./dev bench [--quick] [--only ingest,reads,live,rangediff] [--json PATH]
 
 Writes the same figures as JSON to var/bench/results-<time>.json (and
 var/bench/latest.json). Needs PostgreSQL and Redis (BENCH_PG, BENCH_REDIS;
@@ -42,7 +42,7 @@ def prepare_archives(messages: int, seed: int, repo: Path | None) -> tuple[Path,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./dev bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    parser.add_argument("--only", default="ingest,reads,live", help="which parts to run")
+    parser.add_argument("--only", default="ingest,reads,live,rangediff", help="which parts to run")
     parser.add_argument("--messages", type=int, help="archive size for ingestion")
     parser.add_argument("--patches", type=int, help="patches in the read database")
     parser.add_argument("--requests", type=int, help="requests per endpoint and concurrency")
@@ -91,6 +91,12 @@ def main(argv: list[str] | None = None) -> int:
         from bench.push import bench_push
 
         figures, raw["live"] = bench_push(quick=args.quick)
+        report.extend(figures)
+
+    if "rangediff" in parts:
+        from bench.range_diff import bench_range_diff
+
+        figures, raw["rangediff"] = bench_range_diff()
         report.extend(figures)
 
     report.info["seconds"] = round(time.monotonic() - started, 1)

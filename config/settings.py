@@ -250,6 +250,9 @@ MAIL_RETENTION_DAYS = env_int("MAIL_RETENTION_DAYS", 0, minimum=0)
 # A reroll matched to its previous revision only by name or change-id supersedes it this
 # long after the match (mail still on its way may link it better); 0: at once.
 SUPERSEDE_GRACE_MINUTES = env_int("SUPERSEDE_GRACE_MINUTES", 10, minimum=0)
+# Local public-inbox mirrors (kept fresh by grokmirror or git fetch) that beat's
+# follow-inboxes job ingests from, comma-separated paths; empty: none.
+PUBLIC_INBOX_PATHS = env_list("PUBLIC_INBOX_PATHS", [])
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_MAIL_SIZE
 
@@ -273,6 +276,8 @@ CELERY_BEAT_SCHEDULE = {
     "mail-prune": {"task": "mail.prune", "schedule": 3600.0},
     # Supersede the revisions matched by name whose SUPERSEDE_GRACE_MINUTES have passed.
     "series-supersede": {"task": "series.supersede_due", "schedule": 60.0},
+    # Ingest what the local public-inbox mirrors (PUBLIC_INBOX_PATHS) received since.
+    "follow-inboxes": {"task": "mail.follow_inboxes", "schedule": 60.0},
 }
 # Beat and every worker refresh a heartbeat in Redis this often; /healthz calls a
 # process dead when its heartbeat is older than HEARTBEAT_MAX_AGE_SECONDS.

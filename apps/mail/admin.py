@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from apps.mail.models import AwaitedMessage, IncomingMail
+from apps.mail.models import AwaitedMessage, InboxCursor, IncomingMail
 
 # How much of a raw message the admin shows.
 PREVIEW_BYTES = 64 * 1024
@@ -48,3 +48,12 @@ class AwaitedMessageAdmin(admin.ModelAdmin):
     list_filter = ("kind", "project")
     search_fields = ("msgid",)
     raw_id_fields = ("mail", "series")
+
+
+@admin.register(InboxCursor)
+class InboxCursorAdmin(admin.ModelAdmin):
+    """Where follow-inbox resumes in each public-inbox repository (delete one to read it
+    all again: what is already stored is skipped)."""
+
+    list_display = ("repository", "last_commit", "updated")
+    search_fields = ("repository",)

@@ -114,6 +114,32 @@ def _kind(mail: IncomingMail) -> str:
     return mail.status
 
 
+def messages_ingest(
+    messages: list[bytes], *, list_id: str, context: IngestContext, summary: Counter
+) -> None:
+    """Store and ingest a batch of messages, each once: a Message-ID already stored (by an
+    earlier run, another archive or the MTA) is skipped, one stored but not ingested is
+    ingested."""
+    msgids = {peek_msgid(raw) for raw in messages} - {""}
+    known = IncomingMail.objects.filter(msgid__in=msgids, list_id=list_id[:255])
+    stored = dict(known.exclude(status=IncomingMail.PENDING).values_list("msgid", "status"))
+    pending = {m.msgid: m for m in known.filter(status=IncomingMail.PENDING)}
+    for raw in messages:
+        msgid = peek_msgid(raw)
+        if msgid and msgid in stored:
+            summary["skipped"] += 1
+        elif msgid and msgid in pending:
+            # Stored by an earlier run that stopped before ingesting it.
+            summary[_kind(mail_ingest(pending.pop(msgid), context=context))] += 1
+        else:
+            # One transaction stores and ingests: the archive itself is the durable copy,
+            # and a stopped run resumes.
+            mail = mail_store_ingest(raw, list_id=list_id, context=context)
+            summary[_kind(mail)] += 1
+            if msgid:
+                stored[msgid] = "done"
+
+
 def archive_ingest(
     path: str | Path,
     *,
@@ -136,28 +162,13 @@ def archive_ingest(
 
     def flush() -> None:
         nonlocal last_report
-        msgids = {peek_msgid(raw) for raw, _ in batch} - {""}
-        known = IncomingMail.objects.filter(msgid__in=msgids, list_id=list_id[:255])
-        stored = dict(known.exclude(status=IncomingMail.PENDING).values_list("msgid", "status"))
-        pending = {m.msgid: m for m in known.filter(status=IncomingMail.PENDING)}
-        for raw, done in batch:
-            msgid = peek_msgid(raw)
-            if msgid and msgid in stored:
-                summary["skipped"] += 1
-            elif msgid and msgid in pending:
-                # Stored by an earlier run that stopped before ingesting it.
-                summary[_kind(mail_ingest(pending.pop(msgid), context=context))] += 1
-            else:
-                # One transaction stores and ingests: the archive itself is the durable copy,
-                # and a stopped run resumes.
-                mail = mail_store_ingest(raw, list_id=list_id, context=context)
-                summary[_kind(mail)] += 1
-                if msgid:
-                    stored[msgid] = "done"
-            now = time.monotonic()
-            if progress and now - last_report > 0.5:
-                last_report = now
-                progress(Progress(done, total, messages))
+        messages_ingest(
+            [raw for raw, _ in batch], list_id=list_id, context=context, summary=summary
+        )
+        now = time.monotonic()
+        if progress and batch and now - last_report > 0.5:
+            last_report = now
+            progress(Progress(batch[-1][1], total, messages))
         batch.clear()
 
     with asynchronous_commits():

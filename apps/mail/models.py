@@ -84,3 +84,14 @@ class AwaitedMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} awaits {self.msgid}"
+
+
+class InboxCursor(models.Model):
+    """How far a public-inbox git repository (a v1 inbox or a v2 epoch) has been ingested."""
+
+    repository = models.CharField(max_length=1024, unique=True, help_text="Its absolute path")
+    last_commit = models.CharField(max_length=64)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.repository} at {self.last_commit[:12]}"

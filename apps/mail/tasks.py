@@ -62,3 +62,17 @@ def mail_prune() -> int:
             return deleted
         IncomingMail.objects.filter(pk__in=ids).delete()
         deleted += len(ids)
+
+
+@shared_task(name="mail.follow_inboxes", ignore_result=True)
+def mail_follow_inboxes() -> int:
+    """Ingest what the public-inbox mirrors in PUBLIC_INBOX_PATHS received; returns how many
+    messages were read."""
+    from django.conf import settings
+
+    from apps.mail.publicinbox import inbox_ingest
+
+    total = 0
+    for path in settings.PUBLIC_INBOX_PATHS:
+        total += sum(inbox_ingest(path).values())
+    return total

@@ -64,6 +64,10 @@ def series_mbox_path(series_id: int) -> str:
     return f"/series/{series_id}/mbox/"
 
 
+def series_range_diff_path(linkname: str, series_id: int) -> str:
+    return f"/project/{linkname}/series/{series_id}/range-diff/"
+
+
 def bundle_path(username: str, name: str) -> str:
     return f"/bundle/{_q(username)}/{_q(name)}/"
 

@@ -31,7 +31,7 @@ from datetime import UTC
 from email.header import Header
 from email.utils import format_datetime, formataddr
 
-from apps.patches.models import Bundle, Cover, Patch, PatchComment
+from apps.patches.models import Bundle, Cover, CoverComment, Patch, PatchComment
 from apps.patches.selectors import parse_headers
 from apps.series.cover_review import cover_trailers_by_patch
 from apps.series.models import Series
@@ -114,7 +114,7 @@ def _message(submission, *, body: str, is_patch: bool) -> str:
     if "message-id" not in present:
         lines.append(_header_line("Message-Id", submission.msgid))
     if "subject" not in present:
-        lines.append(_header_line("Subject", submission.name))
+        lines.append(_header_line("Subject", getattr(submission, "name", "")))
     if "date" not in present:
         lines.append(f"Date: {format_datetime(date)}\n")
     lines.append(f"From: {_person_address(submission.submitter)}\n")
@@ -130,8 +130,9 @@ def _message(submission, *, body: str, is_patch: bool) -> str:
     return "".join(lines)
 
 
-def _patch_body(patch: Patch, trailers: Iterable[str]) -> str:
-    content = (patch.content or "").strip()
+def commit_message(content: str, trailers: Iterable[str]) -> tuple[str, str]:
+    """A patch's commit message with the trailers it lacks appended, and its notes after '---'."""
+    content = (content or "").strip()
     body = content + "\n" if content else ""
     parts = POSTSCRIPT_RE.split(body, maxsplit=1)
     postscript = ""
@@ -143,6 +144,11 @@ def _patch_body(patch: Patch, trailers: Iterable[str]) -> str:
         if trailer.lower() not in given:
             given.add(trailer.lower())
             body += trailer + "\n"
+    return body, postscript
+
+
+def _patch_body(patch: Patch, trailers: Iterable[str]) -> str:
+    body, postscript = commit_message(patch.content, trailers)
     if postscript:
         body += "---\n" + postscript + "\n"
     if patch.diff:
@@ -151,7 +157,8 @@ def _patch_body(patch: Patch, trailers: Iterable[str]) -> str:
     return body
 
 
-def _trailers_by_patch(patch_ids: list[int]) -> dict[int, list[str]]:
+def trailers_by_patch(patch_ids: list[int]) -> dict[int, list[str]]:
+    """The trailers reviewers gave each patch (in replies to it or to its cover letter)."""
     found: dict[int, list[str]] = defaultdict(list)
     comments = (
         PatchComment.objects.filter(patch_id__in=patch_ids)
@@ -166,7 +173,7 @@ def _trailers_by_patch(patch_ids: list[int]) -> dict[int, list[str]]:
 
 
 def _render_patches(patches: list[Patch]) -> list[str]:
-    trailers = _trailers_by_patch([p.pk for p in patches])
+    trailers = trailers_by_patch([p.pk for p in patches])
     return [
         _message(p, body=_patch_body(p, trailers.get(p.pk, [])), is_patch=True) for p in patches
     ]
@@ -195,6 +202,12 @@ def cover_to_mbox(cover: Cover) -> str:
     """A cover letter as an mbox message."""
     content = (cover.content or "").strip()
     return _message(cover, body=content + "\n" if content else "", is_patch=False)
+
+
+def comment_to_mbox(comment: PatchComment | CoverComment) -> str:
+    """A comment as an mbox message, as it was sent (no trailers added)."""
+    content = (comment.content or "").strip()
+    return _message(comment, body=content + "\n" if content else "", is_patch=False)
 
 
 def patches_mbox_chunks(patch_ids: Iterable[int]) -> Iterator[str]:

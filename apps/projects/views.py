@@ -58,5 +58,6 @@ def project_detail(request: HttpRequest, linkname: str) -> HttpResponse:
         "total_archived": sum(c["archived"] for c in counts),
         "action_required": sum(c["active"] for c in counts if c["state"].action_required),
         "api_url": api_url,
+        "site_url": api_url.removesuffix("api/"),  # for b4's git config
     }
     return render(request, "projects/project_detail.html", context)

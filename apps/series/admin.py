@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.series.models import Series, SeriesReference
+from apps.series.models import RangeDiff, Series, SeriesReference
 
 
 class SeriesReferenceInline(admin.TabularInline):
@@ -23,3 +23,13 @@ class SeriesReferenceAdmin(admin.ModelAdmin):
     list_display = ("msgid", "series", "project")
     search_fields = ("msgid",)
     raw_id_fields = ("series",)
+
+
+@admin.register(RangeDiff)
+class RangeDiffAdmin(admin.ModelAdmin):
+    """Cached comparisons: deleting one makes the next view compute it again."""
+
+    list_display = ("series", "against", "method", "computed_at")
+    list_select_related = ("series", "against")
+    raw_id_fields = ("series", "against")
+    readonly_fields = ("fingerprint", "method", "entries", "text", "computed_at")

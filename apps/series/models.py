@@ -69,3 +69,28 @@ class SeriesReference(models.Model):
 
     def __str__(self) -> str:
         return self.msgid
+
+
+class RangeDiff(models.Model):
+    """What changed between two revisions of a series, computed once (apps/series/rangediff).
+
+    fingerprint says what the comparison was made of (both series' patches and the
+    trailers their comments give): a row whose fingerprint no longer matches is stale
+    and is computed again when next asked for.
+    """
+
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="+")
+    against = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="+")
+    fingerprint = models.CharField(max_length=64)
+    method = models.CharField(max_length=10)  # "git" (git range-diff) or "stored" (difflib)
+    entries = models.JSONField(default=list)
+    text = models.TextField(blank=True, default="")
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["series", "against"], name="unique_range_diff")
+        ]
+
+    def __str__(self) -> str:
+        return f"range-diff {self.against_id}..{self.series_id}"

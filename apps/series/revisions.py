@@ -36,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -46,6 +47,7 @@ from apps.mail.models import AwaitedMessage
 from apps.patches.models import Cover, Patch
 from apps.projects.models import Project, State
 from apps.series.models import Series, SeriesReference
+from apps.series.tasks import series_range_diff
 
 CHANGE_ID_RE = re.compile(r"^change-id:\s*(\S{1,255})\s*$", re.MULTILINE | re.IGNORECASE)
 SUPERSEDED = "superseded"
@@ -203,6 +205,10 @@ def _link(later: Series, earlier: Series, link: Link, supersede: bool) -> None:
     later.previous_revision = earlier
     later.supersede_due = None if at_once or not supersede else timezone.now() + grace
     later.save(update_fields=["previous_revision", "supersede_due"])
+    if later.patches.count() >= later.total:
+        # Linked after it completed (out of order): compute what changed now, as its
+        # completion would have (apps/series/services.py).
+        transaction.on_commit(partial(series_range_diff.delay, later.pk))
     if at_once:
         _supersede(earlier, numbers=_numbers(later) if link.partial else None)
 

@@ -67,4 +67,9 @@ def series_to_dict(series, ctx: ApiContext, extras: SeriesListExtras) -> dict[st
         data["next_revisions"] = [
             ctx.api_url("series", pk) for pk in extras.next_revisions.get(series.id, [])
         ]
+        data["range_diff"] = (
+            ctx.site_url(links.series_range_diff_path(series.project.linkname, series.id))
+            if series.previous_revision_id
+            else None
+        )
     return data

@@ -22,16 +22,18 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 
 from django.db.models import Exists, F, IntegerField, OuterRef, Value
 
 from apps.events.models import Event
-from apps.events.services import event_record
+from apps.events.services import event_record, on_commit
 from apps.mail.models import AwaitedMessage, IncomingMail
 from apps.patches.models import Cover, CoverComment, Patch
 from apps.projects.models import Person, Project
 from apps.series.models import Series, SeriesReference
 from apps.series.revisions import revision_identity
+from apps.series.tasks import series_range_diff
 
 # Unthreaded series: parts sent this close together by one person belong together
 # (git send-email and hg email send a whole series within seconds).
@@ -349,6 +351,9 @@ def series_patch_added(*, placement: Placement, patch: Patch, refs: list[str], t
         event_record(category=Event.PATCH_COMPLETED, project=project, series=series, **ref)
     if done_before < series.total <= done_after:
         event_record(category=Event.SERIES_COMPLETED, project=project, series=series)
+        if series.previous_revision_id:
+            # What changed since the previous revision, computed once in a worker.
+            on_commit(partial(series_range_diff.delay, series.pk))
 
 
 def _complete_prefix(numbers: set[int | None]) -> int:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
+from apps.series.models import Series
+from apps.series.rangediff.services import range_diff_get
+
 
 @shared_task(name="series.supersede_due", ignore_result=True)
 def series_supersede_due() -> int:
@@ -12,3 +15,12 @@ def series_supersede_due() -> int:
     from apps.series.revisions import revisions_supersede_due
 
     return revisions_supersede_due(now=timezone.now())
+
+
+@shared_task(name="series.range_diff", ignore_result=True)
+def series_range_diff(series_id: int) -> None:
+    """Compare a completed revision with its previous one, once (the pages read the result)."""
+    series = Series.objects.select_related("project").filter(pk=series_id).first()
+    if series is None or series.previous_revision_id is None:
+        return
+    range_diff_get(series=series, against=series.previous_revision)

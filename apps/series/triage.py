@@ -19,6 +19,7 @@ from apps.patches.services import UNSET, patch_update
 from apps.projects.models import Project, State, User
 from apps.projects.selectors import user_is_maintainer
 from apps.series.models import Series
+from apps.series.rangediff.services import range_diff_sentences
 
 SERIES_PER_PAGE = 50
 # Newest first: the series list's only order (live pages insert new series on top).
@@ -34,6 +35,7 @@ class SeriesRow:
     states: Counter = field(default_factory=Counter)
     tags: Counter = field(default_factory=Counter)
     checks: str = ""
+    revision_changes: str = ""  # "v3: 2 of 5 patches changed since v2", once compared
 
     @property
     def state_list(self) -> list[tuple[str, int]]:
@@ -75,7 +77,8 @@ def series_row_context(user, project: Project) -> dict:
 
 
 def series_rows(page: list[Series]) -> list[SeriesRow]:
-    """Progress, patch states, tag and check summaries for a page of series, in 3 queries."""
+    """Progress, patch states, tag and check summaries and revision changes for a page of
+    series, in 4 queries."""
     from apps.checks.models import Check
 
     rows = {s.pk: SeriesRow(series=s, received=getattr(s, "received", 0)) for s in page}
@@ -99,6 +102,8 @@ def series_rows(page: list[Series]) -> list[SeriesRow]:
             if state in states:
                 rows[sid].checks = state
                 break
+    for sid, sentence in range_diff_sentences(page).items():
+        rows[sid].revision_changes = sentence
     return list(rows.values())
 
 

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from apps.patches.models import Patch
 from apps.patches.views.list import list_context
 from apps.series.models import Series
+from apps.series.rangediff.services import range_diff_sentences
 
 
 def series_detail(request: HttpRequest, series_id: int) -> HttpResponse:
@@ -30,6 +31,7 @@ def series_detail(request: HttpRequest, series_id: int) -> HttpResponse:
             "dependencies": list(series.dependencies.order_by("id")),
             "next_revisions": next_revisions,
             "newer_revision": max(next_revisions, key=lambda s: (s.version, s.id), default=None),
+            "revision_changes": range_diff_sentences([series]).get(series.pk, ""),
         }
     )
     return render(request, "series/detail.html", context)

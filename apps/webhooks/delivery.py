@@ -23,8 +23,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.events.models import Event
 from apps.events.selectors import event_get
 from apps.events.serializers import event_to_dict
+from apps.projects.api_support import LATEST, ApiContext, api_base_for
+from apps.series.rangediff.services import range_diff_event_summary
 from apps.webhooks import outbound
 from apps.webhooks.models import Delivery, DeliveryAttempt, Webhook
 from apps.webhooks.services import (
@@ -69,13 +72,26 @@ def _event_body(event_id: int) -> str:
         if cached and now - cached[0] < BODY_CACHE_SECONDS:
             return cached[1]
     # The same serializer and loading as /api/events/ (latest version, absolute URLs).
-    payload = event_to_dict(event_get(event_id), base_url=settings.SITE_URL)
+    event = event_get(event_id)
+    payload = event_to_dict(event, base_url=settings.SITE_URL)
+    if event.category == Event.SERIES_COMPLETED and event.series_id:
+        _add_revision_changes(payload, event.series)
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
     with _BODY_CACHE_LOCK:
         _BODY_CACHE[event_id] = (now, body)
         while len(_BODY_CACHE) > BODY_CACHE_SIZE:
             _BODY_CACHE.popitem(last=False)
     return body
+
+
+def _add_revision_changes(payload: dict, series) -> None:
+    """A completed revision's webhook says what changed since the previous revision (the
+    cached range-diff), so CI can skip the patches that did not change."""
+    base = settings.SITE_URL.rstrip("/")
+    ctx = ApiContext(version=LATEST, api_base=api_base_for(base, None), site_base=base)
+    changes = range_diff_event_summary(series, ctx)
+    if changes is not None:
+        payload["payload"]["revision"] = changes
 
 
 def delivery_body(delivery: Delivery) -> str:

@@ -94,6 +94,51 @@ EVENT_SCHEMAS = {
     "patch-comment-created": "EventPatchCommentCreated",
 }
 
+_API_URL = {"type": "string", "format": "uri"}
+REVISION_CHANGES = {
+    "type": "object",
+    "title": "RevisionChanges",
+    "description": "Sent in series-completed events of a series that rerolls an earlier one "
+    "(payload.revision; absent otherwise): what changed since the previous revision, as its "
+    "range-diff page shows. A patch whose only change is newly collected trailers counts as "
+    "unchanged.",
+    "properties": {
+        "previous_revision": {**_API_URL, "description": "The previous revision (API URL)."},
+        "range_diff": {**_API_URL, "description": "The range-diff page."},
+        "version": {"type": "integer"},
+        "previous_version": {"type": "integer"},
+        "patches": {"type": "integer", "description": "Patches of this revision."},
+        "changed": {
+            "type": "integer",
+            "description": "Patches of this revision changed or new since the previous one.",
+        },
+        "new": {"type": "integer"},
+        "dropped": {"type": "integer", "description": "Patches of the previous revision gone."},
+        "unchanged": {"type": "integer"},
+        "unchanged_patches": {
+            "type": "array",
+            "items": _API_URL,
+            "description": "This revision's patches whose code and commit message did not "
+            "change (API URLs): a CI run on their previous version still holds.",
+        },
+        "summary": {"type": "string", "description": 'E.g. "v3: 2 of 5 patches changed since v2".'},
+    },
+    "required": [
+        "previous_revision",
+        "range_diff",
+        "version",
+        "previous_version",
+        "patches",
+        "changed",
+        "new",
+        "dropped",
+        "unchanged",
+        "unchanged_patches",
+        "summary",
+    ],
+    "additionalProperties": False,
+}
+
 PING = {
     "type": "object",
     "title": "Ping",
@@ -196,6 +241,23 @@ def openapi_document() -> dict[str, Any]:
         category: _outgoing(category, {"$ref": f"{PATCHWORK_SCHEMA}#/components/schemas/{name}"})
         for category, name in EVENT_SCHEMAS.items()
     }
+    webhooks["series-completed"] = _outgoing(
+        "series-completed",
+        {
+            "allOf": [
+                {"$ref": f"{PATCHWORK_SCHEMA}#/components/schemas/EventSeriesCompleted"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "payload": {
+                            "type": "object",
+                            "properties": {"revision": REVISION_CHANGES},
+                        }
+                    },
+                },
+            ]
+        },
+    )
     webhooks["ping"] = _outgoing("ping", PING)
     components = {
         "Webhook": WEBHOOK,
@@ -204,6 +266,7 @@ def openapi_document() -> dict[str, Any]:
         "DeliveryDetail": DELIVERY_DETAIL,
         "DeliveryAttempt": ATTEMPT,
         "Ping": PING,
+        "RevisionChanges": REVISION_CHANGES,
     }
     refs = {id(schema): f"#/components/schemas/{name}" for name, schema in components.items()}
     headers = {header["name"]: header for header in OUTGOING_HEADERS}

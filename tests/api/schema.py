@@ -71,6 +71,7 @@ EXTENSIONS_FILE = Path(__file__).resolve().parents[2] / "docs" / "openapi-beyond
 EXTENSIONS = {
     "revisions": "series previous_revision/next_revisions and patch next_revisions "
     "(latest version only)",
+    "range-diff": "series range_diff: the range-diff page's URL (latest version only)",
 }
 
 

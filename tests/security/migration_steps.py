@@ -34,18 +34,40 @@ def leaves() -> list[tuple[str, str]]:
 
 
 def previous() -> list[tuple[str, str]]:
-    """Every app at its latest migration, except ours step back one (unless that is initial)."""
+    """Every app at its latest migration, except ours step back one (unless that is initial).
+
+    An app steps back further while its target needs a migration another app steps back
+    from (a cross-app dependency): Django migrates to a set of targets in one direction only.
+    """
     loader = executor().loader
-    targets = []
-    for app, name in loader.graph.leaf_nodes():
-        node = loader.graph.node_map[(app, name)]
+    graph = loader.graph
+    targets = {}
+    for app, name in graph.leaf_nodes():
+        node = graph.node_map[(app, name)]
         parents = [p.key for p in node.parents if p.key[0] == app]
         # Initial migrations split across files ship together: one release never has half.
         if app in OUR_APPS and parents and not loader.disk_migrations[(app, name)].initial:
-            targets.append(parents[0])
+            targets[app] = parents[0]
         else:
-            targets.append((app, name))
-    return targets
+            targets[app] = (app, name)
+    changed = True
+    while changed:
+        changed = False
+        kept = {key for target in targets.values() for key in _own_plan(graph, target)}
+        for app, target in targets.items():
+            needs = set(graph.forwards_plan(target))
+            if any(key[0] != app and key not in kept for key in needs):
+                node = graph.node_map[target]
+                parents = [p.key for p in node.parents if p.key[0] == app]
+                if parents:
+                    targets[app] = parents[0]
+                    changed = True
+    return list(targets.values())
+
+
+def _own_plan(graph, target: tuple[str, str]) -> list[tuple[str, str]]:
+    """The migrations of target's app up to it."""
+    return [key for key in graph.forwards_plan(target) if key[0] == target[0]]
 
 
 def migrate(targets) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.mail.archive import Progress, archive_ingest
+from apps.mail.publicinbox import inbox_ingest, is_public_inbox
 
 ORDER = ("patches", "covers", "comments", "ignored", "failed", "skipped")
 
@@ -22,12 +24,15 @@ def summary_line(summary, seconds: float) -> str:
 
 class Command(BaseCommand):
     help = (
-        "Parse an mbox file or a Maildir directory and store its patches, cover letters "
-        "and comments. Re-running skips the Message-IDs already stored."
+        "Parse an mbox file, a Maildir directory or a public-inbox repository (v1 or v2) "
+        "and store its patches, cover letters and comments. Re-running skips the "
+        "Message-IDs already stored (a public-inbox resumes after its last commit read)."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("path", help="an mbox file or a Maildir directory")
+        parser.add_argument(
+            "path", help="an mbox file, a Maildir directory or a public-inbox repository"
+        )
         parser.add_argument("--list-id", default="", help="the list's id (instead of List-Id)")
         parser.add_argument(
             "--no-progress", action="store_true", help="no progress bar (default when not a tty)"
@@ -45,6 +50,10 @@ class Command(BaseCommand):
                 ending="",
             )
 
+        if is_public_inbox(Path(options["path"])):
+            summary = inbox_ingest(options["path"], list_id=options["list_id"], settle=True)
+            self.stdout.write(summary_line(summary, time.monotonic() - started))
+            return
         try:
             summary = archive_ingest(
                 options["path"], list_id=options["list_id"], progress=progress if show else None
