@@ -29,6 +29,9 @@ from django.urls import Resolver404, resolve, reverse
 from apps.events.routing import websocket_urlpatterns
 from apps.patches import links
 from apps.patches.models import CoverComment, Patch, PatchComment
+from apps.projects.models import User
+from apps.series import triage_views
+from apps.webhooks import views as webhook_views
 from tests.factories import make_patch
 from tests.linked_site import ODD_MSGID, SITE_URL, linked_site
 
@@ -240,7 +243,16 @@ ANONYMOUS_PAGES = {
 }
 
 
-def test_every_link_a_maintainer_sees_resolves(site):
+@pytest.fixture
+def small_pages(site, settings, monkeypatch):
+    """A few items a page, so every list shows its pagination links."""
+    settings.DEFAULT_ITEMS_PER_PAGE = 3
+    User.objects.filter(pk=site.maintainer.pk).update(items_per_page=3)
+    monkeypatch.setattr(triage_views, "SERIES_PER_PAGE", 2)
+    monkeypatch.setattr(webhook_views, "DELIVERIES_PER_PAGE", 10)
+
+
+def test_every_link_a_maintainer_sees_resolves(site, small_pages):
     client = Client()
     client.force_login(site.maintainer)
     crawler = Crawler(client)
@@ -255,7 +267,7 @@ def test_every_link_a_maintainer_sees_resolves(site):
     )
 
 
-def test_every_link_a_visitor_sees_resolves(site):
+def test_every_link_a_visitor_sees_resolves(site, small_pages):
     crawler = Crawler(Client())
     crawler.crawl()
     crawler.check_posts()
