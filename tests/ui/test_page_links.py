@@ -6,9 +6,10 @@ and an anonymous visitor each start at ``/`` and follow every internal
 ``href``, ``src``, ``hx-get``, ``data-href`` and GET form ``action``: each must
 answer 200, directly or through redirects; a ``#fragment`` must name an element
 of the page it lands on. ``hx-post`` and POST form targets must be routes that
-exist and are not answered 404 or 500. A few pages of each kind are parsed for
-further links (the query-string variants of a list are many), and the walk must
-reach every kind of page the site has.
+exist and are not answered 404 or 500. Up to ten pages of each kind are parsed
+for further links (the query-string variants of a list are many), lists show a
+few items a page so their pagination is walked, and the walk must reach every
+kind of page the site has. A visitor sent to log in comes back to the same URL.
 """
 
 from __future__ import annotations
@@ -115,6 +116,12 @@ class Crawler:
         self.parsed: set[str] = set()
         self.kinds: Counter[str] = Counter()
         self.posts: dict[str, str] = {}  # POST target -> a page that has it
+        self.found: dict[str, PageLinks] = {}
+
+    def links_of(self, url: str) -> PageLinks:
+        if url not in self.found:
+            self.found[url] = page_links(self.landings[url].text)
+        return self.found[url]
 
     def fetch(self, url: str) -> Landing:
         """GET a site URL (no fragment), following redirects within the site."""
@@ -148,11 +155,11 @@ class Crawler:
             landing = self.fetch(url)
             assert landing.status == 200, f"{landing.status}: {target} (linked from {source})"
             for anchor in filter(None, (fragment, landing.fragment)):
-                assert anchor in page_links(landing.text).ids, f"no #{anchor}: {target} ({source})"
+                assert anchor in self.links_of(url).ids, f"no #{anchor}: {target} ({source})"
             if url in self.parsed or not self.worth_parsing(landing):
                 continue
             self.parsed.add(url)
-            found = page_links(landing.text)
+            found = self.links_of(url)
             for value in found.gets:
                 link = internal(url, value)
                 if link is not None:
