@@ -28,7 +28,6 @@ from apps.projects.serializers import (
 )
 from apps.series.serializers import series_embedded
 
-
 # The REST collection of each kind of submission: /api/<v>/patches/, /api/<v>/covers/.
 API_COLLECTION = {"patch": "patches", "cover": "covers"}
 
