@@ -28,10 +28,13 @@ from apps.projects.serializers import (
 )
 from apps.series.serializers import series_embedded
 
+# The REST collection of each kind of submission: /api/<v>/patches/, /api/<v>/covers/.
+API_COLLECTION = {"patch": "patches", "cover": "covers"}
+
 
 def _submission_head(obj: Patch | Cover, ctx: ApiContext, project: Project, kind: str):
     """id, url and web_url of a patch or cover."""
-    data: dict[str, Any] = {"id": obj.id, "url": ctx.api_url(f"{kind}es", obj.id)}
+    data: dict[str, Any] = {"id": obj.id, "url": ctx.api_url(API_COLLECTION[kind], obj.id)}
     if ctx.since("1.1"):
         path = links.patch_path if kind == "patch" else links.cover_path
         data["web_url"] = ctx.site_url(path(project.linkname, obj.msgid))
@@ -157,7 +160,7 @@ def cover_to_dict(cover: Cover, ctx: ApiContext, *, detail: bool = False) -> dic
 def _comment_head(comment, ctx: ApiContext, parent_id: int, kind: str):
     data: dict[str, Any] = {"id": comment.id}
     if ctx.since("1.3"):
-        data["url"] = ctx.api_url(f"{kind}es", parent_id, "comments", comment.id)
+        data["url"] = ctx.api_url(API_COLLECTION[kind], parent_id, "comments", comment.id)
     if ctx.since("1.1"):
         path = links.patch_comment_path if kind == "patch" else links.cover_comment_path
         data["web_url"] = ctx.site_url(path(comment.id))

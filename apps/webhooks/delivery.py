@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.events.models import Event
@@ -235,7 +236,7 @@ def _mail_owner(webhook: Webhook) -> None:
     owner = webhook.owner
     if not owner.email:
         return
-    link = f"{settings.SITE_URL}/user/webhooks/{webhook.pk}/"
+    link = settings.SITE_URL + reverse("webhook-detail", args=[webhook.pk])
     try:
         send_mail(
             subject=f"Your Patchwork webhook to {webhook.url} was disabled",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import (
@@ -92,7 +93,7 @@ def _triage_context(request: HttpRequest, patch: Patch, form=None, message="") -
 
 def _patch_triage_post(request: HttpRequest, patch: Patch) -> HttpResponse:
     if not request.user.is_authenticated:
-        return redirect(f"{reverse('login')}?next={patch_url(patch)}")
+        return redirect_to_login(patch_url(patch))
     if not patch_check_can_edit(request.user, patch):
         return HttpResponseForbidden("You may not change this patch.")
     states = list(State.objects.order_by("ordering"))
@@ -303,7 +304,7 @@ def cover_comment_redirect(request: HttpRequest, comment_id: int) -> HttpRespons
 
 def _set_addressed(request: HttpRequest, comment, page_url: str) -> HttpResponse:
     if not request.user.is_authenticated:
-        return redirect(f"{reverse('login')}?next={page_url}")
+        return redirect_to_login(page_url)
     if not comment_check_can_edit(request.user, comment):
         return HttpResponseForbidden("You may not change this comment.")
     value = request.POST.get("addressed", "")

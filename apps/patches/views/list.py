@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -359,7 +360,7 @@ def bulk_action(request: HttpRequest, project: Project | None) -> HttpResponse:
     if not request.user.is_authenticated:
         if request.htmx:
             return _bulk_response(request, project, "Log in to change patches.", [], status=403)
-        return HttpResponseRedirect(f"{reverse('login')}?next={next_url}")
+        return redirect_to_login(next_url)
     action = request.POST.get("action", "update")
     patches: list[Patch] = []
     try:
