@@ -371,6 +371,8 @@ def check_site_link(walker: Walker, link: Link, page: Page) -> None:
         check_mbox(link, page)
     elif link.field == "web_url":
         check_web_page(link, page)
+    elif link.field == "range_diff":
+        check_range_diff_page(link, page)
     else:
         raise AssertionError(f"no rule for a site link in {link.field!r}: {link}")
 
@@ -411,6 +413,14 @@ def check_web_page(link: Link, page: Page) -> None:
     assert title.startswith(f"{link.owner['name']} · ") or title == (
         f"Bundle {link.owner['name']} · Patchwork"
     ), (title, link)
+
+
+def check_range_diff_page(link: Link, page: Page) -> None:
+    """A series' range_diff (1.4) is the page comparing that series with its previous revision."""
+    assert page.content_type.startswith("text/html"), link
+    assert not page.location, f"{link} redirected to {page.location}"
+    title = html.unescape(TITLE.search(page.text).group(1))
+    assert title.startswith(f"Range-diff · {link.owner['name']} · "), (title, link)
 
 
 def check_comment_page(link: Link, page: Page) -> None:
