@@ -27,13 +27,15 @@ MAX_NAME = 255
 
 
 def submission_name(parsed: ParsedMail, project: Project) -> str:
-    """The Patchwork name: "[v2,1/2] title", PATCH and the project's name dropped."""
-    name = parsed.subject.name(drop=(project.linkname,)) or "(no subject)"
+    """The Patchwork name: "[v2,1/2] title", PATCH and the project's name dropped.
+
+    A mail without a subject gets "" as in Patchwork (pages show a placeholder)."""
+    name = parsed.subject.name(drop=(project.linkname,))
     return name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"
 
 
 def series_title(parsed: ParsedMail) -> str:
-    return parsed.subject.title or "(no subject)"
+    return parsed.subject.title
 
 
 def patch_create_from_mail(
