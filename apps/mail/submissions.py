@@ -150,11 +150,11 @@ def cover_create_from_mail(
 def _revisions_track(
     placement: Placement, submission: Patch | Cover, parsed: ParsedMail, thread: Thread
 ) -> None:
-    threaded = {
-        a.series_id
-        for a in thread.awaited
-        if a.kind == AwaitedMessage.THREAD and a.msgid == parsed.msgid and a.series_id
-    }
+    # The series with a mail sent in reply to this one, and how deep that reply is.
+    threaded: dict[int, int] = {}
+    for a in thread.awaited:
+        if a.kind == AwaitedMessage.THREAD and a.msgid == parsed.msgid and a.series_id:
+            threaded[a.series_id] = min(threaded.get(a.series_id, a.position), a.position)
     revisions_track(
         series=placement.series,
         submission=submission,
