@@ -14,7 +14,8 @@ order. Evidence, strongest first:
 Thread membership outranks version markers, as in Patchwork: a numbered mail
 joins the series its references lead to whatever its version, unless that series
 already holds a patch with its number (or a cover letter, for a cover letter):
-then it starts a series of its own, as a reroll sent in reply does. So
+then that series is not its own (weaker evidence above may still place it, else
+it starts a series of its own, as a reroll sent in reply does). So
 "[PATCH 1/4]" answering "[PATCH net-next v3 0/4]" is part of v3. For the result
 not to depend on arrival order, the version still tells a reroll from a part:
 a mail whose version differs from the series it answers joins it only when the
