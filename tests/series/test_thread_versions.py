@@ -57,3 +57,22 @@ def test_any_arrival_order_gives_the_same_series(frob):
         reset_ingested()
         deliver_all(order)
         assert snapshot() == expected, [p.name for p in order]
+
+
+def test_a_number_already_taken_starts_a_new_series(frob):
+    """A resent [PATCH 3/4] in reply to 3/4 (in order: Patchwork's rule, first come first)."""
+    deliver_all(V3)
+    resent = (
+        V3[3]
+        .read_bytes()
+        .replace(b"Message-Id: <v3-3.grace@", b"Message-Id: <v3-3-again.grace@")
+        .replace(
+            b"In-Reply-To: <v3-cover.grace@example.org>",
+            b"In-Reply-To: <v3-3.grace@example.org>",
+        )
+    )
+    deliver_all([resent])
+    v3 = Series.objects.get(version=3)
+    assert sorted(v3.patches.values_list("number", flat=True)) == [1, 2, 3, 4]
+    other = Series.objects.exclude(pk=v3.pk).get()
+    assert other.patches.get().msgid == "<v3-3-again.grace@example.org>"
