@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from apps.mail.models import AwaitedMessage
@@ -358,9 +358,8 @@ def _is_partial(later: Series, earlier: Series) -> bool:
 
 def _waits_for_parent(series: Series) -> bool:
     """Whether a mail of series was sent in reply to a message that has not arrived."""
-    known = SeriesReference.objects.filter(project_id=series.project_id).values("msgid")
-    return (
-        AwaitedMessage.objects.filter(kind=AwaitedMessage.THREAD, series=series, position=0)
-        .exclude(msgid__in=known)
-        .exists()
-    )
+    # NOT EXISTS per row uses the (project, msgid) index; NOT IN would hash every reference.
+    known = SeriesReference.objects.filter(project_id=series.project_id, msgid=OuterRef("msgid"))
+    return AwaitedMessage.objects.filter(
+        ~Exists(known), kind=AwaitedMessage.THREAD, series=series, position=0
+    ).exists()
