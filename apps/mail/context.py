@@ -56,7 +56,7 @@ class IngestContext:
         return self._states[hint] or self.default_state
 
     def delegate(self, project: Project, hint: str, diff: str | None) -> User | None:
-        """X-Patchwork-Delegate if it names a user, else the first matching DelegationRule."""
+        """X-Patchwork-Delegate if it names a user, else what the DelegationRules agree on."""
         if hint:
             user = User.objects.filter(email__iexact=hint, is_active=True).first()
             if user is None:
@@ -79,13 +79,24 @@ class IngestContext:
                 .order_by("-priority", "path")
             ]
             self._rules[project.pk] = rules
-        if not rules:
+        return rules_delegate(rules, find_filenames(diff)) if rules else None
+
+
+def rules_delegate(rules: list[tuple[str, User]], filenames: list[str]) -> User | None:
+    """The delegate autodelegation gives a patch touching filenames, as Patchwork decides.
+
+    Each file is delegated by the first rule (highest priority, then path) whose
+    fnmatch pattern matches it; the patch gets a delegate only when every file has
+    one and it is the same user for all. One file no rule matches, or two users,
+    means nobody: a partial match must not hand a maintainer someone else's code.
+    """
+    chosen: User | None = None
+    for name in filenames:
+        user = next((user for pattern, user in rules if fnmatch.fnmatch(name, pattern)), None)
+        if user is None or (chosen is not None and user.pk != chosen.pk):
             return None
-        filenames = find_filenames(diff)
-        for pattern, user in rules:
-            if any(fnmatch.fnmatch(name, pattern) for name in filenames):
-                return user
-        return None
+        chosen = user
+    return chosen
 
 
 _worker_context: IngestContext | None = None

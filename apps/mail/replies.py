@@ -134,6 +134,8 @@ def comment_create(
         "headers": parsed.headers,
         "content": parsed.body,
         "submitter": submitter,
+        # As Patchwork: the header asks for action (unaddressed); without it, no opinion.
+        "addressed": False if parsed.action_required else None,
     }
     if isinstance(submission, Patch):
         comment = PatchComment.objects.create(patch=submission, **fields)

@@ -27,13 +27,15 @@ MAX_NAME = 255
 
 
 def submission_name(parsed: ParsedMail, project: Project) -> str:
-    """The Patchwork name: "[v2,1/2] title", PATCH and the project's name dropped."""
-    name = parsed.subject.name(drop=(project.linkname,)) or "(no subject)"
+    """The Patchwork name: "[v2,1/2] title", PATCH and the project's name dropped.
+
+    A mail without a subject gets "" as in Patchwork (pages show a placeholder)."""
+    name = parsed.subject.name(drop=(project.linkname,))
     return name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"
 
 
 def series_title(parsed: ParsedMail) -> str:
-    return parsed.subject.title or "(no subject)"
+    return parsed.subject.title
 
 
 def patch_create_from_mail(
@@ -148,11 +150,11 @@ def cover_create_from_mail(
 def _revisions_track(
     placement: Placement, submission: Patch | Cover, parsed: ParsedMail, thread: Thread
 ) -> None:
-    threaded = {
-        a.series_id
-        for a in thread.awaited
-        if a.kind == AwaitedMessage.THREAD and a.msgid == parsed.msgid and a.series_id
-    }
+    # The series with a mail sent in reply to this one, and how deep that reply is.
+    threaded: dict[int, int] = {}
+    for a in thread.awaited:
+        if a.kind == AwaitedMessage.THREAD and a.msgid == parsed.msgid and a.series_id:
+            threaded[a.series_id] = min(threaded.get(a.series_id, a.position), a.position)
     revisions_track(
         series=placement.series,
         submission=submission,

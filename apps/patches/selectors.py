@@ -10,6 +10,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from types import SimpleNamespace
 
 from django.db import connection
@@ -33,31 +35,47 @@ from apps.projects.models import Person, Project
 
 
 def parse_headers(block: str) -> dict[str, str | list[str]]:
-    """The stored header block as a dict; a repeated header becomes a list of its values."""
+    """The stored header block as a dict, each value exactly as received (folding and
+    encoded words kept, as Patchwork answers); a repeated header gives a list."""
     values: dict[str, list[str]] = {}
     last = None
-    for line in (block or "").splitlines():
-        if not line.strip():
+    for line in (block or "").split("\n"):
+        if not line:
             continue
-        if line[0] in " \t" and last is not None:
-            values[last][-1] += " " + line.strip()
+        if line[0] in " \t":
+            if last is not None:
+                values[last][-1] += "\n" + line
             continue
         name, sep, value = line.partition(":")
         if not sep or not name.strip():
+            last = None
             continue
-        last = name.strip()
-        values.setdefault(last, []).append(value.strip())
+        last = name
+        values.setdefault(name, []).append(value.lstrip(" \t"))
     return {name: found[0] if len(found) == 1 else found for name, found in values.items()}
 
 
+_FOLD_RE = re.compile(r"\r?\n(?=[ \t])")
+
+
 def header_value(block: str, name: str) -> str:
-    """The first value of a header in the stored block ('' if absent), case-insensitively."""
+    """The first value of a header in the stored block ('' if absent), case-insensitively,
+    unfolded and with its encoded words decoded (for names and subjects shown as text)."""
     wanted = name.lower()
-    for line in (block or "").splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip().lower() == wanted:
-            return value.strip()
+    for key, value in parse_headers(block).items():
+        if key.strip().lower() == wanted:
+            first = value[0] if isinstance(value, list) else value
+            return _decoded(_FOLD_RE.sub("", first)).strip()
     return ""
+
+
+def _decoded(value: str) -> str:
+    if "=?" not in value:
+        return value
+    try:
+        return str(make_header(decode_header(value)))
+    except (HeaderParseError, LookupError, UnicodeError, ValueError):
+        return value  # a broken encoded word is shown as sent
 
 
 _LEADING_BRACKETS = re.compile(r"^\s*((?:\[[^\]]*\]\s*)+)")

@@ -37,8 +37,8 @@ def person_embedded(person: Person, ctx: ApiContext) -> dict[str, Any]:
     return {
         "id": person.id,
         "url": ctx.api_url("people", person.id),
-        # Someone who never gave a display name is shown by address.
-        "name": person.name or person.email,
+        # As Patchwork: no display name in the mail ("From: a@example.org") is null.
+        "name": person.name or None,
         "email": person.email,
     }
 

@@ -40,7 +40,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from apps.mail.models import AwaitedMessage
@@ -97,7 +97,10 @@ def revision_find_previous(*, series: Series, refs: list[str]) -> Link | None:
         for ref in reversed(refs):
             if ref in members:
                 found = earlier.get(pk=members[ref])
-                partial = series.cover_id is None and _is_patch_msgid(series.project_id, ref)
+                partial = series.cover_id is None and (
+                    _is_patch_msgid(series.project_id, ref)
+                    or (ref != refs[-1] and _waits_for_parent(series))
+                )
                 return Link(found, partial, by_reply=True)
     newest = ("-version", "-date", "-id")
     # Only what was sent before it: what merely arrived first must not decide (lists deliver
@@ -114,10 +117,11 @@ def revision_find_previous(*, series: Series, refs: list[str]) -> Link | None:
     return None
 
 
-def _find_later(series: Series, is_patch: bool, threaded: set[int]) -> list[Link]:
+def _find_later(series: Series, is_patch: bool, threaded: dict[int, int]) -> list[Link]:
     """Later revisions that arrived before this series and point at it (or at nothing better).
 
-    threaded: the series with a mail sent in reply to this submission.
+    threaded: the series with a mail sent in reply to this submission, each with the
+    depth of that reply (0: In-Reply-To this submission).
     """
     # Like revision_find_previous: by change-id or name, only what was sent after it.
     alike = Q()
@@ -125,7 +129,7 @@ def _find_later(series: Series, is_patch: bool, threaded: set[int]) -> list[Link
         alike |= Q(change_id=series.change_id)
     if (series.name or "") not in GENERIC_NAMES:
         alike |= Q(name=series.name)
-    evidence = Q(pk__in=threaded)
+    evidence = Q(pk__in=list(threaded))
     if alike:
         evidence |= alike & Q(date__gte=series.date)
     later = (
@@ -140,7 +144,7 @@ def _find_later(series: Series, is_patch: bool, threaded: set[int]) -> list[Link
             | Q(previous_revision__version__lt=series.version)
             # Linked by name or change-id to an older send of the same version: this is newer.
             | Q(
-                ~Q(pk__in=threaded),
+                ~Q(pk__in=list(threaded)),
                 previous_revision__version=series.version,
                 previous_revision__date__lt=series.date,
                 date__gte=series.date,
@@ -155,7 +159,7 @@ def _find_later(series: Series, is_patch: bool, threaded: set[int]) -> list[Link
         # revision it was matched to otherwise.
         relinked = (
             Series.objects.filter(
-                pk__in=threaded,
+                pk__in=list(threaded),
                 project_id=series.project_id,
                 submitter_id=series.submitter_id,
                 version__gt=series.version,
@@ -166,9 +170,20 @@ def _find_later(series: Series, is_patch: bool, threaded: set[int]) -> list[Link
         )
         found += [s for s in relinked if not _answers(s, s.previous_revision_id)]
     return [
-        Link(s, s.pk in threaded and s.cover_id is None and is_patch, by_reply=s.pk in threaded)
-        for s in found
+        Link(s, _answers_a_patch(s, is_patch, threaded), by_reply=s.pk in threaded) for s in found
     ]
+
+
+def _answers_a_patch(later: Series, is_patch: bool, threaded: dict[int, int]) -> bool:
+    """Whether later, a reroll without a cover letter, was sent in reply to a patch.
+
+    A reply deeper than In-Reply-To that went through a mail not here yet counts as
+    one to a patch: under a cover letter that mail is one of its patches, and in
+    order the reroll would have been linked through it, as partial.
+    """
+    if later.pk not in threaded or later.cover_id is not None:
+        return False
+    return is_patch or (threaded[later.pk] > 0 and _waits_for_parent(later))
 
 
 def _answers(later: Series, earlier_id: int) -> bool:
@@ -262,7 +277,7 @@ def revisions_track(
     series: Series,
     submission: Patch | Cover,
     refs: list[str],
-    threaded: set[int],
+    threaded: dict[int, int],
     before: tuple | None,
     has_later: bool,
 ) -> None:
@@ -336,8 +351,21 @@ def _is_partial(later: Series, earlier: Series) -> bool:
     replaces only the patches it re-sends."""
     if later.cover_id is not None:
         return False
+    rows = AwaitedMessage.objects.filter(kind=AwaitedMessage.THREAD, series=later)
+    if rows.filter(msgid__in=Patch.objects.filter(series=earlier).values("msgid")).exists():
+        return True
+    # Answering the earlier revision through a mail not here yet: that is one of its patches
+    # (see _answers_a_patch), until it arrives and says otherwise.
+    deeper = rows.filter(
+        position__gt=0, msgid__in=SeriesReference.objects.filter(series=earlier).values("msgid")
+    )
+    return deeper.exists() and _waits_for_parent(later)
+
+
+def _waits_for_parent(series: Series) -> bool:
+    """Whether a mail of series was sent in reply to a message that has not arrived."""
+    # NOT EXISTS per row uses the (project, msgid) index; NOT IN would hash every reference.
+    known = SeriesReference.objects.filter(project_id=series.project_id, msgid=OuterRef("msgid"))
     return AwaitedMessage.objects.filter(
-        kind=AwaitedMessage.THREAD,
-        series=later,
-        msgid__in=Patch.objects.filter(series=earlier).values("msgid"),
+        ~Exists(known), kind=AwaitedMessage.THREAD, series=series, position=0
     ).exists()

@@ -11,10 +11,22 @@ order. Evidence, strongest first:
 4. for unthreaded mail only: an unthreaded series with the same submitter, version
    and total, sent within minutes.
 
-A candidate fits when version and total agree and the slot is free (no patch
-with that number, or no cover letter yet); a v2 sent in reply to v1 therefore
-starts its own series. Series name, date and submitter follow the cover letter,
-else the lowest-numbered patch, so they do not depend on arrival order either.
+Thread membership outranks version markers, as in Patchwork: a numbered mail
+joins the series its references lead to whatever its version, unless that series
+already holds a patch with its number (or a cover letter, for a cover letter):
+then that series is not its own (weaker evidence above may still place it, else
+it starts a series of its own, as a reroll sent in reply does). So
+"[PATCH 1/4]" answering "[PATCH net-next v3 0/4]" is part of v3. For the result
+not to depend on arrival order, the version still tells a reroll from a part:
+a mail whose version differs from the series it answers joins it only when the
+answer carries no version of its own (the child of a v3 cover letter without a
+"v" marker is v3; a "v2" answering a v1 mail is a reroll), the same test seen
+from the other side when the answering mail came first (1.), and siblings (3.)
+must agree on the version. The total must agree in every case. A series takes
+the highest version among its mails.
+
+Series name, date and submitter follow the cover letter, else the
+lowest-numbered patch, so they do not depend on arrival order either.
 """
 
 from __future__ import annotations
@@ -164,12 +176,12 @@ def series_place(
     for (ref, sid), depth in sorted(depths.items(), key=lambda item: (item[1], item[0][1])):
         waiting[ref].append((depth, sid))
 
-    # (series id, whether the submitter must match): strongest evidence first.
-    candidates: list[tuple[int, bool]] = [(sid, False) for _, sid in waiting.get(msgid, [])]
+    # (series id, how it is related to this mail): strongest evidence first.
+    candidates: list[tuple[int, str]] = [(sid, ANSWERED) for _, sid in waiting.get(msgid, [])]
     for ref in reversed(refs):
         if ref in members:
-            candidates.append((members[ref], False))
-        candidates += [(sid, True) for _, sid in waiting.get(ref, [])]
+            candidates.append((members[ref], ANSWERS))
+        candidates += [(sid, SIBLING) for _, sid in waiting.get(ref, [])]
 
     series = _first_fitting(
         project, candidates, submitter, version, number, total, is_cover=is_cover
@@ -178,7 +190,12 @@ def series_place(
         series = _by_markers(project, submitter, date, version, number, total, is_cover=is_cover)
     if series is not None:
         series.project = project
-        return Placement(series, False, revision_identity(series), series.has_later)
+        placement = Placement(series, False, revision_identity(series), series.has_later)
+        if version > series.version:
+            # Unversioned parts of a v3 thread, joined by its cover letter (or a v3 part).
+            series.version = version
+            series.save(update_fields=["version"])
+        return placement
     return Placement(_series_create(project, submitter, date, version, total, name), True)
 
 
@@ -220,15 +237,34 @@ def _load_candidates(qs) -> list[Series]:
     return list(found.values())
 
 
-def _fits(series: Series, version: int, number: int, total: int, is_cover: bool) -> bool:
-    if series.version != version or series.total != total:
+# How a candidate series is related to the mail being placed (see the module docstring).
+ANSWERED = "answered"  # a mail of the series answers this one
+ANSWERS = "answers"  # this mail answers a mail of the series
+SIBLING = "sibling"  # both answer the same mail, not arrived yet
+MARKERS = "markers"  # unthreaded: same submitter, version and total, close in time
+# Without a "vN" marker a mail is version 1: in a thread it takes its parent's version.
+UNVERSIONED = 1
+
+
+def _versions_fit(series_version: int, version: int, relation: str) -> bool:
+    if relation == ANSWERS:
+        return version in (series_version, UNVERSIONED)
+    if relation == ANSWERED:
+        return series_version in (version, UNVERSIONED)
+    return series_version == version
+
+
+def _fits(
+    series: Series, version: int, number: int, total: int, is_cover: bool, relation: str
+) -> bool:
+    if series.total != total or not _versions_fit(series.version, version, relation):
         return False
     return series.cover_id is None if is_cover else number not in series.numbers
 
 
 def _first_fitting(
     project: Project,
-    candidates: list[tuple[int, bool]],
+    candidates: list[tuple[int, str]],
     submitter: Person,
     version: int,
     number: int,
@@ -240,11 +276,11 @@ def _first_fitting(
         return None
     ids = {sid for sid, _ in candidates}
     found = {s.pk: s for s in _load_candidates(Series.objects.filter(project=project, pk__in=ids))}
-    for sid, same_submitter in candidates:
+    for sid, relation in candidates:
         series = found.get(sid)
-        if series is None or not _fits(series, version, number, total, is_cover):
+        if series is None or not _fits(series, version, number, total, is_cover, relation):
             continue
-        if same_submitter and series.submitter_id != submitter.pk:
+        if relation == SIBLING and series.submitter_id != submitter.pk:
             continue
         return series
     return None
@@ -273,7 +309,9 @@ def _by_markers(
         total=total,
         date__range=(date - MARKER_WINDOW, date + MARKER_WINDOW),
     )
-    fitting = [s for s in _load_candidates(qs) if _fits(s, version, number, total, is_cover)]
+    fitting = [
+        s for s in _load_candidates(qs) if _fits(s, version, number, total, is_cover, MARKERS)
+    ]
     if not fitting:
         return None
     return min(fitting, key=lambda s: (abs((s.date - date).total_seconds()), s.pk))

@@ -59,6 +59,10 @@ ERRATA = {
     "messages as a string where the server (like every other error) sends a list",
     "bundle-delete": "DELETE /bundles/{id} exists from 1.2 (git-pw bundle delete) but is "
     "not in the published schema",
+    "person-name-nullable": "a person whose mail gave no display name (From: a@example.org) "
+    "has name null, as Patchwork's own server answers",
+    "name-may-be-empty": "a patch, cover letter or comment whose mail has no Subject has "
+    "name '' (Patchwork stores the empty cleaned subject)",
     "list-errors": "lists answer 404 'Invalid page.' for a page out of range and 400 with "
     "per-field messages for a malformed filter; the schema lists only 200",
 }
@@ -119,6 +123,10 @@ def _apply_errata(spec: dict, version: str) -> dict:
         props["headers"] = _HEADER_VALUES
         props["content"] = {"type": "string"}
     _own_properties(schemas["PatchDetail"])["diff"] = _NULLABLE_STRING
+    for name in ("Person", "PersonEmbedded"):
+        _own_properties(schemas[name])["name"] = {**_NULLABLE_STRING, "readOnly": True}
+    for name in ("PatchList", "CoverList", "PatchEmbedded", "CoverEmbedded", "CommentEmbedded"):
+        _own_properties(schemas[name])["name"].pop("minLength", None)
     messages = {"type": "array", "items": {"type": "string"}}
     schemas["ErrorPatchUpdate"]["properties"].update(related=messages, pull_url=messages)
     for name in ("ErrorProjectUpdate", "ErrorUserUpdate"):

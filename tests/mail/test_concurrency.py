@@ -50,11 +50,13 @@ for pk in map(int, sys.argv[1:]):
 
 
 def corpus() -> list[bytes]:
-    """Several series (threaded, deep, unthreaded, v2 in reply to v1, Mercurial), replies,
-    pull requests and the demo archive of a second project."""
+    """Several series (threaded, deep, unthreaded, v2 in reply to v1, Mercurial, a v3 cover
+    letter with unversioned patches and a v4 of one in reply), replies, pull requests and
+    the demo archive of a second project."""
     mails = [p.read_bytes() for p in [*git_mails("v1"), *git_mails("v2"), *git_mails("deep")]]
     mails += [p.read_bytes() for p in [*git_mails("unthreaded"), *git_mails("single")]]
     mails += [p.read_bytes() for p in sorted((DATA / "diff" / "hg").glob("*.eml"))]
+    mails += [p.read_bytes() for p in sorted((DATA / "compat" / "thread-v3").glob("*.eml"))]
     mails += [
         read(f"replies/{n}.eml")
         for n in ("acked", "reviewed", "reply-to-acked", "irt-only", "cover-tested")

@@ -61,7 +61,7 @@ def test_overlong_subject_and_name_are_shortened(frob):
 
 def test_missing_subject(frob):
     deliver("malformed/no-subject.eml")
-    assert Patch.objects.get().name == "(no subject)"
+    assert Patch.objects.get().name == ""
 
 
 def test_nul_bytes_are_stripped(frob):

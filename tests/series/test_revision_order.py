@@ -1,6 +1,7 @@
 """Revision links and superseding do not depend on the order mail arrives in.
 
-The whole mail corpus of the concurrency test (v1 and v2 threaded to it, deep and
+The whole mail corpus of the concurrency test (v1 and v2 threaded to it, a v3 cover
+letter with unversioned patches and a v4 of one sent in reply, deep and
 unthreaded series with a first patch of the same name, Mercurial, pull requests,
 replies and the demo archive with its own v2) is ingested in order, then in
 shuffled orders one mail at a time, with auto-supersede on: the same series, links,

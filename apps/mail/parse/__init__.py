@@ -48,6 +48,8 @@ class ParsedMail:
     hint: str = ""
     delegate_email: str = ""
     state_name: str = ""
+    # X-Patchwork-Action-Required, whatever its value: the comment starts unaddressed.
+    action_required: bool = False
     # The whole text (for comments and cover letters) and the patch split (diff + the rest).
     body: str = ""
     diff: str | None = None
@@ -149,6 +151,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
         hint=decode_header(first("X-Patchwork-Hint")).strip().lower(),
         delegate_email=decode_header(first("X-Patchwork-Delegate")).strip(),
         state_name=decode_header(first("X-Patchwork-State")).strip(),
+        action_required=bool(every("X-Patchwork-Action-Required")),
         body=body,
         diff="".join(diffs) or None,
         message=message_text,

@@ -2,8 +2,10 @@
 
 Understands git diffs (renames, copies, mode changes, new/deleted/empty files,
 binary patches), plain unified diffs, CVS/Subversion (Index:) and Mercurial
-output. Hunks are followed by their line counts, so a signature ("-- ") right
-after the last hunk is not mistaken for a removed line.
+output. A hunk is consumed by the line counts of its "@@ -a,b +c,d @@" header, as
+git apply reads it: a signature ("-- ") or prose after a complete hunk is not part of
+the diff, even when it starts with "-" or "+", while the empty context lines a hunk
+counts (mailers strip their lone space) are, even at the very end.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ def split_patch(text: str) -> tuple[str | None, str]:
     pending: list[str] = []
     state = TEXT
     old = new = 0
+    # len(diff) after the last line a hunk or header consumed: blank lines past it (after
+    # a binary patch) are trailing space, not content.
+    kept = 0
 
     def header_only_complete() -> bool:
         return pending[0].startswith("diff --git") and any(
@@ -123,6 +128,7 @@ def split_patch(text: str) -> tuple[str | None, str]:
                 state = AFTER
                 index -= 1
                 continue
+            kept = len(diff)
             if old <= 0 and new <= 0:
                 state = AFTER
         elif state == AFTER:
@@ -153,7 +159,7 @@ def split_patch(text: str) -> tuple[str | None, str]:
         rest.extend(pending)
     if not diff:
         return None, text
-    while diff and diff[-1] == "":
+    while len(diff) > kept and diff[-1] == "":
         diff.pop()
     return "\n".join(diff) + "\n", "\n".join(rest)
 

@@ -10,6 +10,8 @@ import email.utils
 import quopri
 import re
 from collections.abc import Iterable
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 
 from apps.mail.parse.errors import MailParseError
 
@@ -200,5 +202,21 @@ def parse_list_ids(headers: list[tuple[str, str]]) -> list[str]:
 
 
 def headers_text(headers: list[tuple[str, str]]) -> str:
-    """The header block as stored: one unfolded "Name: value" line per header."""
-    return "\n".join(f"{name}: {unfold(to_text(value))}" for name, value in headers)
+    """The header block as stored: each "Name: value" as received, in order.
+
+    Folding ("\\n\\t", "\\n "), trailing spaces and RFC 2047 encoded words stay as
+    sent, so the APIs can show them verbatim (as Patchwork does); only 8-bit bytes,
+    which are text in no declared charset, are decoded (UTF-8, else replaced).
+    Line ends are LF. `headers` are compat32's raw items (value without the space
+    after the colon)."""
+    return "\n".join(f"{name}: {_verbatim(value)}" for name, value in headers)
+
+
+def headers_block(raw: bytes) -> str:
+    """headers_text() of a raw message, reading its header block only."""
+    parsed = BytesHeaderParser(policy=compat32).parsebytes(raw.replace(b"\x00", b""))
+    return headers_text([(str(k), str(v)) for k, v in parsed.raw_items()])
+
+
+def _verbatim(value: str) -> str:
+    return to_text(value).replace("\r\n", "\n")

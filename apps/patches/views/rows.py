@@ -28,6 +28,9 @@ from apps.patches.models import Patch, PatchTag
 from apps.patches.selectors import ids_in, light_rows, patch_check_summaries, submitter_columns
 from apps.projects.models import Tag
 
+# Shown for a patch whose mail had no subject (its name is "", as in Patchwork).
+NO_SUBJECT = "(no subject)"
+
 # Columns a row needs; the big text fields (content, diff, headers) are never loaded.
 ROW_FIELDS = (
     "id",
@@ -153,7 +156,8 @@ def patch_rows_decorate(patches: list[Patch], options: RowOptions) -> list[Patch
 
 def row_cells(patch: Patch, tz=None) -> SafeString:
     """The cells of a decorated patch's row, from its name to its state (escaped)."""
-    name = f'<a href="{escape(patch.row_url)}">{escape(patch.name)}</a>'
+    # A mail without a subject keeps name "" (as Patchwork); the link still needs text.
+    name = f'<a href="{escape(patch.row_url)}">{escape(patch.name or NO_SUBJECT)}</a>'
     if patch.archived:
         name += ' <span class="archived-badge">archived</span>'
     series = ""
