@@ -92,7 +92,7 @@ def test_the_migration_restores_verbatim_headers_from_the_kept_mail(frob):
         },
         msgid="<not-kept@example.org>",
     )
-    migration = importlib.import_module("apps.mail.migrations.0004_verbatim_headers")
+    migration = importlib.import_module("apps.mail.migrations.0005_verbatim_headers")
     migration.backfill(django_apps, None)
     assert Patch.objects.get(msgid="<headers-patch.1@example.org>").headers.startswith(
         "Received: from mail.example.org (mail.example.org [192.0.2.1])\n\tby lists"

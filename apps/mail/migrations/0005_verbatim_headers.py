@@ -51,7 +51,7 @@ def backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("mail", "0003_awaitedmessage"),
+        ("mail", "0004_inbox_cursor"),
         ("patches", "0006_person_search_trigram_indexes"),
     ]
     operations = [migrations.RunPython(backfill, migrations.RunPython.noop, elidable=True)]
