@@ -59,6 +59,14 @@ def _fresh_worker_context():
     apps.mail.context._worker_context = None
 
 
+@pytest.fixture(autouse=True)
+def _fresh_webhook_bodies():
+    """Test transactions roll back, so event ids come again: no test sees another's bodies."""
+    import apps.webhooks.delivery
+
+    apps.webhooks.delivery._BODY_CACHE.clear()
+
+
 @pytest.fixture
 def maintainer(db):
     return make_user("maintainer", first_name="Mae", last_name="Maintainer")

@@ -30,14 +30,6 @@ def fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
-def fresh_body_cache():
-    """Test transactions roll back, so event ids come again: forget bodies between tests."""
-    from apps.webhooks import delivery
-
-    delivery._BODY_CACHE.clear()
-
-
-@pytest.fixture(autouse=True)
 def resolver(monkeypatch) -> StubResolver:
     stub = StubResolver()
     monkeypatch.setattr(outbound, "resolve", stub)
