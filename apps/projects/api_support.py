@@ -34,7 +34,6 @@ VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4")
 LATEST = VERSIONS[-1]
 
 
-
 def pwclient_backend() -> str | None:
     """The API a generated .pwclientrc points pwclient at: REST when on, else XML-RPC, else none.
 
