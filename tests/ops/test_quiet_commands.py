@@ -7,35 +7,12 @@ command sends, no celery "Task … succeeded" line in the middle of parsemail's 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
+from tests.demo_server import embedded_env, manage
 from tests.servers import ROOT
 
 MAIL = ROOT / "tests" / "data" / "mail" / "git" / "single"
-
-
-def embedded_env(var: Path) -> dict[str, str]:
-    """A newcomer's environment: no services, a database of its own."""
-    dropped = ("DATABASE_", "REDIS_", "PATCHWORK_", "CELERY_", "DJANGO_", "PYTEST_", "LOG_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
-    env.update(DEBUG="1", PATCHWORK_VAR_DIR=str(var))
-    return env
-
-
-def manage(env: dict[str, str], *args: str, stdin: bytes | None = None):
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        timeout=300,
-    )
 
 
 def test_check_prints_only_its_verdict(tmp_path):
