@@ -105,7 +105,7 @@ def test_dev_serve_on_a_fresh_clone_shows_the_demo(clone, tmp_path):
         listing = fetch(f"{base}/project/patchwork/list/")
         for name in (
             "[v2,1/3] mboxstat: count the patches each sender posted",
-            "contrib: bash completion for mboxstat",
+            "[v2,3/3] docs: describe mboxstat",
             "[1/2] tests: a first test for the sender count",
         ):
             assert name in listing, name
