@@ -144,7 +144,7 @@ class CountTest(unittest.TestCase):
 
 SIGNED = {who: f"\nSigned-off-by: {address}\n" for who, address in PEOPLE.items()}
 
-# (who, files, subject, message body): the commits, in the order they are made.
+# (files, subject, message body) of each commit; a series is made in this order.
 SERIES_V1 = [
     (
         {"mboxstat.py": COUNT_V1},
