@@ -156,7 +156,9 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The in-memory broker is named with a host: kombu warns "No hostname was supplied" on
+# every task sent (celery reaches for a producer even when tasks run eagerly).
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = False
@@ -299,7 +301,15 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # spyne announces the XML-RPC application at INFO on every start of every
+        # management command: noise, not news.
+        "spyne": {"level": "WARNING"},
+        # Eager tasks (embedded default) would log "Task … succeeded" into the output of
+        # the command that ran them (parsemail); workers keep the line.
+        "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else LOG_LEVEL},
+    },
 }
 
 FORMS_URLFIELD_ASSUME_HTTPS = True

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from config import health
 
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    # Resolved per request: with the manifest storage, static() needs collectstatic's output.
+    return HttpResponseRedirect(static("img/favicon.svg"))
+
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico where a page names no icon (raw mbox, JSON, admin).
+    path("favicon.ico", favicon, name="favicon"),
     # REST API (all versions) and the legacy XML-RPC API.
     path("api/", include("config.api_urls")),
     path("xmlrpc/", include("apps.xmlrpc.urls")),

@@ -14,9 +14,11 @@ import logging
 import os
 import threading
 import uuid
+from collections import deque
 from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
@@ -115,16 +117,9 @@ def event_broadcast(
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {
-        "type": "event.created",
-        "event_id": event_id,
-        "category": category,
-        "project_id": project_id,
-        "patch_id": patch_id,
-        "series_id": series_id,
-        # Lets every consumer in a process share one rendering of this broadcast.
-        "nonce": uuid.uuid4().hex,
-    }
+    if event_id is not None:
+        _published_here(event_id)
+    message = _message(event_id, project_id, category, patch_id=patch_id, series_id=series_id)
     try:
         groups = event_groups(
             project_id,
@@ -136,6 +131,59 @@ def event_broadcast(
         _deliver(layer, groups, message)
     except Exception:  # a broker that is down delays live updates, never the change itself
         log.warning("could not broadcast event %s (%s)", event_id, category, exc_info=True)
+
+
+async def event_broadcast_logged(layer, row: dict) -> None:
+    """Broadcast an event read back from the log (a row of selectors.events_after).
+
+    For a process whose layer does not carry other processes' broadcasts
+    (live/follow.py); events this process broadcast itself are skipped.
+    """
+    if row["id"] in _recent_ids:
+        return
+    refs = {
+        "patch_id": row["patch_id"],
+        "series_id": row["series_id"],
+        "cover_id": row["cover_id"],
+        "relation_ids": [r for r in (row["previous_relation_id"], row["current_relation_id"]) if r],
+    }
+    groups = await database_sync_to_async(event_groups)(row["project_id"], **refs)
+    message = _message(
+        row["id"],
+        row["project_id"],
+        row["category"],
+        patch_id=row["patch_id"],
+        series_id=row["series_id"],
+    )
+    await _send_all(layer, groups, message)
+
+
+def _message(event_id, project_id, category, *, patch_id, series_id) -> dict:
+    return {
+        "type": "event.created",
+        "event_id": event_id,
+        "category": category,
+        "project_id": project_id,
+        "patch_id": patch_id,
+        "series_id": series_id,
+        # Lets every consumer in a process share one rendering of this broadcast.
+        "nonce": uuid.uuid4().hex,
+    }
+
+
+# The ids of the latest events this process broadcast (or tried to) after their commit.
+RECENT_IDS = 10_000
+_recent_ids: set[int] = set()
+_recent_order: deque[int] = deque()
+_recent_lock = threading.Lock()
+
+
+def _published_here(event_id: int) -> None:
+    with _recent_lock:
+        _recent_ids.add(event_id)
+        _recent_order.append(event_id)
+        if len(_recent_order) > RECENT_IDS:
+            _recent_ids.discard(_recent_order.popleft())
 
 
 # How long a commit waits for its broadcast to reach the broker.

@@ -65,3 +65,28 @@ def events_by_id(ids: list[int]) -> list[Event]:
 def event_get(event_id: int) -> Event | None:
     found = events_by_id([event_id])
     return found[0] if found else None
+
+
+def event_latest_id() -> int:
+    """The newest event id (0 for an empty log)."""
+    return Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+# What a broadcast needs of an event (publish.event_broadcast's arguments).
+BROADCAST_FIELDS = (
+    "id",
+    "category",
+    "project_id",
+    "patch_id",
+    "series_id",
+    "cover_id",
+    "previous_relation_id",
+    "current_relation_id",
+)
+
+
+def events_after(event_id: int, *, limit: int) -> list[dict]:
+    """The oldest `limit` events after an id, with what a broadcast of each needs."""
+    return list(
+        Event.objects.filter(id__gt=event_id).order_by("id").values(*BROADCAST_FIELDS)[:limit]
+    )

@@ -33,6 +33,19 @@ from django.utils.dateparse import parse_date, parse_datetime
 VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4")
 LATEST = VERSIONS[-1]
 
+
+def pwclient_backend() -> str | None:
+    """The API a generated .pwclientrc points pwclient at: REST when on, else XML-RPC, else none.
+
+    The pages that tell users about pwclient say the same (one answer for all of them).
+    """
+    if settings.ENABLE_REST_API:
+        return "rest"
+    if settings.ENABLE_XMLRPC:
+        return "xmlrpc"
+    return None
+
+
 NOT_AUTHENTICATED = "Authentication credentials were not provided."
 NO_PERMISSION = "You do not have permission to perform this action."
 

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from apps.patches.models import Patch
+from apps.projects.api_support import LATEST, pwclient_backend
 from apps.projects.models import Project, State
 from apps.projects.selectors import projects_all
 
@@ -47,9 +48,11 @@ def project_detail(request: HttpRequest, linkname: str) -> HttpResponse:
     project = get_object_or_404(Project, linkname=linkname)
     maintainers = list(project.maintainers.order_by("username"))
     counts = project_patch_counts(project)
-    api_url = request.build_absolute_uri("/api/")
+    site_url = request.build_absolute_uri("/")
     if settings.FORCE_HTTPS_LINKS:
-        api_url = api_url.replace("http://", "https://", 1)
+        site_url = site_url.replace("http://", "https://", 1)
+    # With the version, as git-pw wants it (else it warns "Server version missing").
+    api_url = f"{site_url}api/{LATEST}"
     context = {
         "project": project,
         "maintainers": maintainers,
@@ -58,6 +61,7 @@ def project_detail(request: HttpRequest, linkname: str) -> HttpResponse:
         "total_archived": sum(c["archived"] for c in counts),
         "action_required": sum(c["active"] for c in counts if c["state"].action_required),
         "api_url": api_url,
-        "site_url": api_url.removesuffix("api/"),  # for b4's git config
+        "site_url": site_url,  # for b4's git config
+        "pwclient_backend": pwclient_backend(),
     }
     return render(request, "projects/project_detail.html", context)

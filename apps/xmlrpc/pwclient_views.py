@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 
+from apps.projects.api_support import pwclient_backend
 from apps.projects.models import Project
 from apps.projects.selectors import projects_all
 
@@ -16,15 +17,6 @@ def _absolute(request: HttpRequest, path: str) -> str:
     if settings.FORCE_HTTPS_LINKS and url.startswith("http://"):
         url = "https://" + url[len("http://") :]
     return url
-
-
-def pwclient_backend() -> str | None:
-    """The backend a new pwclientrc uses: REST when it is on, else XML-RPC, else none."""
-    if settings.ENABLE_REST_API:
-        return "rest"
-    if settings.ENABLE_XMLRPC:
-        return "xmlrpc"
-    return None
 
 
 def project_pwclientrc(request: HttpRequest, linkname: str) -> HttpResponse:

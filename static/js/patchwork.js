@@ -154,6 +154,13 @@
     if (advance) move(1);
   }
 
+  // The footer's "? keyboard shortcuts" (only on pages that have the dialog).
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest && event.target.closest("[data-shortcuts-open]");
+    var dialog = $("#shortcuts");
+    if (opener && dialog && dialog.showModal) dialog.showModal();
+  });
+
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
     if (typingInField(event)) {

@@ -9,9 +9,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from apps.checks.models import Check
 from apps.mail.archive import iter_mbox
 from apps.mail.models import IncomingMail
-from apps.patches.models import Cover, CoverComment, Patch, PatchComment
+from apps.patches.models import Bundle, Cover, CoverComment, Patch, PatchComment
 from apps.projects.models import Project
 from apps.series.models import Series
 from tests.mail.conftest import GIT, git_mails
@@ -108,28 +109,58 @@ def test_mbox_reader_keeps_messages_intact(tmp_path):
 def test_loaddemo_goes_through_ingestion(db):
     out = StringIO()
     call_command("loaddemo", stdout=out)
-    assert "22 messages: 10 patches, 2 covers, 7 comments, 3 ignored, 0 failed" in out.getvalue()
+    assert "24 messages: 10 patches, 2 covers, 9 comments, 3 ignored, 0 failed" in out.getvalue()
     project = Project.objects.get(linkname="patchwork")
     assert Series.objects.filter(project=project).count() == 5
     assert Cover.objects.count() == 2
-    assert PatchComment.objects.count() + CoverComment.objects.count() == 7
+    assert PatchComment.objects.count() + CoverComment.objects.count() == 9
     v2 = Series.objects.get(version=2)
     assert v2.patches.count() == 3 and v2.cover is not None
     tags = {p.name: {t.tag.name: t.count for t in p.patchtags.all()} for p in Patch.objects.all()}
-    # Bob reviewed 2/3; Dave acked the cover letter, which counts for every v1 patch.
-    assert tags["[2/3] webhooks: placeholder ninja router for the REST API to mount"] == {
+    # Bob reviewed the v2 cover letter, which counts for every v2 patch.
+    assert tags["[v2,1/3] mboxstat: count the patches each sender posted"] == {
         "Reviewed-by": 1,
-        "Acked-by": 1,
+        "Tested-by": 1,
     }
-    assert tags["[1/3] URL includes for accounts, webhook pages and pwclient pages"] == {
-        "Acked-by": 1
-    }
+    assert tags["[v2,3/3] docs: describe mboxstat"] == {"Reviewed-by": 1, "Acked-by": 1}
     assert Patch.objects.get(pull_url__isnull=False).pull_url == (
-        "https://git.example.org/patchwork.git scaffolding"
+        "https://git.example.org/mboxstat.git mboxstat-v2"
     )
+    # Every patch has a commit message above its diff, signed off.
+    for patch in Patch.objects.filter(pull_url__isnull=True):
+        message = patch.content.split("\n---\n")[0]
+        assert len(message.splitlines()) >= 3 and "Signed-off-by: " in message, patch.name
+    # The triage that does not come by mail: states, delegate, checks, a public bundle.
+    assert set(
+        Patch.objects.filter(series__version=1, series__cover__isnull=False).values_list(
+            "state__slug", flat=True
+        )
+    ) == {"superseded"}
+    assert {p.delegate.username for p in v2.patches.all()} == {"dave"}
+    assert Check.objects.filter(patch__series=v2).count() == 4
+    assert {c.state for c in Check.objects.all()} == {"success", "warning", "fail"}
+    bundle = Bundle.objects.get(name="for-1.0")
+    assert bundle.public and bundle.patches.count() == 4
     again = StringIO()
     call_command("loaddemo", stdout=again)
-    assert "22 skipped" in again.getvalue()
+    assert "24 skipped" in again.getvalue() and "bundle" not in again.getvalue()
+    assert Check.objects.count() == 6
+
+
+def test_loaddemo_if_empty_leaves_a_database_with_projects_alone(db):
+    Project.objects.create(linkname="mine", name="Mine", listid="mine.example.org", listemail="m@x")
+    out = StringIO()
+    call_command("loaddemo", "--if-empty", stdout=out)
+    assert out.getvalue() == ""
+    assert list(Project.objects.values_list("linkname", flat=True)) == ["mine"]
+    assert not IncomingMail.objects.exists()
+    call_command("loaddemo", stdout=out)
+    assert Project.objects.count() == 2
+
+
+def test_loaddemo_if_empty_loads_a_fresh_database(db):
+    call_command("loaddemo", "--if-empty", stdout=StringIO())
+    assert Project.objects.get().patches.count() == 10
 
 
 def test_loaddemo_next_to_a_project_called_patchwork(db):

@@ -4,7 +4,8 @@ A broadcast to a group with a hundred open pages in a daphne process reaches
 that process once, and is handed to each page's own queue here, instead of
 travelling through the broker a hundred times and through Channels' per-message
 dispatch a hundred times. Each page still renders (through the shared cache in
-render.py) and sends on its own, in order.
+render.py) and sends on its own, in order. With the in-memory layer the hub also
+follows the Event log for other processes' changes (follow.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import logging
 import weakref
 from typing import Protocol
 
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+from apps.events.live import follow
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,12 @@ class Hub:
                     asyncio.create_task(self._receive(), name="live-hub"),
                     asyncio.create_task(self._refresh(), name="live-hub-refresh"),
                 ]
+                if isinstance(self.layer, InMemoryChannelLayer):
+                    # Read before the first page reads its catch-up: nothing falls between.
+                    cursor = await follow.log_cursor()
+                    self.tasks.append(
+                        asyncio.create_task(follow.follow_log(self.layer, cursor), name="live-log")
+                    )
             members = self.members.setdefault(group, set())
             if not members:
                 await self.layer.group_add(group, self.channel)

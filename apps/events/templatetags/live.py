@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from django import template
 from django.template.loader import render_to_string
 
-from apps.events.models import Event
+from apps.events.selectors import event_latest_id
 from apps.patches.models import PatchTag
 
 register = template.Library()
@@ -28,7 +28,7 @@ PARAMS = {
 
 def live_cursor() -> int:
     """The newest event id: a page rendered now shows every event up to it."""
-    return Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    return event_latest_id()
 
 
 @register.simple_tag(takes_context=True)

@@ -157,6 +157,8 @@ def list_context(
         "state_keys": [],
         "maintainers": [],
         "nobody": NOBODY,
+        # The pages of this table include the shortcuts dialog: the footer offers it.
+        "keyboard_shortcuts": True,
     }
     if project is not None:
         context["bulk_url"] = reverse("patch-list-bulk", args=[project.linkname])

@@ -27,9 +27,9 @@ from apps.projects.accounts.forms import (
     RegistrationForm,
     UserSettingsForm,
 )
+from apps.projects.api_support import VERSIONS, pwclient_backend
 from apps.projects.models import APIToken, EmailConfirmation, Person
 
-API_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4")
 MAIL_THROTTLED = "Too many confirmation mails were asked for recently. Try again in an hour."
 
 
@@ -247,9 +247,10 @@ def about(request: HttpRequest) -> HttpResponse:
         "version": _version(),
         "rest_enabled": settings.ENABLE_REST_API,
         "xmlrpc_enabled": settings.ENABLE_XMLRPC,
-        "api_versions": API_VERSIONS,
+        "api_versions": VERSIONS,
         "api_url": "/api/",
         "xmlrpc_url": "/xmlrpc/",
         "register_url": reverse("register"),
+        "pwclient_backend": pwclient_backend(),
     }
     return render(request, "about.html", context)

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 
 from apps.mail.archive import archive_ingest
+from apps.mail.demo.triage import demo_triage
 from apps.mail.management.commands.parsearchive import summary_line
 from apps.projects.models import Project
 
@@ -18,11 +19,21 @@ LIST_ID = "patchwork.lists.example.org"
 class Command(BaseCommand):
     help = (
         "Load a small demo archive (series, v2, reviews, a pull request) into the "
-        f"project whose list is {LIST_ID}, creating that project if needed. Re-running "
-        "skips what is already stored."
+        f"project whose list is {LIST_ID}, creating that project if needed, then the "
+        "demo's triage (states, checks, a bundle). Re-running skips what is already stored."
     )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing when the database has any project (./dev serve runs this "
+            "on every start; the exit status says whether it worked).",
+        )
+
+    def handle(self, *args, if_empty: bool = False, **options):
+        if if_empty and Project.objects.exists():
+            return
         project = Project.objects.filter(listid=LIST_ID).first()
         if project is None:
             taken = Project.objects.filter(linkname="patchwork").exists()
@@ -38,3 +49,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{project.linkname}: {summary_line(summary, time.monotonic() - started)}"
         )
+        if demo_triage(project):
+            self.stdout.write(
+                f"{project.linkname}: triage by 'dave', checks by 'ci-bot', bundle 'for-1.0'"
+            )
