@@ -267,10 +267,26 @@
     });
   });
 
+  // --- filters the search box sets: their menus are set aside (see filters.py) -----
+  function searchOwns() {
+    var note = $("#search-owns");
+    var owned = note ? note.getAttribute("data-owns").split(" ") : [];
+    ["state", "archive", "delegate", "submitter"].forEach(function (name) {
+      var menu = $("#filter-" + name);
+      if (!menu) return;
+      var owns = owned.indexOf(name) >= 0;
+      menu.disabled = owns;
+      if (owns) menu.title = "Set by the search"; else menu.removeAttribute("title");
+    });
+  }
+
   // --- after htmx swaps ----------------------------------------------------------
   document.addEventListener("htmx:afterSettle", function (event) {
     if (event.target && event.target.id === "patch-list-results") { currentId = null; anchorId = null; }
     syncSelection();
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target && event.target.id === "patch-list-results") searchOwns();
   });
   document.addEventListener("htmx:oobAfterSwap", syncSelection);
   document.addEventListener("DOMContentLoaded", syncSelection);

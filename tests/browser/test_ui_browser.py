@@ -19,6 +19,7 @@ from apps.projects.models import Tag
 from tests import browsers
 from tests.browsers import DESKTOP, PHONE, chromium, needs_chromium
 from tests.factories import (
+    default_state,
     make_check,
     make_cover,
     make_patch,
@@ -149,6 +150,30 @@ document.addEventListener("DOMContentLoaded", () => {
 window.__liveApplied = 0;
 document.addEventListener("live:applied", () => { window.__liveApplied += 1; });
 """
+
+
+def test_a_state_term_typed_in_the_search_takes_over_the_state_menu(server, browser, demo):
+    from playwright.sync_api import expect
+
+    accepted = demo["patches"][1]
+    Patch.objects.filter(pk=accepted.pk).update(state=default_state("accepted"))
+    page = new_page(browser, server)
+    page.goto(f"{server.url}/project/demo/list/")
+    assert accepted.name not in row_names(page)  # the State menu: action required
+    page.get_by_label("Search").fill("state:accepted")
+    page.get_by_label("Search").press("Enter")
+    page.wait_for_url("**/list/?q=state*")
+    page.locator("#search-owns").wait_for()
+    assert row_names(page) == [accepted.name]
+    expect(page.locator("#filter-state")).to_be_disabled()
+    assert "state" in page.locator("#search-owns").inner_text()
+    # Without the term, the menu is back.
+    page.get_by_label("Search").fill("")
+    page.get_by_label("Search").press("Enter")
+    page.wait_for_function("!document.querySelector('#search-owns')")
+    expect(page.locator("#filter-state")).to_be_enabled()
+    assert accepted.name not in row_names(page)
+    assert page.js_errors == []
 
 
 def test_maintainer_bulk_changes_state_with_a_shift_click_range(server, browser, demo):
