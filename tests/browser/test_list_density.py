@@ -2,8 +2,8 @@
 patch on a wide screen, at least 25 rows in a 1400x900 window, still readable on a
 phone; the series list styled the same way.
 
-With UPDATE_SCREENSHOTS=1 the screenshots also go to docs/screenshots/ (the ones
-committed there were made so).
+With UPDATE_SCREENSHOTS=1 the window-size screenshots also go to docs/screenshots/
+(the ones committed there were made so).
 """
 
 from __future__ import annotations
@@ -129,11 +129,18 @@ def new_page(browser, server, user, viewport):
 
 
 def shoot(page, name: str) -> None:
-    """Into test-artifacts (and docs/screenshots when asked), checking for sideways overflow."""
+    """The whole page into test-artifacts, checking for sideways overflow."""
     browsers.shoot(page, "ui", name)
+
+
+def shoot_window(page, name: str) -> None:
+    """What the window shows, as a person sees it (no scrolling)."""
+    path = browsers.ARTIFACTS / "ui" / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), animations="disabled")
     if os.environ.get("UPDATE_SCREENSHOTS"):
         DOCS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(browsers.ARTIFACTS / "ui" / f"{name}.png", DOCS / f"{name}.png")
+        shutil.copy(path, DOCS / path.name)
 
 
 # The rows wholly in view: below the table's header, above the bulk bar (it sticks
@@ -170,8 +177,7 @@ CUT_WITHOUT_TOOLTIP = """() => [...document.querySelectorAll(
 def test_a_wide_window_shows_25_one_line_rows_and_the_filter_bar(server, browser, busy):
     page = new_page(browser, server, busy["maintainer"], WIDE)
     page.goto(f"{server.url}/project/netdev/list/")
-    (browsers.ARTIFACTS / "ui").mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(browsers.ARTIFACTS / "ui" / "patch-list-1400-window.png"))
+    shoot_window(page, "patch-list-1400-window")
     assert page.locator("#filters").is_visible()
     assert page.evaluate(ROWS_IN_VIEW) >= 25
     assert page.evaluate(ROWS_WRAPPED) == 0
@@ -192,6 +198,7 @@ def test_a_1920_window_uses_its_width(server, browser, busy):
     table = page.locator("#patch-table").bounding_box()
     assert table["width"] >= 1920 * 0.9
     assert page.evaluate(ROWS_WRAPPED) == 0
+    shoot_window(page, "patch-list-1920-window")
     shoot(page, "patch-list-1920")
 
 
@@ -229,5 +236,6 @@ def test_the_series_list_is_styled_like_the_patch_list(server, browser, busy):
     # The series-wide action form: one bar of controls, like the bulk bar.
     action = page.locator("form.series-action").first
     assert action.evaluate("(f) => getComputedStyle(f).display") == "flex"
+    shoot_window(page, "series-list-1400-window")
     shoot(page, "series-list-1400")
     assert page.js_errors == []
