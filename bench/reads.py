@@ -38,6 +38,8 @@ WEB_PROCESSES = 2
 CONCURRENCY = (1, 8)
 # Targets of issue 11.
 LIST_P50_MS = 40
+# Issue 18: Patchwork 3.2 answers a patch page in 14 ms (c=1 p50, 12.7k patches); ours in half.
+PATCH_PAGE_P50_MS = 10
 P99_MS = {1: 100, 8: 300}
 DEEP_SLOWER = 0.25  # a deep page may be this much slower than the first (noise)
 GROWTH = 0.20
@@ -54,6 +56,7 @@ class Endpoint:
     per_page_param: bool = False  # REST: per_page in the query string (queries check)
     scaled: bool = False  # measured again at 2N
     floor: bool = False  # the machine's own speed: no target, for comparison
+    p50_ms: float | None = None  # a p50 target at c=1 (besides the p99 ones)
     results: dict = field(default_factory=dict)
 
 
@@ -88,6 +91,15 @@ def facts(database: str, info: dict) -> dict:
                 r[0]
                 for r in conn.execute(
                     "SELECT id FROM patches_patch WHERE project_id = %s ORDER BY md5(id::text) "
+                    "LIMIT 50",
+                    (project,),
+                )
+            ],
+            # Ordinary patch pages: the ids above, with their message ids for the URL.
+            "patch_msgids": [
+                r[0]
+                for r in conn.execute(
+                    "SELECT msgid FROM patches_patch WHERE project_id = %s ORDER BY md5(id::text) "
                     "LIMIT 50",
                     (project,),
                 )
@@ -165,6 +177,9 @@ def endpoints(f: dict) -> list[Endpoint]:
                  scaled=True),
         Endpoint("HTML patch list, deep page", [Request(f"/project/{big}/list/?page={html_deep}")],
                  True, first="HTML patch list, first page", scaled=True),
+        Endpoint("HTML patch page",
+                 [Request(f"/project/{big}/patch/{quote(m.strip('<>'), safe='@')}/")
+                  for m in f["patch_msgids"]], p50_ms=PATCH_PAGE_P50_MS),
         Endpoint("HTML patch page, 1,000-line diff",
                  [Request(f"/project/{big}/patch/{quote(long_msgid.strip('<>'), safe='@')}/")]),
         Endpoint("series mbox, 100 patches", [Request(f"/series/{f['series_100']}/mbox/")]),
@@ -298,6 +313,9 @@ def figures(eps: list[Endpoint], queries: dict, patches: int) -> list[Figure]:
         if ep.is_list:
             out.append(Figure(s, f"{ep.name}: p50 c=1", c1["p50_ms"], "ms", f"< {LIST_P50_MS}",
                               c1["p50_ms"] < LIST_P50_MS and not errors))  # fmt: skip
+        if ep.p50_ms is not None:
+            out.append(Figure(s, f"{ep.name}: p50 c=1", c1["p50_ms"], "ms", f"<= {ep.p50_ms}",
+                              c1["p50_ms"] <= ep.p50_ms and not errors))  # fmt: skip
         out.append(Figure(s, f"{ep.name}: p99 c=1", c1["p99_ms"], "ms", f"< {P99_MS[1]}",
                           c1["p99_ms"] < P99_MS[1] and not errors, note))  # fmt: skip
         out.append(Figure(s, f"{ep.name}: p99 c=8", c8["p99_ms"], "ms", f"< {P99_MS[8]}",

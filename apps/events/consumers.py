@@ -5,8 +5,11 @@ Protocol (JSON text frames):
 client → server
   {"type": "resume", "last": <event id>, "patches": [<patch id>, …]}
       sent on every (re)connect: ``last`` is the id of the last event the page
-      applied (rendered into the page at first); ``patches`` the rows it shows
-      (patch ids; series ids on the series list)
+      applied (rendered into the page at first); ``patches`` (on a reconnect
+      only) the rows it shows, re-rendered in case broadcasts were lost
+      (patch ids; series ids on the series list). Without ``patches`` only
+      what the events after ``last`` changed is sent: a page just loaded has
+      nothing else to update, and swapping its rows would undo its clicks.
   {"type": "ping", "last": <event id>}   heartbeat; also repairs lost broadcasts
 
 server → client
@@ -119,27 +122,28 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "error": "'last' must be an event id (>= 0)"})
             return
         if kind == "resume":
-            patches = content.get("patches", [])
-            if not isinstance(patches, list) or not all(
-                isinstance(p, int) and not isinstance(p, bool) for p in patches
+            patches = content.get("patches")
+            if patches is not None and not (
+                isinstance(patches, list)
+                and all(isinstance(p, int) and not isinstance(p, bool) for p in patches)
             ):
                 await self.send_json({"type": "error", "error": "'patches' must be a list of ids"})
                 return
             if self.resumed:
                 await self.send_json({"type": "error", "error": "already resumed"})
                 return
-            await self.resume(last, patches[: pages.MAX_REFRESH_ROWS])
+            await self.resume(last, None if patches is None else patches[: pages.MAX_REFRESH_ROWS])
         elif kind == "ping":
             await self.send_json({"type": "pong"})
             # The log is read at most every PING_CHECK_SECONDS, however often a page pings.
             now = time.monotonic()
             if self.resumed and now - self.checked_at >= PING_CHECK_SECONDS:
                 self.checked_at = now
-                await self.catch_up(last, patches=[], resume=False)
+                await self.catch_up(last, patches=None, resume=False)
         else:
             await self.send_json({"type": "error", "error": f"unknown message type {kind!r}"})
 
-    async def resume(self, last: int, patches: list[int]) -> None:
+    async def resume(self, last: int, patches: list[int] | None) -> None:
         # Join first, then read the log: whatever commits in between arrives
         # twice at worst, and event_created drops the second copy.
         for group in self.page.groups:
@@ -151,7 +155,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         # Broadcasts that came meanwhile waited in the inbox: they follow the catch-up.
         self.worker = asyncio.create_task(self.work())
 
-    async def catch_up(self, last: int, *, patches: list[int], resume: bool) -> None:
+    async def catch_up(self, last: int, *, patches: list[int] | None, resume: bool) -> None:
         """Send what the log holds past `last` (and past what this connection verified)."""
         since = last if resume else max(last, self.verified)
         result = await database_sync_to_async(catchup.events_missed)(self.page, since)
@@ -166,7 +170,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if not refs and not resume:
             return
         ops = await database_sync_to_async(render.ops_for_batch)(
-            self.page, self.viewer, refs, refresh_patches=patches if resume else None
+            self.page, self.viewer, refs, refresh_patches=patches
         )
         ids = [ref["event_id"] for ref in refs]
         self.remember(ids)

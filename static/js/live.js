@@ -38,7 +38,7 @@
   function live(elt) {
     if (!elt._live) {
       elt._live = { socket: null, wrapper: null, seen: new Set(), seenOrder: [], failures: 0,
-                    pingTimer: null, pongTimer: null, retryTimer: null, pending: 0 };
+                    pingTimer: null, pongTimer: null, retryTimer: null, pending: 0, opened: false };
     }
     return elt._live;
   }
@@ -74,7 +74,14 @@
     if (!elt.matches || !elt.matches(SEL)) return;
     var l = live(elt);
     l.wrapper = e.detail.socketWrapper;
-    send(elt, { type: "resume", last: cursor(elt), patches: shownPatches() });
+    // The first connection asks only for what changed after the cursor the page was
+    // rendered with: re-rendering every row would replace rows under the user's
+    // clicks. A reconnect also refreshes the rows shown, in case broadcasts were lost
+    // while away (rows that come back unchanged are left alone: see replace()).
+    var resume = { type: "resume", last: cursor(elt) };
+    if (l.opened) resume.patches = shownPatches();
+    l.opened = true;
+    send(elt, resume);
     startHeartbeat(elt);
   });
 
@@ -205,7 +212,20 @@
     return template.content.firstElementChild;
   }
 
+  // The same markup, apart from what the page itself adds to the element (its
+  // classes and title: selection, flashes, "no longer matches").
+  function sameContent(old, node) {
+    var a = old.cloneNode(true), b = node.cloneNode(true);
+    [a, b].forEach(function (el) { ["class", "title", "data-live-pending"].forEach(function (attr) { el.removeAttribute(attr); }); });
+    return a.isEqualNode(b);
+  }
+
   function replace(old, node, op) {
+    if (sameContent(old, node)) {
+      // Nothing to show: the element (its checkbox, focus, place in a range) stays.
+      if (op.nomatch !== undefined && !old.hasAttribute("data-live-pending")) markMatch(old, old, op.nomatch);
+      return;
+    }
     KEEP_CLASSES.forEach(function (cls) { if (old.classList.contains(cls)) node.classList.add(cls); });
     var oldBox = old.querySelector("input[type=checkbox]");
     var newBox = node.querySelector("input[type=checkbox]");
@@ -237,13 +257,18 @@
     });
   }
 
+  // A row that stops matching the filters stays, marked as leaving, and stops
+  // counting: the summary says how many rows match and how many are leaving.
   function markMatch(old, node, nomatch) {
     var was = old.classList.contains("live-nomatch");
-    if (nomatch) {
-      node.classList.add("live-nomatch");
-      node.title = "No longer matches this list's filters; it leaves when the list is refreshed";
-    }
-    if (nomatch !== was) adjustCount("total", nomatch ? -1 : 1);
+    node.classList.toggle("live-nomatch", nomatch);
+    if (nomatch) node.title = "No longer matches this list's filters; it leaves when the list is refreshed";
+    else if (node === old) node.removeAttribute("title");
+    if (nomatch === was) return;
+    var delta = nomatch ? -1 : 1;
+    adjustCount("total", delta);
+    adjustCount("shown", delta);
+    adjustCount("leaving", -delta);
   }
 
   function applyOp(op) {
@@ -320,7 +345,11 @@
   function adjustCount(which, delta) {
     document.querySelectorAll("[data-live-count='" + which + "']").forEach(function (el) {
       var n = parseInt(el.textContent, 10);
-      if (!isNaN(n)) el.textContent = String(n + delta);
+      if (isNaN(n)) return;
+      el.textContent = String(n + delta);
+      // A counter inside a [data-live-hide-zero] note shows only while it is not zero.
+      var note = el.closest("[data-live-hide-zero]");
+      if (note) note.hidden = n + delta === 0;
     });
   }
 

@@ -56,7 +56,8 @@
 
   // --- patch list: selection ---------------------------------------------------
   var currentId = null;  // the row keyboard commands act on
-  var lastClicked = null;  // anchor of a shift-click range
+  // The anchor of a shift-click range, by patch id: a live update may swap the row.
+  var anchorId = null;
 
   function rows() { return $$("#patch-table tbody tr.patch-row"); }
   function rowBox(row) { return row.querySelector("input[name=patch_id]"); }
@@ -88,14 +89,14 @@
     var box = event.target;
     if (box.matches && box.matches("#patch-table tbody input[name=patch_id]")) {
       var row = box.closest("tr");
-      if (event.shiftKey && lastClicked && lastClicked !== row && document.body.contains(lastClicked)) {
+      var anchor = anchorId === null ? null : document.getElementById("patch-row-" + anchorId);
+      if (event.shiftKey && anchor && anchor !== row) {
         var all = rows();
-        var a = all.indexOf(lastClicked), b = all.indexOf(row);
+        var a = all.indexOf(anchor), b = all.indexOf(row);
         var lo = Math.min(a, b), hi = Math.max(a, b);
         for (var i = lo; i <= hi; i++) { var rb = rowBox(all[i]); if (rb) rb.checked = box.checked; }
       }
-      lastClicked = row;
-      currentId = row.getAttribute("data-patch-id");
+      anchorId = currentId = row.getAttribute("data-patch-id");
       syncSelection();
       return;
     }
@@ -179,7 +180,7 @@
     else if (key === "x") {
       var row = currentRow();
       var box = row && rowBox(row);
-      if (box) { event.preventDefault(); box.checked = !box.checked; lastClicked = row; syncSelection(); }
+      if (box) { event.preventDefault(); box.checked = !box.checked; anchorId = currentId; syncSelection(); }
     }
     else if (key === "o" || (key === "Enter" && event.target === document.body)) {
       var r = currentRow();
@@ -273,10 +274,26 @@
     });
   });
 
+  // --- filters the search box sets: their menus are set aside (see filters.py) -----
+  function searchOwns() {
+    var note = $("#search-owns");
+    var owned = note ? note.getAttribute("data-owns").split(" ") : [];
+    ["state", "archive", "delegate", "submitter"].forEach(function (name) {
+      var menu = $("#filter-" + name);
+      if (!menu) return;
+      var owns = owned.indexOf(name) >= 0;
+      menu.disabled = owns;
+      if (owns) menu.title = "Set by the search"; else menu.removeAttribute("title");
+    });
+  }
+
   // --- after htmx swaps ----------------------------------------------------------
   document.addEventListener("htmx:afterSettle", function (event) {
-    if (event.target && event.target.id === "patch-list-results") { currentId = null; lastClicked = null; }
+    if (event.target && event.target.id === "patch-list-results") { currentId = null; anchorId = null; }
     syncSelection();
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target && event.target.id === "patch-list-results") searchOwns();
   });
   document.addEventListener("htmx:oobAfterSwap", syncSelection);
   document.addEventListener("DOMContentLoaded", syncSelection);

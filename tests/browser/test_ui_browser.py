@@ -19,6 +19,7 @@ from apps.projects.models import Tag
 from tests import browsers
 from tests.browsers import DESKTOP, PHONE, chromium, needs_chromium
 from tests.factories import (
+    default_state,
     make_check,
     make_cover,
     make_patch,
@@ -140,15 +141,58 @@ def test_filter_and_sort_the_list(server, browser, demo):
     assert page.js_errors == [] and other.js_errors == []
 
 
+# Marks every row the server rendered, as soon as the document is parsed (before
+# the live socket opens): a row swapped later is a new element, without the mark.
+MARK_ROWS = """
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("tr.patch-row").forEach((row) => { row.__rendered = true; });
+});
+window.__liveApplied = 0;
+document.addEventListener("live:applied", () => { window.__liveApplied += 1; });
+"""
+
+
+def test_a_state_term_typed_in_the_search_takes_over_the_state_menu(server, browser, demo):
+    from playwright.sync_api import expect
+
+    accepted = demo["patches"][1]
+    Patch.objects.filter(pk=accepted.pk).update(state=default_state("accepted"))
+    page = new_page(browser, server)
+    page.goto(f"{server.url}/project/demo/list/")
+    assert accepted.name not in row_names(page)  # the State menu: action required
+    page.get_by_label("Search").fill("state:accepted")
+    page.get_by_label("Search").press("Enter")
+    page.wait_for_url("**/list/?q=state*")
+    page.locator("#search-owns").wait_for()
+    assert row_names(page) == [accepted.name]
+    expect(page.locator("#filter-state")).to_be_disabled()
+    assert "state" in page.locator("#search-owns").inner_text()
+    # Without the term, the menu is back.
+    page.get_by_label("Search").fill("")
+    page.get_by_label("Search").press("Enter")
+    page.wait_for_function("!document.querySelector('#search-owns')")
+    expect(page.locator("#filter-state")).to_be_enabled()
+    assert accepted.name not in row_names(page)
+    assert page.js_errors == []
+
+
 def test_maintainer_bulk_changes_state_with_a_shift_click_range(server, browser, demo):
     patches = demo["patches"]
     page = new_page(browser, server, demo["maintainer"])
+    page.add_init_script(MARK_ROWS)
     page.goto(f"{server.url}/project/demo/list/")
     page.evaluate("window.__sameDocument = true")
     boxes = page.locator("#patch-table tbody input[name=patch_id]")
+    # Clicked at once, not waiting for the live connection: when it opens it must
+    # leave the rows (and the range's anchor) alone.
     boxes.nth(0).click()
     boxes.nth(2).click(modifiers=["Shift"])  # selects rows 1 to 3
     assert page.locator("#selected-count").inner_text() == "3 selected"
+    page.wait_for_function("window.__liveApplied > 0")  # the connection's catch-up applied
+    assert page.locator("#selected-count").inner_text() == "3 selected"
+    rows = page.locator("#patch-table tbody tr.patch-row")
+    assert rows.evaluate_all("rows => rows.filter(r => !r.__rendered).length") == 0
+    assert page.locator("tr.changed, tr.live-new").count() == 0  # nothing flashed on load
     page.get_by_label("State", exact=True).last.select_option("accepted")
     page.get_by_role("button", name="Apply").click()
     page.get_by_text("Updated 3 patches.").wait_for()

@@ -45,9 +45,13 @@ async def ws_open(path: str, user=None, *, origin: bytes = ORIGIN, cookie: str =
     return communicator, connected, code
 
 
-async def ws_resume(communicator, last: int = 0, patches=()) -> dict:
-    """Send the resume message and return the catch-up reply."""
-    await communicator.send_json_to({"type": "resume", "last": last, "patches": list(patches)})
+async def ws_resume(communicator, last: int = 0, patches=None) -> dict:
+    """Send the resume message and return the catch-up reply (patches: the rows a
+    reconnecting page asks to have refreshed; a page just loaded sends none)."""
+    message = {"type": "resume", "last": last}
+    if patches is not None:
+        message["patches"] = list(patches)
+    await communicator.send_json_to(message)
     return await receive(communicator)
 
 

@@ -343,3 +343,53 @@ def test_new_patches_wait_behind_a_bar_while_the_user_is_triaging(topology, brow
     expect(page.locator(f"#patch-row-{first.pk} input[name=patch_id]")).to_be_checked()
     expect(page.locator(".live-new-bar")).to_be_hidden()
     assert still_same_page(page)
+
+
+def test_a_row_swapped_live_keeps_its_checkbox_and_range_anchor(topology, browser, maintainer):
+    from playwright.sync_api import expect
+
+    project = frob_project(maintainers=[maintainer])
+    patches = [new_patch(project, f"[PATCH] row {n}") for n in range(4)]  # events just before
+    page = open_live(browser, f"{topology['a'].url}/project/frob/list/", user=maintainer)
+    first, third = patches[-1], patches[-3]  # newest on top
+    page.evaluate(
+        "document.querySelectorAll('tr.patch-row').forEach((row) => { row.__before = true; })"
+    )
+    page.check(f"#patch-row-{first.pk} input[name=patch_id]")
+
+    elsewhere(lambda: patch_update(patch=first, actor=None, state=default_state("under-review")))
+    row = page.locator(f"#patch-row-{first.pk}")
+    expect(row.locator(".state-badge")).to_have_text("Under Review", timeout=WAIT_MS)
+    expect(row.locator("input[name=patch_id]")).to_be_checked()
+    # Only the row that changed was swapped (and flashes).
+    swapped = page.locator("tr.patch-row").evaluate_all(
+        "rows => rows.filter(r => !r.__before).map(r => r.id)"
+    )
+    assert swapped == [f"patch-row-{first.pk}"]
+    expect(page.locator("tr.changed")).to_have_count(1)
+
+    page.click(f"#patch-row-{third.pk} input[name=patch_id]", modifiers=["Shift"])
+    expect(page.locator("#selected-count")).to_have_text("3 selected")
+    assert still_same_page(page)
+
+
+def test_a_row_leaving_the_filters_is_marked_and_no_longer_counted(topology, browser, maintainer):
+    from playwright.sync_api import expect
+
+    project = frob_project(maintainers=[maintainer])
+    patches = [make_patch(project, name=f"[PATCH] needs action {n}") for n in range(3)]
+    page = open_live(browser, f"{topology['b'].url}/project/frob/list/")
+    summary = page.locator(".list-summary")
+    expect(summary).to_contain_text("Patches 1–3 of 3")
+
+    arrived = elsewhere(new_patch, project, "[PATCH] arrived")
+    expect(page.locator(f"#patch-row-{arrived.pk}")).to_have_count(1, timeout=WAIT_MS)
+    expect(summary).to_contain_text("Patches 1–4 of 4")
+
+    elsewhere(lambda: patch_update(patch=patches[0], actor=None, state=default_state("accepted")))
+    row = page.locator(f"#patch-row-{patches[0].pk}")
+    expect(row).to_have_class(re.compile(r"\blive-nomatch\b"), timeout=WAIT_MS)
+    # Four rows shown, three still match: the count says so, never "1–4 of 3".
+    expect(summary).to_contain_text("Patches 1–3 of 3")
+    expect(summary.locator("[data-live-hide-zero]")).to_have_text(re.compile(r"1 leaving"))
+    assert still_same_page(page)

@@ -115,6 +115,25 @@ async def test_resume_refreshes_the_rows_the_page_shows(project, maintainer):
     await communicator.disconnect()
 
 
+async def test_a_page_just_loaded_gets_only_what_changed_after_its_cursor(project, maintainer):
+    """The first resume (no `patches`) sends only what changed after the page's cursor:
+    re-rendering what the page shows replaced the row or form a user had just clicked."""
+    shown = await run(make_patch, project, name="shown as it is")
+    changed = await run(make_patch, project, name="changed after the page was rendered")
+    cursor = await run(latest_event_id)
+    await run(set_state, changed, "under-review", maintainer)
+    communicator, _, _ = await ws_open(f"/ws/list/{project.pk}/", maintainer)
+    reply = await ws_resume(communicator, last=cursor)
+    assert [op["id"] for op in reply["ops"]] == [f"patch-row-{changed.pk}"]
+    assert f"patch-row-{shown.pk}" not in json.dumps(reply)
+    await communicator.disconnect()
+
+    patch_page, _, _ = await ws_open(f"/ws/patch/{shown.pk}/", maintainer)
+    reply = await ws_resume(patch_page, last=await run(latest_event_id))
+    assert reply["ops"] == []
+    await patch_page.disconnect()
+
+
 async def test_resume_never_renders_rows_of_another_project(project):
     secret = await run(make_patch, await run(make_project, "elsewhere"), name="elsewhere row")
     communicator, _, _ = await ws_open(f"/ws/list/{project.pk}/")

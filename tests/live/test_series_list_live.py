@@ -117,7 +117,7 @@ async def follow(project, user=None, query: str = "", *, cookie: str = ""):
 
 def cell(html: str, cls: str) -> str:
     """The text of a row's cell of that class."""
-    match = re.search(rf'<td class="{cls}">(.*?)</td>', html, re.S)
+    match = re.search(rf'<td class="(?:[^"]* )?{cls}(?: [^"]*)?"[^>]*>(.*?)</td>', html, re.S)
     assert match, html
     return unescape(re.sub(r"<[^>]+>", "", match.group(1))).strip()
 

@@ -141,6 +141,75 @@ def test_bad_filters_say_so_and_show_nothing(client, project):
     assert names(response) == []
 
 
+def test_an_unknown_submitter_says_so(client, project):
+    make_patch(project, submitter=make_person("alice@example.com", name="Alice"))
+    for value in ["Zebedee", "nobody@example.com", "99999"]:
+        response = client.get(LIST, {"submitter": value})
+        assert f"No submitter matches &#x27;{value}&#x27;." in response.content.decode(), value
+        assert names(response) == []
+    assert "No submitter" not in client.get(LIST, {"submitter": "ali"}).content.decode()
+
+
+def test_an_unknown_delegate_says_so(client, project, maintainer):
+    make_patch(project, delegate=maintainer)
+    for value in ["zebedee", "99999"]:
+        response = client.get(LIST, {"delegate": value})
+        assert f"No user matches the delegate &#x27;{value}&#x27;." in response.content.decode()
+        assert names(response) == []
+    for known in ["maintainer", "none"]:
+        assert "No user matches" not in client.get(LIST, {"delegate": known}).content.decode()
+
+
+# --- the search box's own terms take over the matching menus ---------------------------
+
+
+def test_a_state_term_in_the_search_takes_over_the_state_menu(client, project):
+    make_patch(project, name="frob accepted", state=default_state("accepted"))
+    make_patch(project, name="frob new")
+    # The menu's default (action required) would hide every accepted patch.
+    response = client.get(LIST, {"q": "frob state:accepted"})
+    assert names(response) == ["frob accepted"]
+    body = response.content.decode()
+    assert "The search sets the state filter: its menu is set aside." in body
+    assert '<select id="filter-state" name="state" disabled' in body
+    assert "needing action" not in body
+    # Asked for in the menu too: the search still decides, and the links drop the menu's.
+    response = client.get(LIST, {"q": "frob state:accepted", "state": "new", "order": "name"})
+    assert names(response) == ["frob accepted"]
+    assert "state=" not in response.context["sort"]["name"]["url"]
+
+
+def test_is_archived_in_the_search_takes_over_the_archived_menu(client, project):
+    make_patch(project, name="old", archived=True)
+    make_patch(project, name="current")
+    response = client.get(LIST, {"q": "is:archived"})
+    assert names(response) == ["old"]
+    body = response.content.decode()
+    assert '<select id="filter-archive" name="archive" disabled' in body
+    assert "The search sets the archived filter" in body
+    assert names(client.get(LIST, {"q": "-is:archived", "archive": "true"})) == ["current"]
+
+
+def test_delegate_and_from_terms_take_over_their_fields(client, project, maintainer):
+    other = make_user("other")
+    project.maintainers.add(other)
+    alice = make_person("alice@example.com", name="Alice")
+    make_patch(project, name="mine", delegate=maintainer, submitter=alice)
+    make_patch(project, name="theirs", delegate=other)
+    response = client.get(LIST, {"q": "delegate:maintainer from:alice", "delegate": "other"})
+    assert names(response) == ["mine"]
+    body = response.content.decode()
+    assert "The search sets the delegate and submitter filters: their menus are set aside." in body
+    assert 'id="filter-delegate" name="delegate" value="" disabled' in body
+
+
+def test_a_search_without_filter_terms_leaves_the_menus_alone(client, project):
+    make_patch(project, name="frob accepted", state=default_state("accepted"))
+    response = client.get(LIST, {"q": "frob"})
+    assert names(response) == []  # the default menu still applies: action required
+    assert 'id="search-owns"' not in response.content.decode()
+
+
 def test_sorting_by_columns_and_direction(client, project):
     now = timezone.now()
     b = make_patch(
@@ -177,9 +246,61 @@ def test_pagination_uses_user_items_per_page_and_keeps_filters(client, project):
     assert (response.context["page"].start_index, response.context["page"].end_index) == (4, 6)
     last = client.get(LIST, {"q": "p", "page": 3})
     assert len(last.context["page"].items) == 1
-    beyond = client.get(LIST, {"page": 99})
-    assert beyond.context["page"].items == []
-    assert client.get(LIST, {"page": "abc"}).context["page"].number == 1
+    assert last.context["page"].notes == []
+
+
+# --- bad paging parameters: a note saying what was wrong, and the nearest valid page ---
+
+
+@pytest.fixture
+def seven_patches(client, project):
+    patches = [make_patch(project, name=f"p{i}") for i in range(7)]
+    client.force_login(make_user("pager", items_per_page=3))
+    return patches
+
+
+def shown_with_note(client, params: dict, note: str) -> int:
+    """The page number shown for params; asserts the note is on the page and nothing else."""
+    response = client.get(LIST, params)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'id="page-notes"' in body and note in body, body
+    page = response.context["page"]
+    assert page.notes == [note.replace("&#x27;", "'")]
+    assert page.items  # never an empty page
+    return page.number
+
+
+def test_a_page_that_is_not_a_number_shows_page_1(client, seven_patches):
+    note = "&#x27;abc&#x27; is not a page number: showing page 1."
+    assert shown_with_note(client, {"page": "abc"}, note) == 1
+
+
+def test_a_negative_page_shows_page_1(client, seven_patches):
+    assert shown_with_note(client, {"page": "-1"}, "There is no page -1: showing page 1.") == 1
+
+
+def test_a_page_past_the_end_shows_the_last(client, seven_patches):
+    note = "There is no page 99; the last is 3: showing page 3."
+    assert shown_with_note(client, {"page": "99"}, note) == 3
+    response = client.get(LIST, {"page": 99})
+    assert [p.name for p in response.context["page"].items] == ["p0"]  # the oldest
+
+
+def test_a_bad_page_size_shows_the_usual_one(client, seven_patches):
+    note = (
+        "&#x27;abc&#x27; is not a number of patches a page can show (1 to 500): showing 3 a page."
+    )
+    assert shown_with_note(client, {"per_page": "abc"}, note) == 1
+    assert len(client.get(LIST, {"per_page": "abc"}).context["page"].items) == 3
+    assert client.get(LIST, {"per_page": "0"}).context["page"].notes
+
+
+def test_a_page_size_asked_for_is_used_and_kept_in_the_links(client, seven_patches):
+    response = client.get(LIST, {"per_page": "2", "page": "2"})
+    assert response.context["page"].notes == []
+    assert len(response.context["page"].items) == 2
+    assert response.context["page_urls"]["next"] == "?page=3&per_page=2"
 
 
 def test_count_stops_at_the_limit(client, project, monkeypatch):

@@ -36,28 +36,6 @@ def _load_patch(patch_id: int):
     )
 
 
-def _series_nav_context(patch) -> dict:
-    from apps.patches.models import Patch
-
-    series_patches = list(
-        Patch.objects.filter(series_id=patch.series_id)
-        .select_related("project")
-        .only("id", "msgid", "name", "number", "date", "project__linkname")
-        .order_by("number", "date", "id")
-    )
-    index = next((i for i, p in enumerate(series_patches) if p.pk == patch.pk), None)
-    previous_patch = next_patch = None
-    if index is not None:
-        previous_patch = series_patches[index - 1] if index > 0 else None
-        next_patch = series_patches[index + 1] if index + 1 < len(series_patches) else None
-    return {
-        "series_patches": series_patches,
-        "previous_patch": previous_patch,
-        "next_patch": next_patch,
-        "dependencies": list(patch.series.dependencies.order_by("id")),
-    }
-
-
 def _related(patch) -> list:
     from apps.patches.models import Patch
 
@@ -78,7 +56,12 @@ def patch_page_ops(page: LivePage, viewer, refs: list[dict], *, refresh: bool = 
     from apps.events.live.render import viewer_request
     from apps.patches.models import PatchComment
     from apps.patches.services import patch_check_can_edit
-    from apps.patches.views.detail import _comment_editable, _triage_context, patch_url
+    from apps.patches.views.detail import (
+        _comment_editable,
+        _triage_context,
+        patch_url,
+        series_nav_context,
+    )
     from apps.projects.selectors import user_is_maintainer
 
     patch = _load_patch(page.object_id)
@@ -174,7 +157,7 @@ def patch_page_ops(page: LivePage, viewer, refs: list[dict], *, refresh: bool = 
             {
                 "op": "replace",
                 "id": "patch-series",
-                "html": render("patches/_series_nav.html", **_series_nav_context(patch)),
+                "html": render("patches/_series_nav.html", **series_nav_context(patch)),
             }
         )
     return ops

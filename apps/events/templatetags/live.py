@@ -41,9 +41,16 @@ def live_socket(context, kind: str, object_id: int) -> str:
         params = [(k, v) for k in PARAMS[kind] for v in request.GET.getlist(k)]
         if params:
             url += "?" + urlencode(params)
+    # A page may read the cursor with its own data (one query less): "live_cursor".
+    cursor = context.get("live_cursor")
     return render_to_string(
         "events/_live_socket.html",
-        {"url": url, "cursor": live_cursor(), "region": REGIONS[kind], "kind": kind},
+        {
+            "url": url,
+            "cursor": live_cursor() if cursor is None else cursor,
+            "region": REGIONS[kind],
+            "kind": kind,
+        },
     )
 
 

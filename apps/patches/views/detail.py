@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models.functions import JSONObject
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -18,6 +21,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.checks.selectors import checks_latest
+from apps.events.models import Event
 from apps.patches.models import Bundle, Cover, CoverComment, Patch, PatchComment
 from apps.patches.services import (
     UNSET,
@@ -27,8 +31,10 @@ from apps.patches.services import (
     patch_update,
 )
 from apps.patches.views.diff import render_diff
+from apps.patches.views.rows import patch_url_builder
 from apps.projects.models import State, User
 from apps.projects.selectors import user_is_maintainer
+from apps.series.models import Series
 from apps.series.selectors import series_newer_revision
 
 
@@ -137,6 +143,9 @@ def _patch_triage_post(request: HttpRequest, patch: Patch) -> HttpResponse:
 
 
 def _load_patch(linkname: str, msgid: str) -> Patch:
+    """The patch with what its page shows of its relations, in one query: a query a
+    fact cost about as much as rendering the whole page (see series_nav_context)."""
+    later = Series.objects.filter(previous_revision_id=OuterRef("series_id"))
     return get_object_or_404(
         Patch.objects.select_related(
             "project",
@@ -146,6 +155,17 @@ def _load_patch(linkname: str, msgid: str) -> Patch:
             "series",
             "series__cover",
             "series__previous_revision",
+        ).annotate(
+            newer_revision_row=Subquery(
+                later.order_by("-version", "-id").values(
+                    row=JSONObject(id="id", name="name", version="version")
+                )[:1]
+            ),
+            has_dependencies=Exists(
+                Series.dependencies.through.objects.filter(from_series_id=OuterRef("series_id"))
+            ),
+            # The live cursor read with the page's data: events up to it are shown.
+            live_cursor=Subquery(Event.objects.order_by("-id").values("id")[:1]),
         ),
         project__linkname=linkname,
         msgid=_bracketed(msgid),
@@ -168,6 +188,45 @@ def patch_detail(request: HttpRequest, linkname: str, msgid: str) -> HttpRespons
     return _render_patch(request, patch)
 
 
+def series_nav_context(patch: Patch) -> dict:
+    """What the series box of a patch page shows (for the page and its live updates)."""
+    context: dict = {
+        "series_patches": [],
+        "previous_patch": None,
+        "next_patch": None,
+        "dependencies": [],
+        "newer_revision": None,
+    }
+    if not patch.series_id:
+        return context
+    series_patches = list(
+        Patch.objects.filter(series_id=patch.series_id)
+        .select_related("project")
+        .only("id", "msgid", "name", "number", "date", "project__linkname")
+        .order_by("number", "date", "id")
+    )
+    url_of = patch_url_builder()  # reverse() once, not once a patch of the series
+    for p in series_patches:
+        p.page_url = url_of(p)
+    index = next((i for i, p in enumerate(series_patches) if p.pk == patch.pk), None)
+    if index is not None:
+        context["previous_patch"] = series_patches[index - 1] if index > 0 else None
+        if index + 1 < len(series_patches):
+            context["next_patch"] = series_patches[index + 1]
+    context["series_patches"] = series_patches
+    # Read with the patch by the page (_load_patch); live updates query them here.
+    if getattr(patch, "has_dependencies", True):
+        context["dependencies"] = list(patch.series.dependencies.order_by("id"))
+    if hasattr(patch, "newer_revision_row"):
+        row = patch.newer_revision_row
+        context["newer_revision"] = (
+            SimpleNamespace(pk=row["id"], name=row["name"], version=row["version"]) if row else None
+        )
+    else:
+        context["newer_revision"] = series_newer_revision(patch.series_id)
+    return context
+
+
 def _render_patch(request: HttpRequest, patch: Patch, triage_form=None, status=200):
     user = request.user
     project = patch.project
@@ -177,23 +236,6 @@ def _render_patch(request: HttpRequest, patch: Patch, triage_form=None, status=2
     for comment in comments:
         comment.can_edit = _comment_editable(user, is_maintainer, comment, patch)
     checks = checks_latest(patch.checks.select_related("user"))
-    series_patches: list[Patch] = []
-    previous_patch = next_patch = None
-    dependencies = []
-    newer_revision = None
-    if patch.series_id:
-        series_patches = list(
-            Patch.objects.filter(series_id=patch.series_id)
-            .select_related("project")
-            .only("id", "msgid", "name", "number", "date", "project__linkname")
-            .order_by("number", "date", "id")
-        )
-        index = next((i for i, p in enumerate(series_patches) if p.pk == patch.pk), None)
-        if index is not None:
-            previous_patch = series_patches[index - 1] if index > 0 else None
-            next_patch = series_patches[index + 1] if index + 1 < len(series_patches) else None
-        dependencies = list(patch.series.dependencies.order_by("id"))
-        newer_revision = series_newer_revision(patch.series_id)
     related = []
     if patch.related_id:
         related = list(
@@ -210,11 +252,7 @@ def _render_patch(request: HttpRequest, patch: Patch, triage_form=None, status=2
         "submission": patch,
         "comments": comments,
         "checks": checks,
-        "series_patches": series_patches,
-        "previous_patch": previous_patch,
-        "next_patch": next_patch,
-        "dependencies": dependencies,
-        "newer_revision": newer_revision,
+        **series_nav_context(patch),
         "related": related,
         "diff_files": diff_files,
         "diff_truncated": diff_truncated,
@@ -224,6 +262,7 @@ def _render_patch(request: HttpRequest, patch: Patch, triage_form=None, status=2
         if user.is_authenticated
         else [],
         "patch_url": patch_url(patch),
+        "live_cursor": patch.live_cursor or 0,
         "bulk_url": reverse("patch-list-bulk", args=[project.linkname]),
     }
     if can_edit:

@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
 from apps.patches.models import Patch
-from apps.patches.search import SearchError, patch_search
+from apps.patches.search import SearchError, parse_query, patch_search
 from apps.projects.models import Person, State, User
 
 # Sortable columns: URL name -> model fields (the patch id breaks ties, same direction).
@@ -43,6 +43,9 @@ class PatchListFilters:
     series: str = ""
     order: str = DEFAULT_ORDER
     errors: list[str] = field(default_factory=list)
+    # Filters the search box's own terms set (state:, is:archived, delegate:, from:): the
+    # matching menus are set aside, so the list shows what the search says.
+    search_owns: list[str] = field(default_factory=list)
     # Resolved from the parameters above:
     states: list[State] | None = None  # None: any state
     match_nothing: bool = False
@@ -50,7 +53,7 @@ class PatchListFilters:
     @property
     def action_required(self) -> bool:
         """The default view: no state asked for means the states that need action."""
-        return not self.state
+        return not self.state and "state" not in self.search_owns
 
     @property
     def any_state(self) -> bool:
@@ -75,6 +78,8 @@ class PatchListFilters:
             "series": self.series,
             "order": "" if self.order == DEFAULT_ORDER else self.order,
         }
+        for owned in self.search_owns:  # the search's terms carry these
+            values[owned] = ""
         values.update(overrides)
         return {k: v for k, v in values.items() if v not in ("", None, [])}
 
@@ -105,7 +110,10 @@ def parse_filters(query: QueryDict, all_states: list[State]) -> PatchListFilters
         series=query.get("series", "").strip(),
         order=query.get("order", "").strip() or DEFAULT_ORDER,
     )
-    if not f.state:
+    search_takes_over(f)
+    if "state" in f.search_owns:
+        f.states = None  # the search's term decides
+    elif not f.state:
         f.states = [s for s in all_states if s.action_required]
     elif not f.any_state:
         by_key = {s.slug: s for s in all_states} | {str(s.pk): s for s in all_states}
@@ -127,19 +135,76 @@ def parse_filters(query: QueryDict, all_states: list[State]) -> PatchListFilters
     if f.order_field not in SORT_FIELDS:
         f.errors.append(f"Can't sort by '{f.order_field}'.")
         f.order = DEFAULT_ORDER
+    check_people(f)
     return f
+
+
+def _address(value: str) -> str:
+    match = _ADDRESS.search(value)
+    return match.group(1) if match else (value if "@" in value else "")
+
+
+def submitter_people(value: str) -> QuerySet[Person]:
+    """The people a submitter filter names (see submitter_q)."""
+    if value.isdigit():
+        return Person.objects.filter(pk=int(value))
+    if address := _address(value):
+        return Person.objects.filter(email__iexact=address)
+    return Person.objects.filter(Q(name__icontains=value) | Q(email__icontains=value))
+
+
+# Search terms and the filter menus they take over.
+SEARCH_TAKES_OVER = {
+    "state": "state",
+    "is:archived": "archive",
+    "delegate": "delegate",
+    "from": "submitter",
+}
+
+
+def search_takes_over(f: PatchListFilters) -> None:
+    """Set aside the menus whose filter a term of the search sets (a query that cannot
+    be understood changes nothing here: apply_filters reports it)."""
+    try:
+        terms = parse_query(f.q) if f.q else []
+    except SearchError:
+        return
+    for term in terms:
+        key = f"is:{term.value.lower()}" if term.key == "is" else term.key
+        if key == "is:action-required":
+            key = "state"
+        owned = SEARCH_TAKES_OVER.get(key)
+        if owned and owned not in f.search_owns:
+            f.search_owns.append(owned)
+    if "state" in f.search_owns:
+        f.state = []
+    if "archive" in f.search_owns:
+        f.archive = "both"
+    if "delegate" in f.search_owns:
+        f.delegate = ""
+    if "submitter" in f.search_owns:
+        f.submitter = ""
 
 
 def submitter_q(value: str) -> Q:
     """A person id, an e-mail address (bare or 'Name <addr>'), or part of a name or address."""
     if value.isdigit():
         return Q(submitter_id=int(value))
-    match = _ADDRESS.search(value)
-    address = match.group(1) if match else (value if "@" in value else "")
-    if address:
+    if address := _address(value):
         return Q(submitter__email__iexact=address)
-    people = Person.objects.filter(Q(name__icontains=value) | Q(email__icontains=value))
-    return Q(submitter__in=people.values("id"))
+    return Q(submitter__in=submitter_people(value).values("id"))
+
+
+def delegate_users(value: str) -> QuerySet[User]:
+    """The users a delegate filter other than 'none' names (see delegate_q)."""
+    if value.isdigit():
+        return User.objects.filter(pk=int(value))
+    return User.objects.filter(
+        Q(username__iexact=value)
+        | Q(email__iexact=value)
+        | Q(first_name__icontains=value)
+        | Q(last_name__icontains=value)
+    )
 
 
 def delegate_q(value: str) -> Q:
@@ -148,13 +213,17 @@ def delegate_q(value: str) -> Q:
         return Q(delegate__isnull=True)
     if value.isdigit():
         return Q(delegate_id=int(value))
-    users = User.objects.filter(
-        Q(username__iexact=value)
-        | Q(email__iexact=value)
-        | Q(first_name__icontains=value)
-        | Q(last_name__icontains=value)
-    )
-    return Q(delegate__in=users.values("id"))
+    return Q(delegate__in=delegate_users(value).values("id"))
+
+
+def check_people(f: PatchListFilters) -> None:
+    """A submitter or delegate filter that names nobody says so (rather than an empty list)."""
+    if f.submitter and not submitter_people(f.submitter).exists():
+        f.errors.append(f"No submitter matches '{f.submitter}'.")
+        f.match_nothing = True
+    if f.delegate and f.delegate.lower() != NOBODY and not delegate_users(f.delegate).exists():
+        f.errors.append(f"No user matches the delegate '{f.delegate}'.")
+        f.match_nothing = True
 
 
 def apply_filters(qs: QuerySet[Patch], f: PatchListFilters) -> QuerySet[Patch]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -11,7 +11,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -40,6 +40,7 @@ from apps.patches.views.rows import (
     row_html,
     row_options,
 )
+from apps.projects.accounts.forms import MAX_ITEMS_PER_PAGE
 from apps.projects.models import Person, Project, State, User
 from apps.projects.selectors import user_is_maintainer
 
@@ -69,6 +70,8 @@ class Page:
     has_next: bool
     total: int  # capped at COUNT_LIMIT + 1
     exact: bool
+    # What was wrong with the page asked for, and which page is shown instead.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def has_previous(self) -> bool:
@@ -99,27 +102,61 @@ class Page:
         return out
 
 
-def paginate(qs: QuerySet[Patch], page_param: str | None, per_page: int) -> Page:
-    """One page of patch rows plus a count that stops at COUNT_LIMIT (no full-table COUNT).
+def paging_params(query: QueryDict, default_per_page: int) -> tuple[int, int, list[str]]:
+    """The page number and page size a list URL asks for, the nearest valid ones where it
+    asks for something impossible, and a note saying so for each."""
+    notes = []
+    per_page = default_per_page
+    raw = query.get("per_page", "").strip()
+    if raw:
+        if raw.isdigit() and 1 <= int(raw) <= MAX_ITEMS_PER_PAGE:
+            per_page = int(raw)
+        else:
+            notes.append(
+                f"'{raw}' is not a number of patches a page can show (1 to "
+                f"{MAX_ITEMS_PER_PAGE}): showing {per_page} a page."
+            )
+    number = 1
+    raw = query.get("page", "").strip()
+    if raw:
+        try:
+            number = int(raw)
+        except ValueError:
+            notes.append(f"'{raw}' is not a page number: showing page 1.")
+        else:
+            if number < 1:
+                notes.append(f"There is no page {number}: showing page 1.")
+                number = 1
+    return number, per_page, notes
+
+
+def paginate(qs: QuerySet[Patch], number: int, per_page: int) -> Page:
+    """One page of patch rows plus a count that stops at COUNT_LIMIT (no full-table COUNT);
+    a page past the end shows the last page, with a note.
 
     The page's ids come from the filtered, ordered patch table alone; the rows' joins
     are fetched for those ids only, so a filter the planner misjudges (a name search)
     can't turn the joins into a scan of every patch.
     """
-    try:
-        number = max(1, int(page_param or 1))
-    except ValueError:
-        number = 1
+    notes = []
     offset = (number - 1) * per_page
     ids = list(qs.values_list("pk", flat=True)[offset : offset + per_page + 1])
+    total = None
+    if not ids and number > 1:
+        total = qs.order_by().values("pk")[: COUNT_LIMIT + 1].count()
+        last = max(1, -(-min(total, COUNT_LIMIT) // per_page))
+        notes.append(f"There is no page {number}; the last is {last}: showing page {last}.")
+        number, offset = last, (last - 1) * per_page
+        ids = list(qs.values_list("pk", flat=True)[offset : offset + per_page + 1])
     has_next = len(ids) > per_page
     ids = ids[:per_page]
     rows = patch_rows(ids)
-    if number == 1 and not has_next:
-        total = len(rows)
-    else:
-        total = qs.order_by().values("pk")[: COUNT_LIMIT + 1].count()
-    return Page(number, per_page, rows, has_next, total, total <= COUNT_LIMIT)
+    if total is None:
+        if number == 1 and not has_next:
+            total = len(rows)
+        else:
+            total = qs.order_by().values("pk")[: COUNT_LIMIT + 1].count()
+    return Page(number, per_page, rows, has_next, total, total <= COUNT_LIMIT, notes)
 
 
 def list_context(
@@ -133,7 +170,15 @@ def list_context(
 ) -> dict:
     """What the patch table, pagination, bulk bar and keyboard map need for one page of `qs`."""
     options = row_options(request, use_tags=use_tags)
-    page = paginate(qs, request.GET.get("page"), items_per_page(request.user))
+    number, per_page, notes = paging_params(request.GET, items_per_page(request.user))
+    page = paginate(qs, number, per_page)
+    page.notes[:0] = notes
+    if per_page != items_per_page(request.user):  # the links keep the page size asked for
+        plain_querystring = querystring
+
+        def querystring(**kw):
+            return plain_querystring(**kw) + f"&per_page={per_page}"
+
     patch_rows_decorate(page.items, options)
     for patch in page.items:
         patch.row_html = row_html(patch, options)

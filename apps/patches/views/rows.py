@@ -157,7 +157,9 @@ def patch_rows_decorate(patches: list[Patch], options: RowOptions) -> list[Patch
 def row_cells(patch: Patch, tz=None) -> SafeString:
     """The cells of a decorated patch's row, from its name to its state (escaped)."""
     # A mail without a subject keeps name "" (as Patchwork); the link still needs text.
-    name = f'<a href="{escape(patch.row_url)}">{escape(patch.name or NO_SUBJECT)}</a>'
+    # Long values are cut to one line on wide screens: each says itself in full in a title.
+    text = escape(patch.name or NO_SUBJECT)
+    name = f'<a href="{escape(patch.row_url)}" title="{text}">{text}</a>'
     if patch.archived:
         name += ' <span class="archived-badge">archived</span>'
     series = ""
@@ -188,7 +190,9 @@ def row_cells(patch: Patch, tz=None) -> SafeString:
         f'<time datetime="{date.isoformat()}" title="{date:%Y-%m-%d %H:%M:%S} '
         f'{escape(date.tzname() or "")}">{date:%Y-%m-%d}</time>'
     )
-    submitter = escape(patch.submitter.name or patch.submitter.email)
+    person = patch.submitter
+    submitter = escape(person.name or person.email)
+    submitter_title = escape(f"{person.name} <{person.email}>" if person.name else person.email)
     delegate = escape(patch.delegate.username) if patch.delegate_id else ""
     state = patch.state
     return mark_safe(  # noqa: S308 - every value above is escaped
@@ -197,8 +201,8 @@ def row_cells(patch: Patch, tz=None) -> SafeString:
         f"  {tags}\n"
         f'  <td class="col-checks">{checks}</td>\n'
         f'  <td class="col-date nowrap">{when}</td>\n'
-        f'  <td class="col-submitter">{submitter}</td>\n'
-        f'  <td class="col-delegate">{delegate}</td>\n'
+        f'  <td class="col-submitter" title="{submitter_title}">{submitter}</td>\n'
+        f'  <td class="col-delegate" title="{delegate}">{delegate}</td>\n'
         f'  <td class="col-state"><span class="state-badge'
         f'{" action-required" if state.action_required else ""}">{escape(state.name)}</span></td>'
     )
