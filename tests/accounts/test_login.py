@@ -120,9 +120,13 @@ def test_unusual_usernames_make_valid_cache_keys(client):
         ("93.184.215.14", "", "93.184.215.14"),
         # A client on the internet cannot pick its address with the header.
         ("93.184.215.14", "198.51.100.1", "93.184.215.14"),
-        # Behind a local reverse proxy, the entry the proxy appended counts.
+        # Behind a trusted (by default: loopback) proxy, the entry it appended counts.
         ("127.0.0.1", "198.51.100.1", "198.51.100.1"),
-        ("10.0.0.2", "1.2.3.4, 198.51.100.1", "198.51.100.1"),
+        ("127.0.0.1", "1.2.3.4, 198.51.100.1", "198.51.100.1"),
+        # A chain of trusted proxies is walked back to the first address outside it.
+        ("127.0.0.1", "1.2.3.4, ::1", "1.2.3.4"),
+        # A private-network peer is no proxy of ours unless TRUSTED_PROXIES says so.
+        ("10.0.0.2", "1.2.3.4, 198.51.100.1", "10.0.0.2"),
         ("::1", "2001:db8::7", "2001:db8::7"),
         ("127.0.0.1", "garbage", "127.0.0.1"),
     ],

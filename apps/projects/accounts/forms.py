@@ -43,7 +43,9 @@ class LoginForm(AuthenticationForm):
     def clean(self):
         identifier = self.cleaned_data.get("username") or ""
         address = throttle.client_address(self.request) if self.request else ""
-        if throttle.login_blocked(identifier, address):
+        # By username or address alike: one allowance per account, not one per spelling.
+        account = throttle.account_key(identifier)
+        if throttle.login_blocked(account, address):
             raise ValidationError(self.error_messages["throttled"], code="throttled")
         if "@" in identifier and not User.objects.filter(username=identifier).exists():
             owner = User.objects.filter(email__iexact=identifier).order_by("pk").first()
@@ -52,13 +54,13 @@ class LoginForm(AuthenticationForm):
         try:
             cleaned = super().clean()
         except ValidationError:
-            throttle.login_failed(identifier, address)
+            throttle.login_failed(account, address)
             if self._inactive_with_password():
                 raise ValidationError(
                     self.error_messages["not_confirmed"], code="inactive"
                 ) from None
             raise
-        throttle.login_succeeded(identifier, address)
+        throttle.login_succeeded(account, address)
         return cleaned
 
 
