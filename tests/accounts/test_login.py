@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from apps.projects.accounts import throttle
+from apps.projects.models import User
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -146,3 +147,37 @@ def test_clients_behind_a_local_proxy_are_throttled_separately(client, stranger)
     )
     ok = login(client, "stranger", HTTP_X_FORWARDED_FOR="198.51.100.2", **behind_proxy)
     assert ok.status_code == 302
+
+
+def test_a_username_spelled_like_an_address_cannot_take_that_address_login(client):
+    # The probe: a squatter registered another user's address as a username, and the
+    # owner's login by address then named the squatter's account. New usernames cannot
+    # contain '@' any more; an old one like it no longer wins over the address's owner.
+    owner = make_user("owner", email="owner@example.com", password="owner-password")
+    User.objects.create_user("owner@example.com", "squat@example.net", "squatter-password")
+    assert login(client, "owner@example.com", "owner-password").status_code == 302
+    assert logged_in_as(client) == str(owner.pk)
+
+
+def test_the_admin_refuses_usernames_with_an_at_sign(admin_client):
+    response = admin_client.post(
+        "/admin/projects/user/add/",
+        {
+            "username": "owner@example.com",
+            "password1": "a long enough password",
+            "password2": "a long enough password",
+            "usable_password": "true",
+        },
+    )
+    assert response.status_code == 200
+    assert "Enter a valid username" in response.content.decode()
+    assert not User.objects.filter(username="owner@example.com").exists()
+
+
+def test_createsuperuser_refuses_usernames_with_an_at_sign():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="valid username"):
+        call_command(
+            "createsuperuser", username="root@example.com", email="r@example.com", interactive=False
+        )

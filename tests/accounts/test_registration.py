@@ -140,6 +140,9 @@ def test_unknown_key_is_404(client):
     [
         ({"username": ""}, "username", "This field is required"),
         ({"username": "bad name!"}, "username", "Enter a valid username"),
+        # An address as a username would take that address's login from its owner.
+        ({"username": "maintainer@example.com"}, "username", "Enter a valid username"),
+        ({"username": "someone@example.org"}, "username", "Enter a valid username"),
         ({"username": "MAINTAINER"}, "username", "This username is taken"),
         ({"email": "not-an-address"}, "email", "Enter a valid email address"),
         ({"email": "Maintainer@example.com"}, "email", "An account already uses this address"),

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from apps.projects.accounts import throttle
+from apps.projects.accounts.selectors import user_by_login
 from apps.projects.models import EmailConfirmation, User
 
 MAX_ITEMS_PER_PAGE = 500
@@ -47,10 +48,9 @@ class LoginForm(AuthenticationForm):
         account = throttle.account_key(identifier)
         if throttle.login_blocked(account, address):
             raise ValidationError(self.error_messages["throttled"], code="throttled")
-        if "@" in identifier and not User.objects.filter(username=identifier).exists():
-            owner = User.objects.filter(email__iexact=identifier).order_by("pk").first()
-            if owner is not None:
-                self.cleaned_data["username"] = owner.username
+        owner = user_by_login(identifier)
+        if owner is not None:
+            self.cleaned_data["username"] = owner.username
         try:
             cleaned = super().clean()
         except ValidationError:
@@ -68,7 +68,7 @@ class RegistrationForm(forms.Form):
     username = forms.CharField(
         max_length=150,
         validators=User._meta.get_field("username").validators,
-        help_text="Letters, digits and @ . + - _ only.",
+        help_text="Letters, digits and . + - _ only.",
         widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
     )
     first_name = forms.CharField(

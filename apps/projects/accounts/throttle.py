@@ -16,9 +16,8 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q
 
-from apps.projects.models import User
+from apps.projects.accounts.selectors import user_by_login
 
 # Failed logins allowed per account and client address within the window; then that
 # account's logins from that address are refused (even the right password, so the
@@ -103,14 +102,8 @@ def _is_ip(value: str) -> bool:
 
 def account_key(identifier: str) -> str:
     """One name per account whether it is given by username or by e-mail address."""
-    name = identifier.strip()
-    user = (
-        User.objects.filter(Q(username__iexact=name) | Q(email__iexact=name))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    return f"user:{user}" if user is not None else f"name:{name.lower()}"
+    user = user_by_login(identifier)
+    return (user.username if user is not None else identifier.strip()).lower()
 
 
 def login_blocked(account: str, address: str) -> bool:
