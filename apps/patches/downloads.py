@@ -13,12 +13,12 @@ from collections.abc import AsyncIterator, Iterable
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.handlers.asgi import ASGIRequest
 from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseForbidden,
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect
@@ -111,8 +111,10 @@ def bundle_mbox(request: HttpRequest, username: str, name: str) -> HttpResponse:
     )
     try:
         user = api_authenticate(request)
-    except ApiError as exc:
-        return HttpResponseForbidden(exc.data["detail"], content_type="text/plain")
+    except ApiError:
+        # Refused credentials see what anyone sees: a 403 here would tell a private
+        # bundle (it exists) from a missing one.
+        user = AnonymousUser()
     if not bundle_check_can_view(user, bundle):
         raise Http404("No such bundle.")
     return _stream(request, bundle_mbox_chunks(bundle), bundle_filename(bundle))
