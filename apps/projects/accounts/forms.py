@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from apps.projects.accounts import throttle
-from apps.projects.accounts.selectors import user_by_login
-from apps.projects.models import EmailConfirmation, User
+from apps.projects.accounts.selectors import registration_waiting, user_by_login
+from apps.projects.models import User
 
 MAX_ITEMS_PER_PAGE = 500
 
@@ -108,15 +108,11 @@ class RegistrationForm(forms.Form):
         owner = _address_owner(email)
         if owner is None:
             return email
-        pending = EmailConfirmation.objects.filter(
-            user=owner, type=EmailConfirmation.REGISTRATION, active=True
-        ).exists()
-        if not owner.is_active and pending:
-            raise ValidationError(
-                "A registration with this address is waiting for confirmation: "
-                "follow the link in the mail we sent.",
-                code="pending",
-            )
+        if registration_waiting(owner):
+            # Whoever registered it first may not be the address's owner: a new
+            # registration replaces the waiting one (user_register), never points
+            # the reader at a link that activates someone else's account.
+            return email
         raise ValidationError(
             "An account already uses this address. Log in, or reset its password.",
             code="taken",

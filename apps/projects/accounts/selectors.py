@@ -27,6 +27,21 @@ def user_by_login(identifier: str) -> User | None:
     return User.objects.filter(username=name).first()
 
 
+def waiting_registrations() -> QuerySet[User]:
+    """Accounts registered but never activated nor used (their confirmation pending)."""
+    return User.objects.filter(
+        is_active=False,
+        last_login__isnull=True,
+        emailconfirmation__type=EmailConfirmation.REGISTRATION,
+        emailconfirmation__active=True,
+    )
+
+
+def registration_waiting(user: User) -> bool:
+    """Whether this account is a registration still waiting for its confirmation."""
+    return waiting_registrations().filter(pk=user.pk).exists()
+
+
 @dataclass(frozen=True)
 class AccountAddress:
     """One of a user's addresses as the profile shows it."""
