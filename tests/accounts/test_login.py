@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from apps.projects.accounts import throttle
@@ -175,8 +176,6 @@ def test_the_admin_refuses_usernames_with_an_at_sign(admin_client):
 
 
 def test_createsuperuser_refuses_usernames_with_an_at_sign():
-    from django.core.management import CommandError, call_command
-
     with pytest.raises(CommandError, match="valid username"):
         call_command(
             "createsuperuser", username="root@example.com", email="r@example.com", interactive=False

@@ -9,9 +9,12 @@ same as the whole-diff path gives.
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from apps.patches import links, mbox
+from apps.patches.management.commands.dumparchive import quote_from_lines
 from apps.patches.mbox import patch_to_mbox
 from tests.factories import make_bundle, make_patch, make_project, make_user
 
@@ -75,10 +78,6 @@ def test_a_bundle_of_big_patches_streams_in_bounded_chunks(client, big_patch, sm
 
 def test_dumparchive_quotes_from_lines_split_across_chunks():
     # Long diffs now arrive in slices that may end mid-line.
-    import io
-
-    from apps.patches.management.commands.dumparchive import quote_from_lines
-
     out = io.BytesIO()
     quote_from_lines(
         ["From patchwork Mon Jan  1 00:00:00 2024\n\nbody\nFr", "om here\n", "tail"], out
