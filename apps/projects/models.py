@@ -102,6 +102,8 @@ class Project(models.Model):
             (HINTS_FROM_NOBODY, "nobody"),
         ],
         default=HINTS_FROM_ANYONE,
+        # Also in the database: rows written by raw SQL (bench, fast paths) get it too.
+        db_default=HINTS_FROM_ANYONE,
         help_text="Whose X-Patchwork-State and X-Patchwork-Delegate mail headers are "
         "followed, judged by the mail's From address (which the MTA should vouch for). "
         "A delegate must be a maintainer in any case.",
