@@ -8,11 +8,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
+from apps.events.origin import same_origin_only  # noqa: E402
 from apps.events.routing import websocket_urlpatterns  # noqa: E402
 from apps.xmlrpc.asgi import absolute_form_paths  # noqa: E402
 
@@ -20,9 +20,8 @@ application = ProtocolTypeRouter(
     {
         # pwclient sends absolute-form request lines (POST http://host/xmlrpc/ HTTP/1.1).
         "http": absolute_form_paths(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        # The Origin must be this site's scheme, host and port (apps/events/origin.py).
+        "websocket": same_origin_only(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
 

@@ -4,10 +4,14 @@ Checks the database, Redis, the Celery broker, and that workers and beat are
 alive (by their heartbeats, see config/heartbeat.py); reports when mail was last
 received and ingested. Without Redis (embedded default: eager tasks, no
 workers, no beat) the checks that need it report "skipped".
+
+Only the status is public: the checks (worker names, mail times) go to local
+clients (through TRUSTED_PROXIES) and to callers with HEALTHZ_TOKEN.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 
 import redis
@@ -20,6 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from config import heartbeat
+from config.clientaddr import client_is_local
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +118,15 @@ def mail_status() -> dict:
     }
 
 
+def _may_see_details(request) -> bool:
+    if client_is_local(request):
+        return True
+    token = settings.HEALTHZ_TOKEN
+    auth = request.headers.get("Authorization", "")
+    given = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+    return bool(token) and hmac.compare_digest(given.encode(), token.encode())
+
+
 @never_cache
 @require_GET
 def healthz(request):
@@ -126,7 +140,9 @@ def healthz(request):
         "beat": beat,
     }
     healthy = all(check["ok"] for check in checks.values())
-    body = {"status": "ok" if healthy else "fail", "checks": checks}
-    if checks["database"]["ok"]:
-        body["mail"] = mail_status()
+    body: dict = {"status": "ok" if healthy else "fail"}
+    if _may_see_details(request):
+        body["checks"] = checks
+        if checks["database"]["ok"]:
+            body["mail"] = mail_status()
     return JsonResponse(body, status=200 if healthy else 503)

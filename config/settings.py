@@ -6,6 +6,7 @@ in-memory channel layer and eager Celery tasks, so one process runs it all.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -206,6 +207,14 @@ SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 # --- Security (production) -----------------------------------------------------
 FORCE_HTTPS_LINKS = env_bool("FORCE_HTTPS_LINKS", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Peers whose X-Forwarded-For is believed (addresses or networks): by default the
+# nginx of deploy/nginx/ on the same host. Anyone else is counted by its own address.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", ["127.0.0.1", "::1"])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an address") from _exc
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
@@ -229,6 +238,8 @@ COMPAT_REDIR = env_bool("COMPAT_REDIR", True)
 
 # --- Our own settings ------------------------------------------------------------
 # Absolute base URL for links built outside a request (webhooks, mail, celery tasks).
+# With this token (Authorization: Bearer), /healthz shows its details to non-local clients.
+HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN", "")
 SITE_URL = (env_str("SITE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
 # Token for POST /mail/ (mail-as-a-service intake); empty disables the endpoint.
 MAIL_INTAKE_TOKEN = env_str("MAIL_INTAKE_TOKEN", "")

@@ -12,7 +12,7 @@ from functools import cached_property
 
 from apps.mail.parse.diff import find_filenames
 from apps.projects.models import DelegationRule, Person, Project, State, Tag, User
-from apps.projects.selectors import state_default, state_lookup
+from apps.projects.selectors import state_default, state_lookup, user_is_maintainer
 
 # How long a worker process reuses its context before reading those rows again.
 WORKER_CONTEXT_SECONDS = 10
@@ -55,19 +55,21 @@ class IngestContext:
             self._states[hint] = state_lookup(hint)
         return self._states[hint] or self.default_state
 
+    def hints_trusted(self, project: Project, submitter: Person) -> bool:
+        """Whether this sender's X-Patchwork-State/-Delegate headers are followed here."""
+        if project.hint_headers_from == Project.HINTS_FROM_ANYONE:
+            return True
+        if project.hint_headers_from == Project.HINTS_FROM_NOBODY:
+            return False
+        sender = submitter.user or _user_by_address(submitter.email)
+        return sender is not None and sender.is_active and user_is_maintainer(sender, project)
+
     def delegate(self, project: Project, hint: str, diff: str | None) -> User | None:
-        """X-Patchwork-Delegate if it names a user, else what the DelegationRules agree on."""
-        if hint:
-            user = User.objects.filter(email__iexact=hint, is_active=True).first()
-            if user is None:
-                person = (
-                    Person.objects.filter(email__iexact=hint, user__is_active=True)
-                    .select_related("user")
-                    .first()
-                )
-                user = person.user if person else None
-            if user is not None:
-                return user
+        """X-Patchwork-Delegate if it names a maintainer, else what the DelegationRules agree on."""
+        user = _user_by_address(hint) if hint else None
+        # The rule REST applies: only someone who may be a delegate becomes one.
+        if user is not None and user_is_maintainer(user, project):
+            return user
         if not diff:
             return None
         rules = self._rules.get(project.pk)
@@ -97,6 +99,19 @@ def rules_delegate(rules: list[tuple[str, User]], filenames: list[str]) -> User 
             return None
         chosen = user
     return chosen
+
+
+def _user_by_address(email: str) -> User | None:
+    """The active account an address is the primary or a linked address of."""
+    user = User.objects.filter(email__iexact=email, is_active=True).first()
+    if user is None:
+        person = (
+            Person.objects.filter(email__iexact=email, user__is_active=True)
+            .select_related("user")
+            .first()
+        )
+        user = person.user if person else None
+    return user
 
 
 _worker_context: IngestContext | None = None

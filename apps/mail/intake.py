@@ -34,9 +34,15 @@ def peek_msgid(raw: bytes) -> str:
         return decode_header(value)[:255]
 
 
-def mail_store(raw: bytes, *, list_id: str = "", enqueue: bool = True) -> IncomingMail:
-    """Store a raw message durably; its ingestion is queued once the row is committed."""
-    mail = mail_new(raw, list_id=list_id)
+def mail_store(
+    raw: bytes, *, list_id: str = "", enqueue: bool = True, size: int | None = None
+) -> IncomingMail:
+    """Store a raw message durably; its ingestion is queued once the row is committed.
+
+    size: the message's full size when raw is only its start (a reader that stopped
+    past MAX_MAIL_SIZE).
+    """
+    mail = mail_new(raw, list_id=list_id, size=size)
     mail.save()
     if enqueue and mail.status == IncomingMail.PENDING:
         mail_id = mail.pk
@@ -45,16 +51,17 @@ def mail_store(raw: bytes, *, list_id: str = "", enqueue: bool = True) -> Incomi
     return mail
 
 
-def mail_new(raw: bytes, *, list_id: str = "") -> IncomingMail:
+def mail_new(raw: bytes, *, list_id: str = "", size: int | None = None) -> IncomingMail:
     """The IncomingMail row for a raw message, not saved yet (failed if it is too large)."""
     list_id = (list_id or "").strip()[:255]
-    if len(raw) > settings.MAX_MAIL_SIZE:
+    size = len(raw) if size is None else size
+    if size > settings.MAX_MAIL_SIZE:
         return IncomingMail(
             raw=raw[:OVERSIZE_KEEP],
             list_id=list_id,
             msgid=peek_msgid(raw),
             status=IncomingMail.FAILED,
-            reason=f"message of {len(raw)} bytes is larger than MAX_MAIL_SIZE "
+            reason=f"message of {size} bytes is larger than MAX_MAIL_SIZE "
             f"({settings.MAX_MAIL_SIZE}); only its first {OVERSIZE_KEEP} bytes are kept",
             processed=timezone.now(),
         )

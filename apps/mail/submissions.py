@@ -49,6 +49,7 @@ def patch_create_from_mail(
 ) -> Patch:
     """Create the patch, put it in its series, count its tags; records every event once."""
     subject = parsed.subject
+    hints = context.hints_trusted(project, submitter)
     if parsed.pull_url and len(parsed.pull_url) > 255:
         from apps.mail.parse import MailParseError
 
@@ -76,8 +77,9 @@ def patch_create_from_mail(
         pull_url=parsed.pull_url,
         hash=parsed.hash,
         submitter=submitter,
-        state=context.state(parsed.state_name),
-        delegate=context.delegate(project, parsed.delegate_email, parsed.diff),
+        # Hint headers only from the senders the project trusts (Project.hint_headers_from).
+        state=context.state(parsed.state_name if hints else ""),
+        delegate=context.delegate(project, parsed.delegate_email if hints else "", parsed.diff),
         series=placement.series,
         number=subject.number if subject.number is not None else 1,
     )

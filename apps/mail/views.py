@@ -15,8 +15,6 @@ from apps.mail.intake import mail_store
 from apps.projects.accounts import throttle
 
 log = logging.getLogger(__name__)
-# A name no username can have (Django usernames never contain NUL).
-INTAKE_THROTTLE_NAME = "\x00mail-intake"
 
 
 def _token(request: HttpRequest) -> str:
@@ -33,12 +31,11 @@ def mail_intake(request: HttpRequest) -> JsonResponse:
     expected = settings.MAIL_INTAKE_TOKEN
     if not expected:
         return JsonResponse({"detail": "Mail intake is disabled (MAIL_INTAKE_TOKEN)."}, status=404)
-    # Wrong tokens count like failed logins of the client address (throttle.py's counters).
-    address = throttle.client_address(request)
-    if throttle.login_blocked(INTAKE_THROTTLE_NAME, address):
-        return JsonResponse({"detail": "Too many invalid tokens; try again later."}, status=429)
     if not hmac.compare_digest(_token(request).encode(), expected.encode()):
-        throttle.login_failed(INTAKE_THROTTLE_NAME, address)
+        # Only wrong tokens are counted and refused: the right one always gets in,
+        # so a misconfigured sender beside the real one cannot lock it out.
+        if throttle.token_failed("mail-intake", throttle.client_address(request)):
+            return JsonResponse({"detail": "Too many invalid tokens; try again later."}, status=429)
         return JsonResponse({"detail": "Invalid or missing token."}, status=401)
     length = request.META.get("CONTENT_LENGTH") or "0"
     if length.isdigit() and int(length) > settings.MAX_MAIL_SIZE:

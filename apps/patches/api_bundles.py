@@ -24,6 +24,7 @@ from apps.patches.services import (
 from apps.projects.api_support import (
     LIST_PARAMS,
     ApiContext,
+    ApiError,
     ApiVersion,
     RequestData,
     apply_ordering,
@@ -51,6 +52,19 @@ BUNDLE_FILTER_DOC = query_doc(
 
 def _visible(ctx: ApiContext):
     return bundles_with_patches(bundles_visible_to(ctx.user))
+
+
+def _begin(v: ApiVersion, request, id: str) -> ApiContext:
+    """v.begin(), except that bad credentials on a bundle that is not public answer 404.
+
+    Refused credentials would otherwise tell a private bundle (403) from a missing
+    one (404); the id of a public bundle is no secret, so it keeps the 403.
+    """
+    try:
+        return v.begin(request)
+    except ApiError:
+        object_or_404(Bundle.objects.filter(public=True), id)
+        raise
 
 
 def _bundle_patches(data: RequestData, errors: dict, project_id: int | None) -> list[Patch]:
@@ -120,7 +134,7 @@ def register(api: NinjaAPI, v: ApiVersion) -> None:
 
     @router.get("/{id}/", summary="Show a bundle.")
     def bundles_read(request, id: str):
-        ctx = v.begin(request)
+        ctx = _begin(v, request, id)
         return json_response(bundle_to_dict(object_or_404(_visible(ctx), id), ctx))
 
     if v.since("1.2"):
@@ -135,7 +149,7 @@ def register(api: NinjaAPI, v: ApiVersion) -> None:
 
         @router.api_operation(["PATCH", "PUT"], "/{id}/", summary="Update a bundle.")
         def bundles_update(request, id: str):
-            ctx = v.begin(request)
+            ctx = _begin(v, request, id)
             bundle = object_or_404(_visible(ctx), id)
             if not bundle_check_can_edit(require_user(ctx), bundle):
                 raise forbidden()
@@ -148,7 +162,7 @@ def register(api: NinjaAPI, v: ApiVersion) -> None:
 
         @router.delete("/{id}/", summary="Delete a bundle.")
         def bundles_delete(request, id: str):
-            ctx = v.begin(request)
+            ctx = _begin(v, request, id)
             bundle = object_or_404(_visible(ctx), id)
             if not bundle_check_can_edit(require_user(ctx), bundle):
                 raise forbidden()

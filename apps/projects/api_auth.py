@@ -33,21 +33,16 @@ def _refuse(detail: str) -> ApiError:
     return ApiError(403, {"detail": detail})
 
 
-# Wrong tokens count against the client address like failed logins, under a name no
-# username can have (Django usernames never contain NUL), so token guessing is throttled.
-TOKEN_THROTTLE_NAME = "\x00api-token"
-
-
 def _token_user(request: HttpRequest, credentials: str):
     key = credentials.strip()
     if not key or " " in key:
         raise _refuse("Invalid token header. Token string should not contain spaces.")
-    address = throttle.client_address(request)
-    if throttle.login_blocked(TOKEN_THROTTLE_NAME, address):
-        raise _refuse("Too many invalid tokens; try again later.")
     token = APIToken.objects.select_related("user").filter(digest=APIToken.digest_for(key)).first()
     if token is None or not token.user.is_active:
-        throttle.login_failed(TOKEN_THROTTLE_NAME, address)
+        # A valid token is always accepted (160 random bits are not guessed), so one
+        # broken client behind a NAT never stops the others; wrong ones are told apart.
+        if throttle.token_failed("api-token", throttle.client_address(request)):
+            raise _refuse("Too many invalid tokens; try again later.")
         raise _refuse("Invalid token.")
     now = timezone.now()
     if token.last_used is None or now - token.last_used > LAST_USED_RESOLUTION:
@@ -65,13 +60,14 @@ def _basic_user(request: HttpRequest, credentials: str):
         raise _refuse("Invalid basic header. Credentials not correctly base64 encoded.")
     # The same counters as the login form, so the API is no way around them.
     address = throttle.client_address(request)
-    if throttle.login_blocked(username, address):
+    account = throttle.account_key(username)
+    if throttle.login_blocked(account, address):
         raise _refuse("Too many failed logins; try again later.")
     user = django_authenticate(request, username=username, password=password)
     if user is None or not user.is_active:
-        throttle.login_failed(username, address)
+        throttle.login_failed(account, address)
         raise _refuse("Invalid username/password.")
-    throttle.login_succeeded(username, address)
+    throttle.login_succeeded(account, address)
     return user
 
 

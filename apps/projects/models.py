@@ -7,6 +7,7 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -17,9 +18,28 @@ def _default_items_per_page() -> int:
     return settings.DEFAULT_ITEMS_PER_PAGE
 
 
+class UsernameValidator(UnicodeUsernameValidator):
+    """Django's username characters without '@'.
+
+    Logins accept an e-mail address in place of the username; a username that
+    looked like an address could take another user's address from them.
+    """
+
+    regex = r"^[\w.+-]+\Z"
+    message = "Enter a valid username: letters, digits and . + - _ only (no @)."
+
+
 class User(AbstractUser):
     """An account; carries the per-user settings Patchwork keeps in its profile."""
 
+    username = models.CharField(
+        "username",
+        max_length=150,
+        unique=True,
+        help_text="150 characters or fewer. Letters, digits and . + - _ only.",
+        validators=[UsernameValidator()],
+        error_messages={"unique": "A user with that username already exists."},
+    )
     items_per_page = models.PositiveIntegerField(
         default=_default_items_per_page, validators=[MinValueValidator(1), MaxValueValidator(500)]
     )
@@ -70,6 +90,24 @@ class Project(models.Model):
     # Beyond Patchwork: revision tracking and cover-letter trailers (on by default).
     auto_supersede = models.BooleanField(default=True)
     cover_trailers = models.BooleanField(default=True)
+    # Whose X-Patchwork-State and X-Patchwork-Delegate headers ingestion follows.
+    HINTS_FROM_ANYONE = "anyone"
+    HINTS_FROM_MAINTAINERS = "maintainers"
+    HINTS_FROM_NOBODY = "nobody"
+    hint_headers_from = models.CharField(
+        max_length=20,
+        choices=[
+            (HINTS_FROM_ANYONE, "anyone (as Patchwork)"),
+            (HINTS_FROM_MAINTAINERS, "the project's maintainers"),
+            (HINTS_FROM_NOBODY, "nobody"),
+        ],
+        default=HINTS_FROM_ANYONE,
+        # Also in the database: rows written by raw SQL (bench, fast paths) get it too.
+        db_default=HINTS_FROM_ANYONE,
+        help_text="Whose X-Patchwork-State and X-Patchwork-Delegate mail headers are "
+        "followed, judged by the mail's From address (which the MTA should vouch for). "
+        "A delegate must be a maintainer in any case.",
+    )
     maintainers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="maintained_projects"
     )

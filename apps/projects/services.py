@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from apps.projects.accounts.selectors import waiting_registrations
 from apps.projects.models import (
     APIToken,
     EmailConfirmation,
@@ -48,7 +49,13 @@ class ConfirmationInvalid(Exception):
 def user_register(
     *, username: str, email: str, password: str, first_name: str = "", last_name: str = ""
 ) -> EmailConfirmation:
-    """Create an inactive account and the confirmation that will activate it."""
+    """Create an inactive account and the confirmation that will activate it.
+
+    A registration still waiting for this address is dropped first (its link stops
+    working): only whoever reads the address's mail can activate, and only with the
+    password they chose.
+    """
+    waiting_registrations().filter(email__iexact=email).delete()
     user = User(
         username=username,
         email=email,

@@ -61,11 +61,34 @@ def tls_context() -> ssl.SSLContext:
 resolve: Resolver = system_resolve
 
 
+# IPv6 prefixes whose addresses carry an IPv4 address in their last 32 bits: a
+# packet to them reaches that IPv4 host (through a NAT64 translator, or the
+# host itself speaking IPv4-compatible IPv6), so it is that host we judge.
+_NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+# The local-use NAT64 prefix (RFC 8215) translates to whatever IPv4 network the
+# site chose, at an offset the site chose: there is no one IPv4 to judge, and
+# it never routes beyond the site, so it is refused whole.
+_NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64_WELL_KNOWN or ip in _IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def address_is_public(address: str) -> bool:
-    """Whether an IP address is a globally routable unicast address."""
+    """Whether an IP address is a globally routable unicast address (IPv4 inside IPv6 too)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL_USE:
+            return False
+        ip = _embedded_ipv4(ip) or ip
     return ip.is_global and not ip.is_multicast
 
 

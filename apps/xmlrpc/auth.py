@@ -49,13 +49,14 @@ def authenticate_method_call(ctx) -> None:
     username, password = credentials
     # The login form's counters, so that XML-RPC is no way around them.
     address = throttle.client_address(request)
-    if throttle.login_blocked(username, address):
+    account = throttle.account_key(username)
+    if throttle.login_blocked(account, address):
         raise InvalidCredentialsError(AUTH_THROTTLED)
     user = authenticate(request, username=username, password=password)
     if user is None or not user.is_active:
-        throttle.login_failed(username, address)
+        throttle.login_failed(account, address)
         raise InvalidCredentialsError(AUTH_INVALID)
-    throttle.login_succeeded(username, address)
+    throttle.login_succeeded(account, address)
     ctx.udc = user
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from apps.projects.accounts import throttle
+from apps.projects.models import User
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -120,9 +122,13 @@ def test_unusual_usernames_make_valid_cache_keys(client):
         ("93.184.215.14", "", "93.184.215.14"),
         # A client on the internet cannot pick its address with the header.
         ("93.184.215.14", "198.51.100.1", "93.184.215.14"),
-        # Behind a local reverse proxy, the entry the proxy appended counts.
+        # Behind a trusted (by default: loopback) proxy, the entry it appended counts.
         ("127.0.0.1", "198.51.100.1", "198.51.100.1"),
-        ("10.0.0.2", "1.2.3.4, 198.51.100.1", "198.51.100.1"),
+        ("127.0.0.1", "1.2.3.4, 198.51.100.1", "198.51.100.1"),
+        # A chain of trusted proxies is walked back to the first address outside it.
+        ("127.0.0.1", "1.2.3.4, ::1", "1.2.3.4"),
+        # A private-network peer is no proxy of ours unless TRUSTED_PROXIES says so.
+        ("10.0.0.2", "1.2.3.4, 198.51.100.1", "10.0.0.2"),
         ("::1", "2001:db8::7", "2001:db8::7"),
         ("127.0.0.1", "garbage", "127.0.0.1"),
     ],
@@ -142,3 +148,35 @@ def test_clients_behind_a_local_proxy_are_throttled_separately(client, stranger)
     )
     ok = login(client, "stranger", HTTP_X_FORWARDED_FOR="198.51.100.2", **behind_proxy)
     assert ok.status_code == 302
+
+
+def test_a_username_spelled_like_an_address_cannot_take_that_address_login(client):
+    # The probe: a squatter registered another user's address as a username, and the
+    # owner's login by address then named the squatter's account. New usernames cannot
+    # contain '@' any more; an old one like it no longer wins over the address's owner.
+    owner = make_user("owner", email="owner@example.com", password="owner-password")
+    User.objects.create_user("owner@example.com", "squat@example.net", "squatter-password")
+    assert login(client, "owner@example.com", "owner-password").status_code == 302
+    assert logged_in_as(client) == str(owner.pk)
+
+
+def test_the_admin_refuses_usernames_with_an_at_sign(admin_client):
+    response = admin_client.post(
+        "/admin/projects/user/add/",
+        {
+            "username": "owner@example.com",
+            "password1": "a long enough password",
+            "password2": "a long enough password",
+            "usable_password": "true",
+        },
+    )
+    assert response.status_code == 200
+    assert "Enter a valid username" in response.content.decode()
+    assert not User.objects.filter(username="owner@example.com").exists()
+
+
+def test_createsuperuser_refuses_usernames_with_an_at_sign():
+    with pytest.raises(CommandError, match="valid username"):
+        call_command(
+            "createsuperuser", username="root@example.com", email="r@example.com", interactive=False
+        )

@@ -8,7 +8,7 @@ from django.urls import reverse
 from apps.projects.accounts import throttle
 from apps.projects.accounts.selectors import email_is_opted_out
 from apps.projects.models import EmailConfirmation, EmailOptout
-from tests.accounts.conftest import confirmation_key
+from tests.accounts.conftest import confirmation_key, do_confirmation, show_confirmation
 
 pytestmark = pytest.mark.django_db
 
@@ -31,30 +31,28 @@ def test_anonymous_optout_then_optin(client, mailoutbox):
     assert not email_is_opted_out("who@example.com")
 
     key = confirmation_key(mailoutbox[0])
-    assert "Stop notification mail" in client.get(reverse("confirm", args=[key])).content.decode()
-    assert client.post(reverse("confirm", args=[key])).status_code == 200
+    assert "Stop notification mail" in show_confirmation(client, key).content.decode()
+    assert do_confirmation(client, key).status_code == 200
     assert list(EmailOptout.objects.values_list("email", flat=True)) == ["who@example.com"]
     assert email_is_opted_out("WHO@example.com")
 
     client.post(reverse("mail-optin"), {"email": "who@example.com"})
     key = confirmation_key(mailoutbox[1])
-    assert client.post(reverse("confirm", args=[key])).status_code == 200
+    assert do_confirmation(client, key).status_code == 200
     assert not EmailOptout.objects.exists()
 
 
 def test_optout_twice_is_harmless(client, mailoutbox):
     EmailOptout.objects.create(email="who@example.com")
     client.post(reverse("mail-optout"), {"email": "who@example.com"})
-    assert (
-        client.post(reverse("confirm", args=[confirmation_key(mailoutbox[0])])).status_code == 200
-    )
+    assert do_confirmation(client, confirmation_key(mailoutbox[0])).status_code == 200
     assert EmailOptout.objects.count() == 1
 
 
 def test_optin_removes_opt_out_stored_in_another_case(client, mailoutbox):
     EmailOptout.objects.create(email="Who@Example.com")
     client.post(reverse("mail-optin"), {"email": "who@example.com"})
-    client.post(reverse("confirm", args=[confirmation_key(mailoutbox[0])]))
+    do_confirmation(client, confirmation_key(mailoutbox[0]))
     assert not EmailOptout.objects.exists()
 
 
@@ -63,7 +61,7 @@ def test_profile_buttons_follow_the_state(client, mailoutbox, stranger):
     html = client.get(reverse("user-profile")).content.decode()
     assert "Opt out<span" in html and "Opt back in<span" not in html
     client.post(reverse("mail-optout"), {"email": stranger.email})
-    client.post(reverse("confirm", args=[confirmation_key(mailoutbox[0])]))
+    do_confirmation(client, confirmation_key(mailoutbox[0]))
     html = client.get(reverse("user-profile")).content.decode()
     assert "Opted out" in html and "Opt back in<span" in html
 
@@ -98,6 +96,6 @@ def test_expired_optout_confirmation_is_refused(client, mailoutbox, settings):
     EmailConfirmation.objects.update(
         date=timezone.now() - timedelta(days=settings.CONFIRMATION_VALIDITY_DAYS)
     )
-    response = client.post(reverse("confirm", args=[confirmation_key(mailoutbox[0])]))
+    response = do_confirmation(client, confirmation_key(mailoutbox[0]))
     assert response.status_code == 410
     assert not EmailOptout.objects.exists()

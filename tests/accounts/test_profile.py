@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from apps.projects.models import EmailConfirmation, EmailOptout, Person, User
-from tests.accounts.conftest import confirmation_key
+from tests.accounts.conftest import confirmation_key, do_confirmation, show_confirmation
 from tests.factories import make_patch, make_person, make_project
 
 pytestmark = pytest.mark.django_db
@@ -120,8 +120,8 @@ def test_link_second_address_flow(client, mailoutbox, stranger, project):
     assert "Waiting for confirmation" in page.content.decode()
 
     key = confirmation_key(mailoutbox[0])
-    assert "Link an e-mail address" in client.get(reverse("confirm", args=[key])).content.decode()
-    response = client.post(reverse("confirm", args=[key]))
+    assert "Link an e-mail address" in show_confirmation(client, key).content.decode()
+    response = do_confirmation(client, key)
     assert response.status_code == 200
     old.refresh_from_db()
     assert old.user == stranger
@@ -136,7 +136,7 @@ def test_link_confirmation_works_from_another_browser(client, mailoutbox, strang
     client.force_login(stranger)
     client.post(reverse("user-link"), {"email": "new@example.net"})
     client.logout()
-    client.post(reverse("confirm", args=[confirmation_key(mailoutbox[0])]))
+    do_confirmation(client, confirmation_key(mailoutbox[0]))
     assert Person.objects.get(email="new@example.net").user == stranger
     assert "_auth_user_id" not in client.session
 
@@ -146,8 +146,8 @@ def test_asking_again_replaces_the_earlier_link(client, mailoutbox, stranger):
     client.post(reverse("user-link"), {"email": "new@example.net"})
     client.post(reverse("user-link"), {"email": "new@example.net"})
     first, second = (confirmation_key(m) for m in mailoutbox)
-    assert client.post(reverse("confirm", args=[first])).status_code == 410
-    assert client.post(reverse("confirm", args=[second])).status_code == 200
+    assert do_confirmation(client, first).status_code == 410
+    assert do_confirmation(client, second).status_code == 200
 
 
 @pytest.mark.parametrize(

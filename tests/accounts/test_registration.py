@@ -9,11 +9,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.projects.models import EmailConfirmation, Person, User
-from tests.accounts.conftest import confirmation_key
+from tests.accounts.conftest import confirmation_key, do_confirmation, show_confirmation
 from tests.factories import make_patch, make_person, make_user
 
 pytestmark = pytest.mark.django_db
 
+PASSWORD = "correct horse battery"
 GOOD = {
     "username": "newbie",
     "first_name": "Nora",
@@ -60,7 +61,7 @@ def test_full_flow_register_confirm_login(client, mailoutbox, project):
     assert mail.to == ["Nora@Example.org"]
     assert "newbie" in mail.body
     key = confirmation_key(mail)
-    assert mail.body.count("http://testserver/confirm/") == 1
+    assert mail.body.count("http://testserver/confirm/#") == 1
 
     # Not confirmed yet: no log-in, and the reason is given to whoever knows the password.
     response = client.post(
@@ -69,14 +70,14 @@ def test_full_flow_register_confirm_login(client, mailoutbox, project):
     assert "not active yet" in response.content.decode()
     assert "_auth_user_id" not in client.session
 
-    # The link shows a page; only the button confirms (link scanners don't activate).
-    page = client.get(reverse("confirm", args=[key]))
+    # The key shows a page; only the button confirms (link scanners don't activate).
+    page = show_confirmation(client, key)
     assert page.status_code == 200
     assert "Activate your account" in page.content.decode()
     user.refresh_from_db()
     assert not user.is_active
 
-    done = client.post(reverse("confirm", args=[key]))
+    done = do_confirmation(client, key, PASSWORD)
     assert done.status_code == 200
     user.refresh_from_db()
     assert user.is_active
@@ -97,7 +98,7 @@ def test_full_flow_register_confirm_login(client, mailoutbox, project):
 
 def test_confirming_creates_person_when_none_sent_mail(client, mailoutbox):
     register(client)
-    client.post(reverse("confirm", args=[confirmation_key(mailoutbox[0])]))
+    do_confirmation(client, confirmation_key(mailoutbox[0]), PASSWORD)
     person = Person.objects.get(email="Nora@Example.org")
     assert person.user.username == "newbie"
     assert person.name == "Nora Newbie"
@@ -106,10 +107,10 @@ def test_confirming_creates_person_when_none_sent_mail(client, mailoutbox):
 def test_link_used_twice_is_refused(client, mailoutbox):
     register(client)
     key = confirmation_key(mailoutbox[0])
-    client.post(reverse("confirm", args=[key]))
+    do_confirmation(client, key, PASSWORD)
     client.logout()
-    for method in (client.get, client.post):
-        response = method(reverse("confirm", args=[key]))
+    for method in (show_confirmation, do_confirmation):
+        response = method(client, key)
         assert response.status_code == 410
         assert "already used" in response.content.decode()
     assert "_auth_user_id" not in client.session
@@ -121,8 +122,8 @@ def test_expired_confirmation_is_refused(client, mailoutbox, settings):
     EmailConfirmation.objects.filter(key=key).update(
         date=timezone.now() - timedelta(days=settings.CONFIRMATION_VALIDITY_DAYS, minutes=1)
     )
-    for method in (client.get, client.post):
-        response = method(reverse("confirm", args=[key]))
+    for method in (show_confirmation, do_confirmation):
+        response = method(client, key)
         assert response.status_code == 410
         assert "expired" in response.content.decode()
     assert not User.objects.get(username="newbie").is_active
@@ -131,8 +132,8 @@ def test_expired_confirmation_is_refused(client, mailoutbox, settings):
 
 
 def test_unknown_key_is_404(client):
-    assert client.get(reverse("confirm", args=["0" * 64])).status_code == 404
-    assert client.post(reverse("confirm", args=["nope"])).status_code == 404
+    assert show_confirmation(client, "0" * 64).status_code == 404
+    assert do_confirmation(client, "nope", PASSWORD).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -140,6 +141,9 @@ def test_unknown_key_is_404(client):
     [
         ({"username": ""}, "username", "This field is required"),
         ({"username": "bad name!"}, "username", "Enter a valid username"),
+        # An address as a username would take that address's login from its owner.
+        ({"username": "maintainer@example.com"}, "username", "Enter a valid username"),
+        ({"username": "someone@example.org"}, "username", "Enter a valid username"),
         ({"username": "MAINTAINER"}, "username", "This username is taken"),
         ({"email": "not-an-address"}, "email", "Enter a valid email address"),
         ({"email": "Maintainer@example.com"}, "email", "An account already uses this address"),
@@ -166,12 +170,40 @@ def test_bad_input_is_refused_and_changes_nothing(
     assert mailoutbox == []
 
 
-def test_address_with_pending_registration_says_so(client, mailoutbox):
-    register(client)
-    response = register(client, username="other")
+SQUATTER = {
+    "username": "squatter",
+    "password1": "squatter secret 1",
+    "password2": "squatter secret 1",
+}
+
+
+def test_a_second_registration_replaces_the_waiting_one(client, mailoutbox):
+    # The probe: a stranger registered the owner's address first; the owner's own
+    # registration was refused with "follow the link in the mail we sent", a link that
+    # activates the account whose password the stranger chose.
+    assert register(client, **SQUATTER).status_code == 200
+    response = register(client)
+    assert response.status_code == 200
+    assert len(mailoutbox) == 2
+    squatter_key, owner_key = (confirmation_key(mail) for mail in mailoutbox)
+    assert not User.objects.filter(username="squatter").exists()
+    assert show_confirmation(client, squatter_key).status_code == 404
+    assert do_confirmation(client, owner_key, PASSWORD).status_code == 200
+    assert User.objects.get(username="newbie").is_active
+
+
+def test_activating_takes_the_password_chosen_at_registration(client, mailoutbox):
+    register(client, **SQUATTER)
+    key = confirmation_key(mailoutbox[0])
+    # The address's owner follows the link but does not know the squatter's password.
+    response = do_confirmation(client, key, PASSWORD)
     assert response.status_code == 400
-    assert "waiting for confirmation" in response.context["form"].errors["email"][0]
-    assert len(mailoutbox) == 1
+    assert "register again yourself" in response.content.decode()
+    assert not User.objects.get(username="squatter").is_active
+    assert EmailConfirmation.objects.get(key=key).active
+    assert "_auth_user_id" not in client.session
+    assert do_confirmation(client, key, "").status_code == 400
+    assert not User.objects.get(username="squatter").is_active
 
 
 def test_expired_registration_frees_username_and_address(client, mailoutbox, settings):

@@ -54,7 +54,7 @@ def test_patch_mbox_keeps_the_original_mail_and_adds_nothing_foreign(client, v1)
     assert response["Content-Disposition"] == (
         "attachment; filename=1-3-frob-fix-the-frobnicator-for-negative-input.patch"
     )
-    text = response.content.decode()
+    text = response.getvalue().decode()
     head, _, message = text.partition("\n\n")
     lines = head.splitlines()
     assert lines[0] == "From patchwork Fri Mar  1 10:00:01 2024"
@@ -85,7 +85,7 @@ def test_trailers_from_comments_are_added_to_the_commit_message(client, v1):
             sender="Tim Tester <tim@example.org>",
         )
     )
-    text = client.get(patch_mbox_url(patches[0])).content.decode()
+    text = client.get(patch_mbox_url(patches[0])).getvalue().decode()
     commit = text.partition("\n\n")[2].partition("\n---\n")[0]
     assert commit.splitlines()[-4:] == [
         "Signed-off-by: Ada Lovelace <ada@example.org>",
@@ -94,7 +94,7 @@ def test_trailers_from_comments_are_added_to_the_commit_message(client, v1):
         "Tested-by: Tim Tester <tim@example.org>",
     ]
     # The other patches are untouched.
-    assert "Acked-by" not in client.get(patch_mbox_url(patches[1])).content.decode()
+    assert "Acked-by" not in client.get(patch_mbox_url(patches[1])).getvalue().decode()
 
 
 def test_series_mbox_applies_with_git_am(client, v1, base_repo, tmp_path):
@@ -127,16 +127,16 @@ def test_patch_mbox_with_series_dependencies(client, v1, base_repo, tmp_path):
     series, patches = v1
     third = patches[2]
     for query in ("?series=*", f"?series={series.id}"):
-        text = client.get(patch_mbox_url(third, query)).content.decode()
+        text = client.get(patch_mbox_url(third, query)).getvalue().decode()
         assert text.count("\nFrom patchwork ") + text.startswith("From patchwork ") == 3
         # Messages are separated by a blank line.
         assert "\n\nFrom patchwork Fri Mar  1 10:00:02 2024\n" in text
     mbox = tmp_path / "third.mbox"
-    mbox.write_bytes(client.get(patch_mbox_url(third, "?series=*")).content)
+    mbox.write_bytes(client.get(patch_mbox_url(third, "?series=*")).getvalue())
     assert git(base_repo, "am", str(mbox), check=False).returncode == 0
     assert git(base_repo, "rev-list", "--count", "HEAD").stdout.strip() == "4"
     # Without it, only the patch itself.
-    assert client.get(patch_mbox_url(third)).content.decode().count("From patchwork ") == 1
+    assert client.get(patch_mbox_url(third)).getvalue().decode().count("From patchwork ") == 1
     # A series the patch is not in is a 404.
     assert client.get(patch_mbox_url(third, "?series=999")).status_code == 404
 
@@ -148,7 +148,7 @@ def test_raw_diff(client, v1):
     assert response["Content-Disposition"] == (
         "attachment; filename=1-3-frob-fix-the-frobnicator-for-negative-input.diff"
     )
-    assert response.content.decode() == patches[0].diff
+    assert response.getvalue().decode() == patches[0].diff
 
 
 def test_cover_mbox(client, v1):
@@ -157,7 +157,7 @@ def test_cover_mbox(client, v1):
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment; filename=")
     assert response["Content-Disposition"].endswith(".mbox")
-    text = response.content.decode()
+    text = response.getvalue().decode()
     assert text.startswith("From patchwork Fri Mar  1 10:00:00 2024\n")
     assert "Subject: [PATCH 0/3] Fix the frobnicator and tidy the docs\n" in text
     assert "The frobnicator wrapped around on negative input" in text
@@ -179,9 +179,9 @@ def test_message_ids_with_slashes_and_odd_characters(client, frob):
     assert url == "/project/frob/patch/a/b+c%23d%3Fe%25f@example.org/mbox/"
     response = client.get(url)
     assert response.status_code == 200
-    assert f"Message-Id: {patch.msgid}" in response.content.decode()
+    assert f"Message-Id: {patch.msgid}" in response.getvalue().decode()
     raw = client.get(links.patch_raw_path("frob", patch.msgid))
-    assert raw.status_code == 200 and raw.content.decode() == patch.diff
+    assert raw.status_code == 200 and raw.getvalue().decode() == patch.diff
 
 
 def test_non_ascii_names_and_subjects_are_encoded(frob):
@@ -206,6 +206,6 @@ def test_pull_request_without_diff(client, frob):
     deliver((GIT_MAILS / "pull.eml").read_bytes())
     patch = Patch.objects.get()
     assert patch.diff is None and patch.pull_url
-    text = client.get(patch_mbox_url(patch)).content.decode()
+    text = client.get(patch_mbox_url(patch)).getvalue().decode()
     assert "please pull the frobnicator fixes" in text
     assert "diff --git" not in text

@@ -32,9 +32,13 @@ def session_cookie(user) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 
-async def ws_open(path: str, user=None, *, origin: bytes = ORIGIN, cookie: str = ""):
+async def ws_open(
+    path: str, user=None, *, origin: bytes = ORIGIN, cookie: str = "", extra_headers=()
+):
     """A connected communicator for a live page, as `user` (anonymous if None)."""
-    headers = [(b"host", b"localhost"), (b"origin", origin)]
+    headers = [(b"host", b"localhost"), *extra_headers]
+    if origin:
+        headers.append((b"origin", origin))
     if user is not None:
         cookie = await database_sync_to_async(session_cookie)(user)
     if cookie:

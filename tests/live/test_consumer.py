@@ -55,11 +55,31 @@ async def test_anonymous_viewer_connects_and_gets_an_empty_catch_up(project):
     await communicator.disconnect()
 
 
-async def test_foreign_origin_is_refused(project):
-    communicator, connected, _ = await ws_open(
-        f"/ws/list/{project.pk}/", origin=b"http://evil.example.com"
-    )
+@pytest.mark.parametrize(
+    "origin",
+    [
+        b"http://evil.example.com",
+        # Same hostname, another origin (the probe: only the hostname was compared).
+        b"http://localhost:8080",
+        b"https://localhost",
+        b"http://localhost.evil.example.com",
+        b"null",
+        b"",
+    ],
+)
+async def test_foreign_origin_is_refused(project, origin):
+    communicator, connected, _ = await ws_open(f"/ws/list/{project.pk}/", origin=origin)
     assert not connected
+
+
+async def test_the_site_origin_behind_a_tls_proxy_is_accepted(project):
+    communicator, connected, _ = await ws_open(
+        f"/ws/list/{project.pk}/",
+        origin=b"https://localhost",
+        extra_headers=[(b"x-forwarded-proto", b"https")],
+    )
+    assert connected
+    await communicator.disconnect()
 
 
 async def test_missing_page_is_closed_with_not_found_and_not_retried(db):

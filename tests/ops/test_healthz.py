@@ -161,3 +161,41 @@ def test_heartbeat_write_survives_redis_down(redis_down, caplog):
     finally:
         heartbeat._clients.clear()
     assert any("not written" in r.getMessage() for r in caplog.records)
+
+
+# --- who sees the details ----------------------------------------------------------------
+
+PUBLIC_CLIENT = "203.0.113.9"
+
+
+def test_a_remote_client_sees_only_the_status(client):
+    # The probe: worker names and mail times were shown to anyone.
+    response = client.get("/healthz", REMOTE_ADDR=PUBLIC_CLIENT)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_a_remote_client_behind_our_proxy_sees_only_the_status(client):
+    response = client.get("/healthz", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=PUBLIC_CLIENT)
+    assert response.json() == {"status": "ok"}
+
+
+def test_a_remote_client_sees_a_failure_as_503_without_details(client, redis_down):
+    response = client.get("/healthz", REMOTE_ADDR=PUBLIC_CLIENT)
+    assert response.status_code == 503
+    assert response.json() == {"status": "fail"}
+
+
+def test_the_healthz_token_shows_the_details(client, settings):
+    settings.HEALTHZ_TOKEN = "monitoring-secret"
+    response = client.get(
+        "/healthz", REMOTE_ADDR=PUBLIC_CLIENT, HTTP_AUTHORIZATION="Bearer monitoring-secret"
+    )
+    assert set(response.json()) == {"status", "checks", "mail"}
+    wrong = client.get("/healthz", REMOTE_ADDR=PUBLIC_CLIENT, HTTP_AUTHORIZATION="Bearer guess")
+    assert wrong.json() == {"status": "ok"}
+
+
+def test_a_local_client_sees_the_details(client):
+    response = client.get("/healthz", REMOTE_ADDR="127.0.0.1")
+    assert set(response.json()) == {"status", "checks", "mail"}

@@ -7,15 +7,18 @@ partial, and costs bounded memory and time.
 from __future__ import annotations
 
 import base64
+import io
 import subprocess
 import sys
 import tracemalloc
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from apps.mail.intake import mail_store
+from apps.mail.management.commands.parsemail import read_bounded
 from apps.mail.models import IncomingMail
 from apps.mail.parse import MAX_PARTS, MailParseError, parse_mail
 from apps.mail.parse.headers import MAX_REFERENCES
@@ -179,3 +182,54 @@ def test_deeply_nested_xmlrpc_is_a_fault(maintainer):
     assert response.status_code == 200
     with pytest.raises(xmlrpc.client.Fault):
         xmlrpc.client.loads(response.content)
+
+
+class CountingStream(io.BufferedIOBase):
+    """A real byte stream that remembers the largest piece it handed out at once."""
+
+    def __init__(self, data: bytes):
+        self.inner = io.BytesIO(data)
+        self.largest = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.inner.read(size)
+        self.largest = max(self.largest, len(chunk))
+        return chunk
+
+
+def test_parsemail_never_holds_more_than_max_mail_size_of_an_oversize_mail(
+    settings, project, monkeypatch, tmp_path
+):
+    # The probe: parsemail read the whole message before checking MAX_MAIL_SIZE.
+    settings.MAX_MAIL_SIZE = 10_000
+    raw = HEAD + b"Subject: big\n\n" + b"x" * 500_000
+    stdin = CountingStream(raw)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(stdin))
+    with pytest.raises(SystemExit) as exit_status:
+        call_command("parsemail", "--sync", stdout=io.StringIO())
+    assert exit_status.value.code == 1
+    assert stdin.largest <= settings.MAX_MAIL_SIZE + 1
+    assert stdin.inner.tell() == len(raw)  # the rest was taken (and dropped): the MTA is done
+    mail = IncomingMail.objects.get()
+    assert mail.status == IncomingMail.FAILED
+    assert mail.reason.startswith(f"message of {len(raw)} bytes is larger than MAX_MAIL_SIZE")
+    assert len(mail.raw) <= 64 * 1024
+
+
+def test_parsemail_reads_an_oversize_file_only_up_to_max_mail_size(settings, project, tmp_path):
+    settings.MAX_MAIL_SIZE = 10_000
+    raw = HEAD + b"Subject: big\n\n" + b"x" * 500_000
+    path = tmp_path / "big.eml"
+    path.write_bytes(raw)
+    with open(path, "rb") as fh:
+        head, _ = read_bounded(fh, settings.MAX_MAIL_SIZE, drain=False)
+        assert fh.tell() == settings.MAX_MAIL_SIZE + 1  # stopped there
+    assert len(head) == settings.MAX_MAIL_SIZE + 1
+    with pytest.raises(SystemExit):
+        call_command("parsemail", "--sync", str(path), stdout=io.StringIO())
+    mail = IncomingMail.objects.get()
+    assert mail.status == IncomingMail.FAILED
+    assert f"message of {len(raw)} bytes" in mail.reason

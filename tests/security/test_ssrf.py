@@ -33,6 +33,17 @@ INTERNAL = [
     "http://0x7f000001/",
     "http://127.1/",
     "http://0177.0.0.1/",
+    # IPv6 forms that carry an internal IPv4 address (the probe found these passing):
+    # NAT64 well-known and local-use prefixes, 6to4, IPv4-compatible, IPv4-mapped.
+    "http://[64:ff9b::7f00:1]/",
+    "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",
+    "http://[64:ff9b:1::a01:203]/",
+    "http://[64:ff9b:1:ffff::808:808]/",
+    "http://[2002:7f00:1::]/",
+    "http://[2002:a9fe:a9fe::1]/",
+    "http://[::127.0.0.1]/",
+    "http://[::10.1.2.3]/",
+    "http://[::ffff:127.0.0.1]/",
 ]
 
 
@@ -107,3 +118,11 @@ def test_delivery_to_an_internal_target_fails_permanently_without_connecting(
     assert delivery.status == Delivery.FAILED
     assert "not allowed" in delivery.last_error
     assert loopback_only == []
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["64:ff9b::808:808", "2002:808:808::1", "::ffff:8.8.8.8", "2001:4860:4860::8888"],
+)
+def test_ipv6_forms_of_a_public_ipv4_address_stay_allowed(address):
+    assert outbound.address_is_public(address)

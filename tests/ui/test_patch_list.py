@@ -364,6 +364,7 @@ def test_bulk_bar_only_for_signed_in_and_triage_only_for_maintainers(
 
 def test_autocomplete_people_and_delegates(client, project, maintainer):
     make_person("alice@example.com", name="Alice <Liddell>")
+    client.force_login(maintainer)
     body = client.get(reverse("autocomplete-person"), {"submitter": "alic"}).content.decode()
     assert 'value="Alice &lt;Liddell&gt; &lt;alice@example.com&gt;"' in body
     assert (

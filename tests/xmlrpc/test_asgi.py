@@ -40,3 +40,19 @@ def test_middleware_rewrites_http_scopes_only():
     assert seen[1] == plain
     assert seen[2] == websocket
     assert http["path"] == "http://h:1/xmlrpc/"  # the caller's scope is left alone
+
+
+def test_the_path_comes_from_the_raw_target_before_decoding():
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append(scope)
+
+    scope = {
+        "type": "http",
+        "path": "http://x/admin#/../api/",
+        "raw_path": b"http://x/admin%23/../api/",
+    }
+    asyncio.run(absolute_form_paths(app)(scope, None, None))
+    assert seen[0]["raw_path"] == b"/admin%23/../api/"
+    assert seen[0]["path"] == "/admin#/../api/"

@@ -173,24 +173,44 @@ def test_slashless_endpoint(daphne_server):
     assert rpc.pw_rpc_version() == [1, 3, 0]
 
 
-def test_absolute_form_request_line(daphne_server):
-    """pwclient's transport sends `POST http://host:port/xmlrpc/ HTTP/1.1`."""
-    body = xmlrpc.client.dumps((), "pw_rpc_version").encode()
+def raw_request(server, method: str, target: str, body: bytes = b"") -> tuple[bytes, bytes]:
+    """Send one request line as given (no client normalises it); (head, payload) back."""
     request = (
-        f"POST {daphne_server.url}/xmlrpc/ HTTP/1.1\r\n"
-        f"Host: 127.0.0.1:{daphne_server.port}\r\n"
+        f"{method} {target} HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{server.port}\r\n"
         "Content-Type: text/xml\r\n"
         f"Content-Length: {len(body)}\r\n"
         "Connection: close\r\n\r\n"
     ).encode() + body
-    with socket.create_connection(("127.0.0.1", daphne_server.port), timeout=30) as sock:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
         sock.sendall(request)
         chunks = []
         while chunk := sock.recv(65536):
             chunks.append(chunk)
     head, _, payload = b"".join(chunks).partition(b"\r\n\r\n")
+    return head, payload
+
+
+def test_absolute_form_request_line(daphne_server):
+    """pwclient's transport sends `POST http://host:port/xmlrpc/ HTTP/1.1`."""
+    body = xmlrpc.client.dumps((), "pw_rpc_version").encode()
+    head, payload = raw_request(daphne_server, "POST", f"{daphne_server.url}/xmlrpc/", body)
     assert head.startswith(b"HTTP/1.1 200")
     assert xmlrpc.client.loads(payload)[0] == ([1, 3, 0],)
+
+
+def test_absolute_form_keeps_percent_encoded_characters_in_the_path(daphne_server):
+    # The probe: the target was decoded before it was split, so `%23` became a '#' and
+    # cut the path short: http://x/admin%23/../api/ reached /admin.
+    head, _ = raw_request(daphne_server, "GET", "http://x/admin%23/../api/")
+    assert head.startswith(b"HTTP/1.1 404"), head
+    # The slashless XML-RPC endpoint answers /xmlrpc; /xmlrpc%23/ is another path.
+    body = xmlrpc.client.dumps((), "pw_rpc_version").encode()
+    head, _ = raw_request(daphne_server, "POST", "http://x/xmlrpc%23/", body)
+    assert head.startswith(b"HTTP/1.1 404"), head
+    # An encoded character that is not a delimiter still reaches its resource.
+    head, payload = raw_request(daphne_server, "POST", "http://x/%78mlrpc/", body)
+    assert head.startswith(b"HTTP/1.1 200"), head
 
 
 @live

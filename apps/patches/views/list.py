@@ -272,10 +272,15 @@ def _state_keys(states: list[State]) -> list[dict]:
 
 @require_GET
 def person_autocomplete(request: HttpRequest) -> HttpResponse:
-    """Datalist options for the submitter filter: people whose name or address matches."""
+    """Datalist options for the submitter filter: people whose name or address matches.
+
+    Signed-in users only: it would otherwise be a public search of every address
+    that ever mailed the lists. Anonymous visitors get no options (an empty list,
+    so the page stays quiet).
+    """
     q = request.GET.get("submitter", request.GET.get("q", "")).strip()
     people = []
-    if len(q) >= 2:
+    if len(q) >= 2 and request.user.is_authenticated:
         people = list(
             Person.objects.filter(Q(name__icontains=q) | Q(email__icontains=q)).order_by(
                 "name", "email"

@@ -30,7 +30,10 @@ def confirmation_mail_send(*, request, confirmation: EmailConfirmation) -> None:
     context = {
         "confirmation": confirmation,
         "user": confirmation.user,
-        "url": absolute_url(request, reverse("confirm", args=[confirmation.key])),
+        # After '#': browsers never send it, so the key reaches no access log; the page
+        # posts it (static/js/confirm.js), or the reader pastes the key printed below.
+        "url": absolute_url(request, reverse("confirm")) + "#" + confirmation.key,
+        "key": confirmation.key,
         "validity_days": settings.CONFIRMATION_VALIDITY_DAYS,
         "site": request.get_host(),
     }

@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from apps.projects.accounts import throttle
-from apps.projects.models import EmailConfirmation, User
+from apps.projects.accounts.selectors import registration_waiting, user_by_login
+from apps.projects.models import User
 
 MAX_ITEMS_PER_PAGE = 500
 
@@ -43,22 +44,23 @@ class LoginForm(AuthenticationForm):
     def clean(self):
         identifier = self.cleaned_data.get("username") or ""
         address = throttle.client_address(self.request) if self.request else ""
-        if throttle.login_blocked(identifier, address):
+        # By username or address alike: one allowance per account, not one per spelling.
+        account = throttle.account_key(identifier)
+        if throttle.login_blocked(account, address):
             raise ValidationError(self.error_messages["throttled"], code="throttled")
-        if "@" in identifier and not User.objects.filter(username=identifier).exists():
-            owner = User.objects.filter(email__iexact=identifier).order_by("pk").first()
-            if owner is not None:
-                self.cleaned_data["username"] = owner.username
+        owner = user_by_login(identifier)
+        if owner is not None:
+            self.cleaned_data["username"] = owner.username
         try:
             cleaned = super().clean()
         except ValidationError:
-            throttle.login_failed(identifier, address)
+            throttle.login_failed(account, address)
             if self._inactive_with_password():
                 raise ValidationError(
                     self.error_messages["not_confirmed"], code="inactive"
                 ) from None
             raise
-        throttle.login_succeeded(identifier, address)
+        throttle.login_succeeded(account, address)
         return cleaned
 
 
@@ -66,7 +68,7 @@ class RegistrationForm(forms.Form):
     username = forms.CharField(
         max_length=150,
         validators=User._meta.get_field("username").validators,
-        help_text="Letters, digits and @ . + - _ only.",
+        help_text="Letters, digits and . + - _ only.",
         widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
     )
     first_name = forms.CharField(
@@ -106,15 +108,11 @@ class RegistrationForm(forms.Form):
         owner = _address_owner(email)
         if owner is None:
             return email
-        pending = EmailConfirmation.objects.filter(
-            user=owner, type=EmailConfirmation.REGISTRATION, active=True
-        ).exists()
-        if not owner.is_active and pending:
-            raise ValidationError(
-                "A registration with this address is waiting for confirmation: "
-                "follow the link in the mail we sent.",
-                code="pending",
-            )
+        if registration_waiting(owner):
+            # Whoever registered it first may not be the address's owner: a new
+            # registration replaces the waiting one (user_register), never points
+            # the reader at a link that activates someone else's account.
+            return email
         raise ValidationError(
             "An account already uses this address. Log in, or reset its password.",
             code="taken",

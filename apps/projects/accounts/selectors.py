@@ -13,6 +13,35 @@ from django.utils import timezone
 from apps.projects.models import EmailConfirmation, EmailOptout, Person, Project, User
 
 
+def user_by_login(identifier: str) -> User | None:
+    """The account a login names: by e-mail address first when it has an '@', else username.
+
+    Address first, so that an old username spelled like someone's address cannot
+    take that address's login from its owner.
+    """
+    name = identifier.strip()
+    if "@" in name:
+        owner = User.objects.filter(email__iexact=name).order_by("pk").first()
+        if owner is not None:
+            return owner
+    return User.objects.filter(username=name).first()
+
+
+def waiting_registrations() -> QuerySet[User]:
+    """Accounts registered but never activated nor used (their confirmation pending)."""
+    return User.objects.filter(
+        is_active=False,
+        last_login__isnull=True,
+        emailconfirmation__type=EmailConfirmation.REGISTRATION,
+        emailconfirmation__active=True,
+    )
+
+
+def registration_waiting(user: User) -> bool:
+    """Whether this account is a registration still waiting for its confirmation."""
+    return waiting_registrations().filter(pk=user.pk).exists()
+
+
 @dataclass(frozen=True)
 class AccountAddress:
     """One of a user's addresses as the profile shows it."""

@@ -2,20 +2,37 @@
 
 Counters live in Django's default cache: per process with the local-memory cache,
 shared by every web process once the cache is Redis.
+
+What is throttled is the credential that fails, never the ones that work: a
+password is counted per account (by username or e-mail address alike) and
+client address; a wrong token only ever refuses wrong tokens.
 """
 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 
 from django.core.cache import cache
 
-# Failed logins allowed per (username, client address), and per client address
-# across usernames, within the window; then logins are refused until it passes.
+from apps.projects.accounts.selectors import user_by_login
+from config.clientaddr import client_address
+
+__all__ = ["client_address"]  # callers count by it; it lives in config beside the settings
+
+# Failed logins allowed per account and client address within the window; then that
+# account's logins from that address are refused (even the right password, so the
+# guesser learns nothing) until it passes.
 LOGIN_FAILURES_PER_USER = 5
+# Failed logins per client address across accounts (password spraying): past this,
+# the address may still log in to the accounts that logged in from it before.
 LOGIN_FAILURES_PER_ADDRESS = 30
 LOGIN_WINDOW_SECONDS = 15 * 60
+# How long a successful login vouches for that account at that address.
+KNOWN_LOGIN_SECONDS = 30 * 24 * 3600
+
+# Wrong tokens (API, mail intake) per client address before the answer says so; the
+# right token is always accepted, so a broken client never locks out a working one.
+TOKEN_FAILURES_PER_ADDRESS = 5
 
 # Confirmation mails (links, opt-out, opt-in) one client address may cause, and
 # one recipient may receive, within the window.
@@ -44,53 +61,34 @@ def _hit(key: str, window: int) -> int:
         return 1
 
 
-def client_address(request) -> str:
-    """The client's address: the peer, or what a local proxy in front of us says it saw.
-
-    X-Forwarded-For is believed only when the peer itself is a loopback or private
-    address (a reverse proxy beside us), and then only its last entry, the one that
-    proxy appended; anyone connecting directly cannot choose their address.
-    """
-    peer = request.META.get("REMOTE_ADDR", "") or "unknown"
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded and _is_local(peer):
-        last = forwarded.split(",")[-1].strip()
-        if _is_ip(last):
-            return last
-    return peer
+def account_key(identifier: str) -> str:
+    """One name per account whether it is given by username or by e-mail address."""
+    user = user_by_login(identifier)
+    return (user.username if user is not None else identifier.strip()).lower()
 
 
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _is_local(value: str) -> bool:
-    try:
-        address = ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return address.is_loopback or address.is_private
-
-
-def login_blocked(username: str, address: str) -> bool:
-    """Whether too many logins failed recently for this username from this address."""
-    return (
-        _count(_key("login-user", username.strip().lower(), address)) >= LOGIN_FAILURES_PER_USER
-        or _count(_key("login-addr", address)) >= LOGIN_FAILURES_PER_ADDRESS
+def login_blocked(account: str, address: str) -> bool:
+    """Whether logins to this account (account_key) from this address are refused now."""
+    if _count(_key("login-user", account, address)) >= LOGIN_FAILURES_PER_USER:
+        return True
+    return _count(_key("login-addr", address)) >= LOGIN_FAILURES_PER_ADDRESS and not cache.get(
+        _key("login-known", account, address)
     )
 
 
-def login_failed(username: str, address: str) -> None:
-    _hit(_key("login-user", username.strip().lower(), address), LOGIN_WINDOW_SECONDS)
+def login_failed(account: str, address: str) -> None:
+    _hit(_key("login-user", account, address), LOGIN_WINDOW_SECONDS)
     _hit(_key("login-addr", address), LOGIN_WINDOW_SECONDS)
 
 
-def login_succeeded(username: str, address: str) -> None:
-    cache.delete(_key("login-user", username.strip().lower(), address))
+def login_succeeded(account: str, address: str) -> None:
+    cache.delete(_key("login-user", account, address))
+    cache.set(_key("login-known", account, address), 1, timeout=KNOWN_LOGIN_SECONDS)
+
+
+def token_failed(kind: str, address: str) -> bool:
+    """Count a wrong token of this kind from this address; True once there were too many."""
+    return _hit(_key("token", kind, address), LOGIN_WINDOW_SECONDS) > TOKEN_FAILURES_PER_ADDRESS
 
 
 def mail_allowed(address: str, recipient: str) -> bool:

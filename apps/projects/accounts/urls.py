@@ -9,7 +9,8 @@ urlpatterns = [
     path("user/login/", views.LoginView.as_view(), name="login"),
     path("user/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("register/", views.register, name="register"),
-    path("confirm/<str:key>/", views.confirm, name="confirm"),
+    # The key comes in the POST body, never in the URL (access logs keep URLs).
+    path("confirm/", views.confirm, name="confirm"),
     path("user/", views.profile, name="user-profile"),
     path("user/link/", views.user_link, name="user-link"),
     path("user/unlink/<int:person_id>/", views.user_unlink, name="user-unlink"),

@@ -89,13 +89,29 @@ def register(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/register.html", {"form": form}, status=status)
 
 
-def confirm(request: HttpRequest, key: str) -> HttpResponse:
-    """Every confirmation link lands here: GET shows what it does, POST does it."""
+@never_cache
+@require_http_methods(["GET", "POST"])
+def confirm(request: HttpRequest) -> HttpResponse:
+    """Every confirmation link lands here; the key is posted, never part of a URL.
+
+    GET: a form for the key (filled in from the link's '#key' by confirm.js).
+    POST key: show what it does. POST key + confirm: do it. Activating an account
+    also takes its password, so nobody activates an account whose password someone
+    else chose (a stranger may have registered the reader's address first).
+    """
+    key = request.POST.get("key", "").strip()
+    if request.method != "POST" or not key:
+        return render(request, "accounts/confirm_key.html")
     confirmation = get_object_or_404(EmailConfirmation.objects.select_related("user"), key=key)
     if not confirmation.is_valid():
         return _confirm_refused(request, confirmation)
-    if request.method != "POST":
+    if "confirm" not in request.POST:
         return render(request, "accounts/confirm.html", {"confirmation": confirmation})
+    if confirmation.type == EmailConfirmation.REGISTRATION:
+        error = _registration_password_error(request, confirmation)
+        if error:
+            context = {"confirmation": confirmation, "password_error": error}
+            return render(request, "accounts/confirm.html", context, status=400)
     try:
         services.email_confirmation_confirm(confirmation=confirmation)
     except services.ConfirmationInvalid:
@@ -103,6 +119,21 @@ def confirm(request: HttpRequest, key: str) -> HttpResponse:
     if confirmation.type == EmailConfirmation.REGISTRATION:
         login(request, confirmation.user, backend="django.contrib.auth.backends.ModelBackend")
     return render(request, "accounts/confirm_done.html", {"confirmation": confirmation})
+
+
+def _registration_password_error(request: HttpRequest, confirmation: EmailConfirmation) -> str:
+    """Why the password given to activate this registration is refused ("" if it is right)."""
+    address = throttle.client_address(request)
+    account = throttle.account_key(confirmation.user.username)
+    if throttle.login_blocked(account, address):
+        return "Too many wrong passwords. Wait a few minutes and try again."
+    if not confirmation.user.check_password(request.POST.get("password", "")):
+        throttle.login_failed(account, address)
+        return (
+            "That is not the password this account was registered with. If you did not "
+            "register it, someone else did with your address: register again yourself."
+        )
+    return ""
 
 
 def _confirm_refused(request: HttpRequest, confirmation: EmailConfirmation) -> HttpResponse:

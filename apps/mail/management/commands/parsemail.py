@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from apps.mail.models import IncomingMail
@@ -14,6 +16,22 @@ log = logging.getLogger(__name__)
 EX_OK = 0
 EX_FAILED = 1
 EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the mail and tries again later
+DRAIN_CHUNK = 64 * 1024
+
+
+def read_bounded(stream, limit: int, *, drain: bool) -> tuple[bytes, int]:
+    """(at most limit + 1 bytes of the stream, its full size).
+
+    limit + 1 bytes tell a message too large from one that fits, so a mail of any
+    size never takes more memory than that. With drain, the rest is read in small
+    chunks and dropped, so the MTA piping it sees the whole message taken.
+    """
+    head = stream.read(limit + 1)
+    size = len(head)
+    if drain and size > limit:
+        while chunk := stream.read(min(DRAIN_CHUNK, limit + 1)):
+            size += len(chunk)
+    return head, size
 
 
 def strip_envelope(raw: bytes) -> bytes:
@@ -49,14 +67,19 @@ class Command(BaseCommand):
         from apps.mail.intake import mail_store
         from apps.mail.services import mail_ingest
 
+        limit = settings.MAX_MAIL_SIZE
         try:
             if options["infile"]:
                 with open(options["infile"], "rb") as fh:
-                    raw = fh.read()
+                    raw, _ = read_bounded(fh, limit, drain=False)
+                    size = os.fstat(fh.fileno()).st_size
             else:
-                raw = sys.stdin.buffer.read()
+                raw, size = read_bounded(sys.stdin.buffer, limit, drain=True)
             mail = mail_store(
-                strip_envelope(raw), list_id=options["list_id"], enqueue=not options["sync"]
+                strip_envelope(raw),
+                list_id=options["list_id"],
+                enqueue=not options["sync"],
+                size=size if size > limit else None,
             )
         except Exception as exc:  # not stored: the MTA must keep it and retry
             self.stderr.write(f"parsemail: could not store the mail: {exc}")

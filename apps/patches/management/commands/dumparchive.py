@@ -29,12 +29,22 @@ def quote_from_lines(chunks, out) -> None:
     for whoever reads the archive.
     """
     previous_blank = True
+    partial = b""  # chunks may end mid-line (long diffs are sent in slices)
     for chunk in chunks:
-        for line in chunk.encode("utf-8", "surrogateescape").splitlines(keepends=True):
-            if FROM_RE.match(line) and not (previous_blank and SEPARATOR_RE.match(line)):
-                line = b">" + line
-            out.write(line)
-            previous_blank = line in (b"\n", b"\r\n")
+        lines = (partial + chunk.encode("utf-8", "surrogateescape")).splitlines(keepends=True)
+        partial = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
+        for line in lines:
+            previous_blank = _quoted_line(line, previous_blank, out)
+    if partial:
+        _quoted_line(partial, previous_blank, out)
+
+
+def _quoted_line(line: bytes, previous_blank: bool, out) -> bool:
+    """Write one line, quoted if it would start a message; whether it was blank."""
+    if FROM_RE.match(line) and not (previous_blank and SEPARATOR_RE.match(line)):
+        line = b">" + line
+    out.write(line)
+    return line in (b"\n", b"\r\n")
 
 
 class Command(BaseCommand):
