@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('projects', '0004_reset_default_data_sequences'),
+        ('projects', '0005_person_name_not_address'),
     ]
 
     operations = [
