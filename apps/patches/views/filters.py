@@ -12,6 +12,7 @@ from django.http import QueryDict
 from apps.patches.models import Patch
 from apps.patches.search import SearchError, patch_search
 from apps.projects.models import Person, State, User
+from apps.projects.params import is_id, parse_id
 
 # Sortable columns: URL name -> model fields (the patch id breaks ties, same direction).
 SORT_FIELDS: dict[str, list[str]] = {
@@ -121,7 +122,7 @@ def parse_filters(query: QueryDict, all_states: list[State]) -> PatchListFilters
     if f.archive not in ARCHIVE_CHOICES:
         f.errors.append(f"Unknown archive filter '{f.archive}': use true, false or both.")
         f.archive = "false"
-    if f.series and not f.series.isdigit():
+    if f.series and not is_id(f.series):
         f.errors.append(f"Series must be a number, not '{f.series}'.")
         f.match_nothing = True
     if f.order_field not in SORT_FIELDS:
@@ -132,8 +133,8 @@ def parse_filters(query: QueryDict, all_states: list[State]) -> PatchListFilters
 
 def submitter_q(value: str) -> Q:
     """A person id, an e-mail address (bare or 'Name <addr>'), or part of a name or address."""
-    if value.isdigit():
-        return Q(submitter_id=int(value))
+    if is_id(value):
+        return Q(submitter_id=parse_id(value))
     match = _ADDRESS.search(value)
     address = match.group(1) if match else (value if "@" in value else "")
     if address:
@@ -146,8 +147,8 @@ def delegate_q(value: str) -> Q:
     """A user id, a username, 'none' for undelegated patches, or part of a name."""
     if value.lower() == NOBODY:
         return Q(delegate__isnull=True)
-    if value.isdigit():
-        return Q(delegate_id=int(value))
+    if is_id(value):
+        return Q(delegate_id=parse_id(value))
     users = User.objects.filter(
         Q(username__iexact=value)
         | Q(email__iexact=value)

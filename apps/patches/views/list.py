@@ -40,6 +40,7 @@ from apps.patches.views.rows import (
     row_options,
 )
 from apps.projects.models import Person, Project, State, User
+from apps.projects.params import MAX_INT, is_id, parse_id
 from apps.projects.selectors import user_is_maintainer
 
 # Past this many matches the list says "more than N" instead of counting every row.
@@ -105,9 +106,8 @@ def paginate(qs: QuerySet[Patch], page_param: str | None, per_page: int) -> Page
     are fetched for those ids only, so a filter the planner misjudges (a name search)
     can't turn the joins into a scan of every patch.
     """
-    try:
-        number = max(1, int(page_param or 1))
-    except ValueError:
+    number = parse_id(page_param) or 1
+    if (number - 1) * per_page > MAX_INT:  # no database offset that far: the first page
         number = 1
     offset = (number - 1) * per_page
     ids = list(qs.values_list("pk", flat=True)[offset : offset + per_page + 1])
@@ -265,10 +265,9 @@ class BulkError(Exception):
 
 def _selected_patches(request: HttpRequest, project: Project | None) -> list[Patch]:
     raw = request.POST.getlist("patch_id")
-    try:
-        ids = list(dict.fromkeys(int(v) for v in raw))  # page order: bundles keep it
-    except ValueError as exc:
-        raise BulkError("The selection is not a list of patch ids.") from exc
+    ids = list(dict.fromkeys(parse_id(v) for v in raw))  # page order: bundles keep it
+    if None in ids:
+        raise BulkError("The selection is not a list of patch ids.")
     if not ids:
         raise BulkError("Select at least one patch first.")
     qs = Patch.objects.filter(pk__in=ids).select_related("project", "submitter", "state")
@@ -336,9 +335,9 @@ def _bulk_bundle(request: HttpRequest, patches: list[Patch]) -> str:
             detail = "; ".join(m for msgs in exc.message_dict.values() for m in msgs)
             raise BulkError(detail) from exc
         return f"Created bundle '{bundle.name}' with {len(patches)} patch(es)."
-    if not bundle_id.isdigit():
+    if not is_id(bundle_id):
         raise BulkError("Choose a bundle, or type a name for a new one.")
-    bundle = Bundle.objects.filter(pk=int(bundle_id)).first()
+    bundle = Bundle.objects.filter(pk=parse_id(bundle_id)).first()
     if bundle is None or not bundle_check_can_edit(user, bundle):
         raise BulkError("No such bundle of yours.")
     added = bundle_add_patches(bundle=bundle, patches=patches)
