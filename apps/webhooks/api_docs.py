@@ -161,6 +161,7 @@ WEBHOOK_LIST_DOC = {
     "responses": {
         200: _json({"type": "array", "items": WEBHOOK}, "A page of webhooks."),
         403: _FORBIDDEN,
+        404: _NOT_FOUND,  # a page out of range: "Invalid page."
     },
 }
 WEBHOOK_CREATE_DOC = {
