@@ -25,9 +25,11 @@ _WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 def parse_int(value: Any) -> int | None:
-    """A whole number from an int or a string of ASCII digits, within bigint; else None."""
+    """A whole number from an int, an integral float or ASCII digits, within bigint; else None."""
     if isinstance(value, bool):
         return None
+    if isinstance(value, float) and value.is_integer():  # JSON's 82.0 is the integer 82
+        value = int(value)
     if isinstance(value, str):
         value = value.strip()
         if not _WHOLE_NUMBER.fullmatch(value) or len(value) > 20:

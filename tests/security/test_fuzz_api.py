@@ -28,6 +28,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -58,6 +60,10 @@ CHECKS = [
     response_schema_conformance,
     content_type_conformance,
 ]
+# FUZZ_API_STRICT=1 also fails on schema-invalid requests accepted and valid ones refused:
+# where that is Patchwork's own behaviour, docs/compatibility.md ("Input validation") says so.
+if os.environ.get("FUZZ_API_STRICT", "") == "1":
+    CHECKS += [negative_data_rejection, positive_data_acceptance]
 
 
 def blank_urls_allowed(node):
