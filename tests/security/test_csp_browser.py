@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from apps.mail.models import IncomingMail
 from apps.webhooks.models import Webhook
 from tests.browsers import DESKTOP, chromium, needs_chromium
 from tests.factories import (
@@ -90,6 +91,7 @@ def site():
         "patch": patch,
         "bundle": bundle,
         "webhook": webhook,
+        "mail": IncomingMail.objects.create(raw=b"From: a@example.org\n\nA raw mail.\n"),
     }
 
 
@@ -178,6 +180,7 @@ def _paths(site) -> dict[str, list[str]]:
         "/admin/patches/patch/",
         f"/admin/patches/patch/{patch.pk}/change/",
         "/admin/projects/user/add/",
+        f"/admin/mail/incomingmail/{site['mail'].pk}/change/",
     ]
     return {"anonymous": public, "maintainer": maintainer, "admin": admin}
 
