@@ -31,8 +31,6 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from apps.projects.params import MAX_INT, is_id, nul_fields, parse_id, parse_int
 
-__all__ = ["MAX_INT", "parse_int"]  # re-exported: callers take them from here too
-
 VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4")
 LATEST = VERSIONS[-1]
 

@@ -27,11 +27,10 @@ from apps.projects.api_support import (
     page_response,
     parse_body,
     parse_bool,
-    parse_int,
     require_user,
 )
 from apps.projects.models import Project
-from apps.projects.params import is_id, parse_id
+from apps.projects.params import is_id, parse_id, parse_int
 from apps.projects.serializers import project_embedded, user_embedded
 from apps.webhooks import selectors, services
 from apps.webhooks.api_docs import (
