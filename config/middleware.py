@@ -13,10 +13,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
+from django.utils.deprecation import MiddlewareMixin
 
 from apps.projects.api_support import json_response
 from apps.projects.params import NUL_MESSAGE, nul_fields
@@ -26,11 +25,10 @@ def _nul_in(values) -> bool:
     return any("\x00" in key or "\x00" in "".join(values.getlist(key)) for key in values)
 
 
-class RejectNulMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+class RejectNulMiddleware(MiddlewareMixin):
+    # MiddlewareMixin: sync and async alike, so async views (streamed downloads) are not
+    # pushed into a thread whose database connection nobody closes.
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
         if "\x00" in request.path:
             # No object has such a name: the REST API answers as for any unknown one.
             if request.path.startswith("/api/"):
@@ -38,7 +36,7 @@ class RejectNulMiddleware:
             return _refused(request)
         if _nul_in(request.GET):
             return _refused(request, request.GET)
-        return self.get_response(request)
+        return None
 
     def process_view(self, request: HttpRequest, view, args, kwargs) -> HttpResponse | None:
         # Forms of the pages. The CSRF-exempt views (REST, XML-RPC, mail intake) read
@@ -98,12 +96,8 @@ def content_security_policy(request: HttpRequest) -> str:
     return CONTENT_SECURITY_POLICY.format(websockets=websockets).replace(" ;", ";")
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+class SecurityHeadersMiddleware(MiddlewareMixin):
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         response.headers.setdefault("Content-Security-Policy", content_security_policy(request))
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response
