@@ -19,6 +19,7 @@ from apps.projects.api_support import (
     page_response,
     query_doc,
 )
+from apps.projects.params import parse_int
 
 CATEGORIES = [value for value, _ in Event.CATEGORIES]
 EVENT_ORDER = {"date": "date"}
@@ -49,9 +50,10 @@ def _after_cursor(request) -> int | None:
     raw = request.GET.get("after", "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    after = parse_int(raw)
+    if after is None or after < 0:
         raise invalid({"after": ["Enter a whole number: the id of the last event you have."]})
-    return int(raw)
+    return after
 
 
 def register(api: NinjaAPI, v: ApiVersion) -> None:

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from apps.mail.intake import mail_store
 from apps.projects.accounts import throttle
+from apps.projects.params import NUL_MESSAGE, has_nul, parse_int
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def mail_intake(request: HttpRequest) -> JsonResponse:
             return JsonResponse({"detail": "Too many invalid tokens; try again later."}, status=429)
         return JsonResponse({"detail": "Invalid or missing token."}, status=401)
     length = request.META.get("CONTENT_LENGTH") or "0"
-    if length.isdigit() and int(length) > settings.MAX_MAIL_SIZE:
+    if (parse_int(length) or 0) > settings.MAX_MAIL_SIZE:
         return JsonResponse(
             {"detail": f"Message larger than {settings.MAX_MAIL_SIZE} bytes."}, status=413
         )
@@ -46,6 +47,8 @@ def mail_intake(request: HttpRequest) -> JsonResponse:
     if not raw.strip():
         return JsonResponse({"detail": "The body must be the raw message."}, status=400)
     list_id = request.GET.get("list_id", "") or request.headers.get("X-List-Id", "")
+    if has_nul(list_id):  # the database cannot store it: no retry would ever succeed
+        return JsonResponse({"detail": f"list_id: {NUL_MESSAGE}"}, status=400)
     try:
         mail = mail_store(raw, list_id=list_id)
     except DatabaseError:

@@ -36,10 +36,10 @@ from apps.projects.api_support import (
     page_response,
     parse_body,
     parse_bool,
-    parse_int,
     query_doc,
     require_user,
 )
+from apps.projects.params import parse_int
 
 BUNDLE_ORDER = {"id": "id", "name": "name", "owner": "owner__username"}
 BUNDLE_FILTER_DOC = query_doc(

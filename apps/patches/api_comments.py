@@ -22,10 +22,10 @@ from apps.projects.api_support import (
     page_response,
     parse_body,
     parse_bool,
-    parse_int,
     query_doc,
     require_user,
 )
+from apps.projects.params import parse_int
 
 COMMENT_ORDER = {"id": "id", "date": "date"}
 

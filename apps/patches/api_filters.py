@@ -21,6 +21,7 @@ from apps.projects.api_support import (
     int_filter,
 )
 from apps.projects.models import Person, Project, State
+from apps.projects.params import is_id, parse_id
 
 
 def filter_project(qs: QuerySet, request: HttpRequest, ctx: ApiContext, field="project"):
@@ -39,8 +40,8 @@ def filter_submitter(qs: QuerySet, request: HttpRequest, ctx: ApiContext, field=
     values = filter_values(request, "submitter", ctx)
     if not values:
         return qs
-    ids = [int(v) for v in values if v.isdigit()]
-    emails = [v.lower() for v in values if not v.isdigit()]
+    ids = [parse_id(v) for v in values if is_id(v)]
+    emails = [v.lower() for v in values if not is_id(v)]
     people = Person.objects.annotate(lower_email=Lower("email")).filter(lower_email__in=emails)
     return qs.filter(Q(**{f"{field}_id__in": ids}) | Q(**{f"{field}_id__in": people.values("id")}))
 

@@ -36,6 +36,7 @@ from django.utils import timezone
 from apps.patches.models import Patch
 from apps.patches.selectors import ids_in
 from apps.projects.models import Person, State, User
+from apps.projects.params import is_id, parse_id
 
 MAX_TERMS = 12
 # People a free word may name; a word matching more is not a useful name anyway.
@@ -206,9 +207,9 @@ def term_q(term: Term) -> Q:
     if key == "delegate":
         return _delegate_q(value)
     if key == "series":
-        if not value.isdigit():
+        if not is_id(value):
             raise SearchError(f"'series:{value}' needs a series number.")
-        return Q(series_id=int(value))
+        return Q(series_id=parse_id(value))
     if key == "path":
         path = value.lstrip("/")
         return Q(diff__contains=f" a/{path}") | Q(diff__contains=f" b/{path}")

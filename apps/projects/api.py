@@ -25,6 +25,7 @@ from apps.projects.api_support import (
     validation_errors,
 )
 from apps.projects.models import Person, Project, User
+from apps.projects.params import parse_id
 from apps.projects.selectors import user_is_maintainer
 from apps.projects.serializers import person_to_dict, project_to_dict, user_to_dict
 from apps.projects.services import project_update, user_settings_update
@@ -56,7 +57,8 @@ def _projects():
 def project_lookup_or_404(raw: str) -> Project:
     """A project by id or by linkname, as /projects/{id}/ accepts both."""
     qs = _projects()
-    project = qs.filter(pk=int(raw)).first() if raw.isdigit() else qs.filter(linkname=raw).first()
+    pk = parse_id(raw)
+    project = qs.filter(pk=pk).first() if pk else qs.filter(linkname=raw).first()
     if project is None:
         raise not_found()
     return project

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
@@ -29,6 +28,8 @@ from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.urls import get_script_prefix
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+
+from apps.projects.params import MAX_INT, is_id, nul_fields, parse_id, parse_int
 
 VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4")
 LATEST = VERSIONS[-1]
@@ -198,21 +199,6 @@ def parse_bool(value: Any) -> bool | None:
     return None
 
 
-# No column holds more than a signed 64-bit integer; a larger number is no valid value
-# (and the database driver would raise on it: a 500 instead of a 400 or 404).
-MAX_INT = 2**63 - 1
-
-
-def parse_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
-        value = int(value.strip())  # ASCII digits only: "²".isdigit() is true, int("²") fails
-    if isinstance(value, int) and -MAX_INT <= value <= MAX_INT:
-        return value
-    return None
-
-
 def parse_datetime_value(value: str) -> datetime | None:
     """An ISO 8601 date or date-time; naive values are UTC."""
     value = value.strip()
@@ -269,6 +255,13 @@ class RequestData:
         return value if isinstance(value, list) else [value]
 
 
+def _refuse_nul(values: dict[str, Any]) -> None:
+    """A body with a NUL in any field is refused whole (the database cannot store it)."""
+    errors = nul_fields(values)
+    if errors:
+        raise invalid(errors)
+
+
 def parse_body(request: HttpRequest) -> RequestData:
     """JSON, form-encoded or multipart bodies; without a Content-Type there is no data."""
     content_type = request.content_type or ""
@@ -283,11 +276,15 @@ def parse_body(request: HttpRequest) -> RequestData:
             raise ApiError(
                 400, {"detail": "Invalid data. Expected a dictionary, but got a list or value."}
             )
+        _refuse_nul(values)
         return RequestData(values, form=False)
     if content_type == "application/x-www-form-urlencoded":
-        return RequestData(QueryDict(request.body, encoding=request.encoding or "utf-8"), form=True)
+        form = QueryDict(request.body, encoding=request.encoding or "utf-8")
+        _refuse_nul({key: form.getlist(key) for key in form})
+        return RequestData(form, form=True)
     if content_type == "multipart/form-data":
         if request.method == "POST":
+            _refuse_nul({key: request.POST.getlist(key) for key in request.POST})
             return RequestData(request.POST, form=True)
         try:
             fields, _files = MultiPartParser(
@@ -295,6 +292,7 @@ def parse_body(request: HttpRequest) -> RequestData:
             ).parse()
         except MultiPartParserError as exc:
             raise ApiError(400, {"detail": f"Multipart form parse error - {exc}"}) from exc
+        _refuse_nul({key: fields.getlist(key) for key in fields})
         return RequestData(fields, form=True)
     raise ApiError(415, {"detail": f'Unsupported media type "{content_type}" in request.'})
 
@@ -314,8 +312,8 @@ def id_or_name_q(values: list[str], id_field: str, *name_fields: str) -> Q:
     """OR over values: digits match the id, anything else any of the name fields (no case)."""
     query = Q(pk__in=[])
     for value in values:
-        if value.isdigit():
-            query |= Q(**{id_field: int(value)})
+        if is_id(value):
+            query |= Q(**{id_field: parse_id(value)})
         for field in name_fields:
             query |= Q(**{f"{field}__iexact": value})
     return query
@@ -382,11 +380,6 @@ def apply_ordering(
     if tiebreak.lstrip("-") not in {w.lstrip("-") for w in wanted}:
         wanted.append(tiebreak)
     return qs.order_by(*wanted)
-
-
-def _positive_int(value: str | None) -> int | None:
-    number = parse_int(value) if value is not None else None
-    return number if number is not None and number > 0 else None
 
 
 def _with_page(url: str, page: int | None) -> str:
@@ -474,7 +467,7 @@ def paginate(request: HttpRequest, qs: QuerySet | list) -> tuple[list, dict[str,
     only needed for rel="last", and only when there is a next page.
     """
     per_page = min(
-        _positive_int(request.GET.get("per_page")) or settings.REST_RESULTS_PER_PAGE,
+        parse_id(request.GET.get("per_page")) or settings.REST_RESULTS_PER_PAGE,
         settings.MAX_REST_RESULTS_PER_PAGE,
     )
     source = PageSource(qs) if isinstance(qs, QuerySet) else qs
@@ -483,11 +476,8 @@ def paginate(request: HttpRequest, qs: QuerySet | list) -> tuple[list, dict[str,
         return len(source)
 
     raw_page = request.GET.get("page", "1").strip() or "1"
-    try:
-        number = max(1, -(-length() // per_page)) if raw_page == "last" else int(raw_page)
-    except ValueError as exc:
-        raise not_found("Invalid page.") from exc
-    if number < 1 or (number - 1) * per_page > MAX_INT:  # no database offsets that far
+    number = max(1, -(-length() // per_page)) if raw_page == "last" else parse_int(raw_page)
+    if number is None or number < 1 or (number - 1) * per_page > MAX_INT:  # no offsets that far
         raise not_found("Invalid page.")
     offset = (number - 1) * per_page
     rows = list(source[offset : offset + per_page + 1])
@@ -529,8 +519,8 @@ def require_user(ctx: ApiContext):
 
 def object_or_404(qs: QuerySet, raw_id: str | int):
     """The object with this id in the queryset; 404 for unknown or malformed ids."""
-    pk = parse_int(raw_id) if not isinstance(raw_id, int) else raw_id
-    obj = qs.filter(pk=pk).first() if pk is not None and pk > 0 else None
+    pk = parse_id(raw_id)
+    obj = qs.filter(pk=pk).first() if pk is not None else None
     if obj is None:
         raise not_found()
     return obj

@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from apps.projects.http_urls import validate_http_url, validate_http_url_format
+
 
 def _default_items_per_page() -> int:
     return settings.DEFAULT_ITEMS_PER_PAGE
@@ -68,20 +70,28 @@ class Project(models.Model):
         help_text="Regex matched against the subject (IGNORECASE, MULTILINE) when several "
         "projects share a list; empty means the default project of its list.",
     )
-    web_url = models.CharField(max_length=2000, blank=True, default="")
+    web_url = models.CharField(
+        max_length=2000, blank=True, default="", validators=[validate_http_url]
+    )
     scm_url = models.CharField(max_length=2000, blank=True, default="")
-    webscm_url = models.CharField(max_length=2000, blank=True, default="")
-    list_archive_url = models.CharField(max_length=2000, blank=True, default="")
+    webscm_url = models.CharField(
+        max_length=2000, blank=True, default="", validators=[validate_http_url]
+    )
+    list_archive_url = models.CharField(
+        max_length=2000, blank=True, default="", validators=[validate_http_url]
+    )
     list_archive_url_format = models.CharField(
         max_length=2000,
         blank=True,
         default="",
+        validators=[validate_http_url_format],
         help_text="URL of the archive's Message-ID redirector; {} is replaced by the Message-ID.",
     )
     commit_url_format = models.CharField(
         max_length=2000,
         blank=True,
         default="",
+        validators=[validate_http_url_format],
         help_text="URL of a commit in the web SCM; {} is replaced by the commit id.",
     )
     send_notifications = models.BooleanField(default=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from apps.projects.models import Project, State
+from apps.projects.params import is_id, parse_id
 
 
 def user_is_maintainer(user, project: Project) -> bool:
@@ -42,8 +43,8 @@ def state_lookup(value: str) -> State | None:
 
 def project_lookup(value: str | int) -> Project | None:
     """A project by id or by linkname."""
-    if isinstance(value, int) or str(value).isdigit():
-        return Project.objects.filter(pk=int(value)).first()
+    if is_id(value):
+        return Project.objects.filter(pk=parse_id(value)).first()
     return Project.objects.filter(linkname=value).first()
 
 

@@ -27,10 +27,10 @@ from apps.projects.api_support import (
     page_response,
     parse_body,
     parse_bool,
-    parse_int,
     require_user,
 )
 from apps.projects.models import Project
+from apps.projects.params import is_id, parse_id, parse_int
 from apps.projects.serializers import project_embedded, user_embedded
 from apps.webhooks import selectors, services
 from apps.webhooks.api_docs import (
@@ -141,8 +141,8 @@ def delivery_to_dict(delivery: Delivery, ctx: ApiContext, *, detail: bool = Fals
 
 def _projects(values: list[Any]) -> list[Project]:
     wanted = [str(v).strip() for v in values if str(v).strip()]
-    ids = [int(v) for v in wanted if v.isdigit()]
-    names = [v for v in wanted if not v.isdigit()]
+    ids = [parse_id(v) for v in wanted if is_id(v)]
+    names = [v for v in wanted if not is_id(v)]
     found = list(Project.objects.filter(pk__in=ids)) + list(
         Project.objects.filter(linkname__in=names)
     )

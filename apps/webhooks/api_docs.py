@@ -161,12 +161,17 @@ WEBHOOK_LIST_DOC = {
     "responses": {
         200: _json({"type": "array", "items": WEBHOOK}, "A page of webhooks."),
         403: _FORBIDDEN,
+        404: _NOT_FOUND,  # a page out of range: "Invalid page."
     },
 }
 WEBHOOK_CREATE_DOC = {
     "description": "Subscribe a URL to events. The response carries the secret, once; "
     "a ping is sent at once.",
-    "requestBody": {"content": {"application/json": {"schema": WEBHOOK_WRITE}}},
+    "requestBody": {
+        "content": {
+            "application/json": {"schema": {"allOf": [WEBHOOK_WRITE, {"required": ["target_url"]}]}}
+        }
+    },
     "responses": {
         201: _json(WEBHOOK, "The new webhook, with its secret."),
         400: INVALID_RESPONSE,
@@ -178,7 +183,11 @@ WEBHOOK_DETAIL_DOC = {
 }
 WEBHOOK_UPDATE_DOC = {
     "description": "Change a webhook; setting active to true again clears its failure record.",
-    "requestBody": {"content": {"application/json": {"schema": WEBHOOK_WRITE}}},
+    "requestBody": {
+        "content": {
+            "application/json": {"schema": {"allOf": [WEBHOOK_WRITE, {"minProperties": 1}]}}
+        }
+    },
     "responses": {
         200: _json(WEBHOOK, "The webhook."),
         400: INVALID_RESPONSE,

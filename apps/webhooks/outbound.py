@@ -24,6 +24,8 @@ import httpx
 from django.conf import settings
 from django.utils import timezone
 
+from apps.projects.params import parse_int
+
 RESPONSE_BODY_CAP = 1024  # bytes of the response kept (and read)
 
 # httpx logs every request URL at INFO; target URLs may carry the receiver's own token.
@@ -161,8 +163,9 @@ def retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    seconds = parse_int(value)
+    if seconds is not None and seconds >= 0:
+        return float(seconds)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -20,6 +20,7 @@ from apps.patches.mbox import patch_to_mbox
 from apps.patches.models import Patch
 from apps.patches.services import patch_check_can_edit, patch_update
 from apps.projects.models import Person, Project, State
+from apps.projects.params import NUL_MESSAGE, nul_in, too_big
 from apps.xmlrpc import selectors
 from apps.xmlrpc.auth import acting_user
 from apps.xmlrpc.protocol import AccessDenied, InvalidValue
@@ -57,6 +58,12 @@ class PatchworkService(Service):
 
     @classmethod
     def call_wrapper(cls, ctx, args=None):
+        # Judged once for every method: what no column can hold never reaches a query.
+        arguments = list(args if args is not None else ctx.in_object or ())
+        if too_big(arguments):
+            raise InvalidValue("A number is out of range (at most 2**63 - 1).")
+        if nul_in(arguments):
+            raise InvalidValue(NUL_MESSAGE)
         try:
             return super().call_wrapper(ctx, args)
         except DjangoValidationError as exc:

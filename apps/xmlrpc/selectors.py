@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 from apps.checks.models import Check
 from apps.patches.models import Patch
 from apps.projects.models import Person, Project, State
+from apps.projects.params import is_id, parse_id
 from apps.xmlrpc.types import CHECK_RELATED, PATCH_RELATED
 
 LOOKUPS = frozenset(
@@ -59,8 +60,8 @@ def _check_user(lookup: str, value: Any) -> Q:
     if isinstance(value, int) and not isinstance(value, bool):
         return Q(**{f"user_id__{lookup}": value})
     query = Q(**{f"user__username__{lookup}": value})
-    if isinstance(value, str) and value.isdigit():
-        query |= Q(**{f"user_id__{lookup}": int(value)})
+    if isinstance(value, str) and is_id(value):
+        query |= Q(**{f"user_id__{lookup}": parse_id(value)})
     return query
 
 

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from apps.projects.params import is_id, parse_id
+
 _DEPENDS_RE = re.compile(r"^Depends-on:[ \t]*(\S.*?)\s*$", re.MULTILINE | re.IGNORECASE)
 
 
@@ -38,14 +40,14 @@ def parse_dependency(value: str) -> Dependency | None:
         return Dependency(msgid=f"<{value}>") if "@" in value and " " not in value else None
     url = urlsplit(value)
     series = parse_qs(url.query).get("series", [])
-    if series and series[0].isdigit():
-        return Dependency(series_id=int(series[0]))
+    if series and is_id(series[0]):
+        return Dependency(series_id=parse_id(series[0]))
     parts = [unquote(p) for p in url.path.split("/") if p]
     for kind in ("series", "patch", "cover"):
         if kind in parts and parts.index(kind) + 1 < len(parts):
             key = parts[parts.index(kind) + 1]
-            if key.isdigit():
-                return Dependency(**{f"{kind}_id": int(key)})
+            if is_id(key):
+                return Dependency(**{f"{kind}_id": parse_id(key)})
             if kind != "series" and "@" in key:
                 return Dependency(msgid=f"<{key}>")
     return None

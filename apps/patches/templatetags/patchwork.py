@@ -6,6 +6,8 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from apps.projects.http_urls import http_url
+
 register = template.Library()
 
 
@@ -23,17 +25,16 @@ def mail_body(text: str | None) -> SafeString:
 
 @register.filter
 def msgid_url(msgid: str, url_format: str) -> str:
-    """The list archive's URL for a Message-ID (without angle brackets)."""
-    return url_format.replace("{}", msgid.strip("<>")) if url_format else ""
+    """The list archive's URL for a Message-ID (without angle brackets), if http(s)."""
+    return http_url(url_format.replace("{}", msgid.strip("<>"))) if url_format else ""
 
 
 @register.filter
 def commit_url(ref: str, url_format: str) -> str:
-    return url_format.replace("{}", ref) if url_format and ref else ""
+    """The web SCM's URL of a commit, if http(s)."""
+    return http_url(url_format.replace("{}", ref)) if url_format and ref else ""
 
 
-@register.filter
-def web_url(url: str | None) -> str:
-    """The URL if it is http(s), else empty: a check's target must not become a script link."""
-    url = (url or "").strip()
-    return url if url.lower().startswith(("http://", "https://")) else ""
+# Every stored URL a template puts into an href goes through this one filter (or the two
+# above, which end in it): anything but http(s) is no link at all.
+register.filter("http_url", http_url)

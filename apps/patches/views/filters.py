@@ -12,6 +12,7 @@ from django.http import QueryDict
 from apps.patches.models import Patch
 from apps.patches.search import SearchError, parse_query, patch_search
 from apps.projects.models import Person, State, User
+from apps.projects.params import is_id, parse_id
 
 # Sortable columns: URL name -> model fields (the patch id breaks ties, same direction).
 SORT_FIELDS: dict[str, list[str]] = {
@@ -129,7 +130,7 @@ def parse_filters(query: QueryDict, all_states: list[State]) -> PatchListFilters
     if f.archive not in ARCHIVE_CHOICES:
         f.errors.append(f"Unknown archive filter '{f.archive}': use true, false or both.")
         f.archive = "false"
-    if f.series and not f.series.isdigit():
+    if f.series and not is_id(f.series):
         f.errors.append(f"Series must be a number, not '{f.series}'.")
         f.match_nothing = True
     if f.order_field not in SORT_FIELDS:
@@ -146,8 +147,8 @@ def _address(value: str) -> str:
 
 def submitter_people(value: str) -> QuerySet[Person]:
     """The people a submitter filter names (see submitter_q)."""
-    if value.isdigit():
-        return Person.objects.filter(pk=int(value))
+    if is_id(value):
+        return Person.objects.filter(pk=parse_id(value))
     if address := _address(value):
         return Person.objects.filter(email__iexact=address)
     return Person.objects.filter(Q(name__icontains=value) | Q(email__icontains=value))
@@ -188,8 +189,8 @@ def search_takes_over(f: PatchListFilters) -> None:
 
 def submitter_q(value: str) -> Q:
     """A person id, an e-mail address (bare or 'Name <addr>'), or part of a name or address."""
-    if value.isdigit():
-        return Q(submitter_id=int(value))
+    if is_id(value):
+        return Q(submitter_id=parse_id(value))
     if address := _address(value):
         return Q(submitter__email__iexact=address)
     return Q(submitter__in=submitter_people(value).values("id"))
@@ -197,8 +198,8 @@ def submitter_q(value: str) -> Q:
 
 def delegate_users(value: str) -> QuerySet[User]:
     """The users a delegate filter other than 'none' names (see delegate_q)."""
-    if value.isdigit():
-        return User.objects.filter(pk=int(value))
+    if is_id(value):
+        return User.objects.filter(pk=parse_id(value))
     return User.objects.filter(
         Q(username__iexact=value)
         | Q(email__iexact=value)
@@ -211,8 +212,8 @@ def delegate_q(value: str) -> Q:
     """A user id, a username, 'none' for undelegated patches, or part of a name."""
     if value.lower() == NOBODY:
         return Q(delegate__isnull=True)
-    if value.isdigit():
-        return Q(delegate_id=int(value))
+    if is_id(value):
+        return Q(delegate_id=parse_id(value))
     return Q(delegate__in=delegate_users(value).values("id"))
 
 
@@ -247,7 +248,7 @@ def apply_filters(qs: QuerySet[Patch], f: PatchListFilters) -> QuerySet[Patch]:
             f.errors.append(str(exc))
             return qs.none()
     if f.series:
-        qs = qs.filter(series_id=int(f.series))
+        qs = qs.filter(series_id=parse_id(f.series))
     prefix = "-" if f.order_descending else ""
     ordering = [prefix + name for name in SORT_FIELDS[f.order_field]]
     if f.order_field != "id":

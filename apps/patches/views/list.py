@@ -42,6 +42,7 @@ from apps.patches.views.rows import (
 )
 from apps.projects.accounts.forms import MAX_ITEMS_PER_PAGE
 from apps.projects.models import Person, Project, State, User
+from apps.projects.params import MAX_INT, is_id, parse_id, parse_int
 from apps.projects.selectors import user_is_maintainer
 
 # Past this many matches the list says "more than N" instead of counting every row.
@@ -109,8 +110,9 @@ def paging_params(query: QueryDict, default_per_page: int) -> tuple[int, int, li
     per_page = default_per_page
     raw = query.get("per_page", "").strip()
     if raw:
-        if raw.isdigit() and 1 <= int(raw) <= MAX_ITEMS_PER_PAGE:
-            per_page = int(raw)
+        size = parse_id(raw)
+        if size is not None and size <= MAX_ITEMS_PER_PAGE:
+            per_page = size
         else:
             notes.append(
                 f"'{raw}' is not a number of patches a page can show (1 to "
@@ -119,14 +121,13 @@ def paging_params(query: QueryDict, default_per_page: int) -> tuple[int, int, li
     number = 1
     raw = query.get("page", "").strip()
     if raw:
-        try:
-            number = int(raw)
-        except ValueError:
+        asked = parse_int(raw)
+        if asked is None:
             notes.append(f"'{raw}' is not a page number: showing page 1.")
+        elif asked < 1:
+            notes.append(f"There is no page {asked}: showing page 1.")
         else:
-            if number < 1:
-                notes.append(f"There is no page {number}: showing page 1.")
-                number = 1
+            number = asked
     return number, per_page, notes
 
 
@@ -140,7 +141,12 @@ def paginate(qs: QuerySet[Patch], number: int, per_page: int) -> Page:
     """
     notes = []
     offset = (number - 1) * per_page
-    ids = list(qs.values_list("pk", flat=True)[offset : offset + per_page + 1])
+    # No database offset reaches past bigint: such a page is past the end like any other.
+    ids = (
+        list(qs.values_list("pk", flat=True)[offset : offset + per_page + 1])
+        if offset <= MAX_INT
+        else []
+    )
     total = None
     if not ids and number > 1:
         total = qs.order_by().values("pk")[: COUNT_LIMIT + 1].count()
@@ -318,10 +324,9 @@ class BulkError(Exception):
 
 def _selected_patches(request: HttpRequest, project: Project | None) -> list[Patch]:
     raw = request.POST.getlist("patch_id")
-    try:
-        ids = list(dict.fromkeys(int(v) for v in raw))  # page order: bundles keep it
-    except ValueError as exc:
-        raise BulkError("The selection is not a list of patch ids.") from exc
+    ids = list(dict.fromkeys(parse_id(v) for v in raw))  # page order: bundles keep it
+    if None in ids:
+        raise BulkError("The selection is not a list of patch ids.")
     if not ids:
         raise BulkError("Select at least one patch first.")
     qs = Patch.objects.filter(pk__in=ids).select_related("project", "submitter", "state")
@@ -389,9 +394,9 @@ def _bulk_bundle(request: HttpRequest, patches: list[Patch]) -> str:
             detail = "; ".join(m for msgs in exc.message_dict.values() for m in msgs)
             raise BulkError(detail) from exc
         return f"Created bundle '{bundle.name}' with {len(patches)} patch(es)."
-    if not bundle_id.isdigit():
+    if not is_id(bundle_id):
         raise BulkError("Choose a bundle, or type a name for a new one.")
-    bundle = Bundle.objects.filter(pk=int(bundle_id)).first()
+    bundle = Bundle.objects.filter(pk=parse_id(bundle_id)).first()
     if bundle is None or not bundle_check_can_edit(user, bundle):
         raise BulkError("No such bundle of yours.")
     added = bundle_add_patches(bundle=bundle, patches=patches)
