@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('projects', '0004_reset_default_data_sequences'),
+        ('projects', '0006_username_without_at_and_hint_headers_from'),
     ]
 
     operations = [
