@@ -170,7 +170,7 @@ def test_a_state_term_typed_in_the_search_takes_over_the_state_menu(server, brow
     # Without the term, the menu is back.
     page.get_by_label("Search").fill("")
     page.get_by_label("Search").press("Enter")
-    page.wait_for_function("!document.querySelector('#search-owns')")
+    expect(page.locator("#search-owns")).to_have_count(0)
     expect(page.locator("#filter-state")).to_be_enabled()
     assert accepted.name not in row_names(page)
     assert page.js_errors == []
