@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.test import Client
 
 from tests.servers import ROOT
 
@@ -63,3 +65,27 @@ def shoot(page, folder: str, name: str) -> None:
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0, f"{name}: page is {overflow}px wider than the viewport"
+
+
+def browser_context(browser, server, user=None, **options):
+    """A fresh browser context; with a user, logged in (a session made here, sent as a cookie)."""
+    context = browser.new_context(**options)
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+        context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": server.url}]
+        )
+    return context
+
+
+def new_page(browser, server, user=None, viewport=DESKTOP, color_scheme="light"):
+    """A page in a fresh context (see browser_context); its script errors in page.js_errors."""
+    context = browser_context(browser, server, user, viewport=viewport, color_scheme=color_scheme)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors
+    return page

@@ -9,14 +9,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connections
-from django.test import Client
 
 from apps.events.models import Event
 from apps.patches.models import Patch
 from apps.series.models import Series
-from tests.browsers import DESKTOP, chromium, needs_chromium
+from tests.browsers import chromium, needs_chromium, new_page
 from tests.factories import make_patch, make_person, make_project, make_series
 from tests.servers import Daphne, process_env
 
@@ -52,19 +50,6 @@ def browser_open():
             connections.close_all()
 
 
-def logged_in_page(browser, server, user):
-    context = browser.new_context(viewport=DESKTOP)
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": server.url}]
-    )
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    return page
-
-
 def test_maintainer_triages_a_whole_series_from_the_series_list(server, project, maintainer):
     ada = make_person("ada@example.org", name="Ada Lovelace")
     target = make_series(project, submitter=ada, name="Fix the frobnicator", total=3)
@@ -74,7 +59,7 @@ def test_maintainer_triages_a_whole_series_from_the_series_list(server, project,
     untouched = make_patch(project, series=other, number=1, name="[1/1] docs")
 
     with browser_open() as browser:
-        page = logged_in_page(browser, server, maintainer)
+        page = new_page(browser, server, maintainer)
         page.goto(f"{server.url}/project/{project.linkname}/")
         page.get_by_role("link", name="Series", exact=True).click()
         row = page.locator(f"#series-row-{target.pk}")
@@ -123,7 +108,7 @@ def test_a_series_arriving_by_mail_appears_on_the_open_series_list(server, maint
     cover, first, *_ = sorted(MAIL.glob("*.eml"))
 
     with browser_open() as browser:
-        page = logged_in_page(browser, server, maintainer)
+        page = new_page(browser, server, maintainer)
         page.goto(f"{server.url}/project/frob/series/")
         page.evaluate("window.__loaded_once = true")  # gone if the page ever reloads
         expect(page.locator("[data-live-state='live']")).to_have_count(1, timeout=WAIT_MS)

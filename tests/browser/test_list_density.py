@@ -13,14 +13,12 @@ import shutil
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 
 from apps.patches.models import PatchTag
 from apps.projects.models import Tag
 from tests import browsers
-from tests.browsers import PHONE, chromium, needs_chromium
+from tests.browsers import PHONE, chromium, needs_chromium, new_page
 from tests.factories import (
     default_state,
     make_check,
@@ -110,22 +108,6 @@ def busy():
                 make_check(patch, maintainer, context="build")
             patches.append(patch)
     return {"project": project, "maintainer": maintainer, "patches": patches}
-
-
-def new_page(browser, server, user, viewport):
-    context = browser.new_context(viewport=viewport)
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": server.url}]
-    )
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors
-    return page
 
 
 def shoot(page, name: str) -> None:

@@ -10,14 +10,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 
 from apps.patches.models import Bundle, Patch, PatchTag
 from apps.projects.models import Tag
 from tests import browsers
-from tests.browsers import DESKTOP, PHONE, chromium, needs_chromium
+from tests.browsers import DESKTOP, PHONE, chromium, needs_chromium, new_page
 from tests.factories import (
     default_state,
     make_check,
@@ -52,24 +50,6 @@ def server(django_db_setup, tmp_path_factory):
 def browser():
     with chromium() as browser:
         yield browser
-
-
-def new_page(browser, server, user=None, viewport=DESKTOP, color_scheme="light"):
-    """A fresh browser context, logged in as user (a session made here, sent as a cookie)."""
-    context = browser.new_context(viewport=viewport, color_scheme=color_scheme)
-    if user is not None:
-        client = Client()
-        client.force_login(user)
-        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-        context.add_cookies(
-            [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": server.url}]
-        )
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors
-    return page
 
 
 def shoot(page, name: str) -> None:

@@ -9,12 +9,10 @@ fail on any CSP violation or script error the browser reports.
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from apps.mail.models import IncomingMail
 from apps.webhooks.models import Webhook
-from tests.browsers import DESKTOP, chromium, needs_chromium
+from tests.browsers import DESKTOP, browser_context, chromium, needs_chromium
 from tests.factories import (
     make_bundle,
     make_check,
@@ -96,14 +94,7 @@ def site():
 
 
 def _page(browser, server, user=None):
-    context = browser.new_context(viewport=DESKTOP)
-    if user is not None:
-        client = Client()
-        client.force_login(user)
-        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-        context.add_cookies(
-            [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": server.url}]
-        )
+    context = browser_context(browser, server, user, viewport=DESKTOP)
     context.add_init_script(LISTEN)
     page = context.new_page()
     page.set_default_timeout(15000)
