@@ -30,7 +30,7 @@ from apps.webhooks.api_docs import (
 
 PATCHWORK_SCHEMA = "../tests/api/openapi/v1.4.yaml"  # the published v1.4 schema, unmodified
 
-OPERATIONS = [
+OPERATIONS: list[tuple[str, str, str, str, dict[str, Any]]] = [
     ("/api/1.4/webhooks/", "get", "webhooks_list", "List webhooks.", WEBHOOK_LIST_DOC),
     ("/api/1.4/webhooks/", "post", "webhooks_create", "Create a webhook.", WEBHOOK_CREATE_DOC),
     ("/api/1.4/webhooks/{id}/", "get", "webhooks_read", "Show a webhook.", WEBHOOK_DETAIL_DOC),
@@ -212,7 +212,11 @@ def openapi_document() -> dict[str, Any]:
             for name in ("id", "delivery_id")
             if "{" + name + "}" in path
         ]
-        operation = {"summary": summary, "operationId": operation_id, "tags": ["webhooks"]}
+        operation: dict[str, Any] = {
+            "summary": summary,
+            "operationId": operation_id,
+            "tags": ["webhooks"],
+        }
         operation.update(doc)
         operation["responses"] = {str(code): r for code, r in doc["responses"].items()}
         operation["parameters"] = parameters + list(doc.get("parameters", []))

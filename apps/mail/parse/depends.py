@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from apps.projects.params import is_id, parse_id
@@ -47,7 +48,8 @@ def parse_dependency(value: str) -> Dependency | None:
         if kind in parts and parts.index(kind) + 1 < len(parts):
             key = parts[parts.index(kind) + 1]
             if is_id(key):
-                return Dependency(**{f"{kind}_id": parse_id(key)})
+                ids: dict[str, Any] = {f"{kind}_id": parse_id(key)}
+                return Dependency(**ids)
             if kind != "series" and "@" in key:
                 return Dependency(msgid=f"<{key}>")
     return None
