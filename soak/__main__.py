@@ -193,45 +193,18 @@ def fault_run(
     migrate(env)
     world = probe(env, "setup", LIST_ID, receiver.url)
 
-    services: list[Service] = [daphne(env, web_port, workdir / "daphne.log")]
-    services += [worker(env, f"worker{n}", workdir / f"worker{n}.log") for n in (1, 2)]
-    services.append(beat(env, workdir, workdir / "beat.log"))
-    for service in services:
-        service.start()
-        stack.callback(service.stop)
+    services = _start_services(env, web_port, workdir, stack)
     wait_for(lambda: _answers(base + "/healthz"), 120, "daphne")
 
     duration = args.messages / args.rate
     faults = Faults()
     injector = _Injector(faults, pg, redis, receiver, services, fail_for=max(60.0, 0.2 * duration))
-    plan = [
-        (0.15, "kill -9 worker1 (a replacement starts 5 s later)", "kill1"),
-        (0.25, "receiver starts failing (503 and dropped connections)", "receiver-off"),
-        (0.45, "Redis killed (every queued task lost); back in 30 s", "redis-off"),
-        (0.70, "PostgreSQL restarted (immediate stop: crash recovery)", "pg"),
-        (0.85, "kill -9 worker2 (a replacement starts 5 s later)", "kill2"),
-    ]
-    health: list[tuple[float, str]] = []
     feed = Feed(env, archive, args.rate, args.every)
     faults.note(f"feeding {args.messages} messages at {args.rate}/s (~{duration:.0f} s)")
     deadline = time.monotonic() + duration * 4 + args.settle + 600
-    settled_at = None
-    while time.monotonic() < deadline:
-        now = time.monotonic() - faults.started
-        while plan and now >= plan[0][0] * duration:
-            _, text, action = plan.pop(0)
-            faults.note(text)
-            injector.inject(action, now)
-        injector.undo_due(now)
-        injector.supervise()
-        state = _health(base)
-        if not health or health[-1][1] != state:
-            health.append((now, state))
-        if feed.done() and not plan and not injector.pending:
-            settled_at = _settled(env, redis, faults, now)
-            if settled_at is not None:
-                break
-        time.sleep(2)
+    health, settled_at = _faults_until_settled(
+        injector, feed, env, redis, base, duration=duration, deadline=deadline
+    )
     feed.finish()
 
     report.section("Fault run (parsemail → workers → webhooks, on the real topology)")
@@ -254,6 +227,61 @@ def fault_run(
     if not args.skip_maintainers:
         _concurrent_maintainers(report, env, base, world, args.rounds)
     return snapshot, env
+
+
+# (share of the feeding time, what happens, the action _Injector takes)
+FAULT_PLAN = [
+    (0.15, "kill -9 worker1 (a replacement starts 5 s later)", "kill1"),
+    (0.25, "receiver starts failing (503 and dropped connections)", "receiver-off"),
+    (0.45, "Redis killed (every queued task lost); back in 30 s", "redis-off"),
+    (0.70, "PostgreSQL restarted (immediate stop: crash recovery)", "pg"),
+    (0.85, "kill -9 worker2 (a replacement starts 5 s later)", "kill2"),
+]
+
+
+def _faults_until_settled(
+    injector: _Injector,
+    feed: Feed,
+    env: dict,
+    redis: Redis,
+    base: str,
+    *,
+    duration: float,
+    deadline: float,
+) -> tuple[list[tuple[float, str]], float | None]:
+    """Inject FAULT_PLAN while feeding, then wait until everything settled or the deadline
+    passed: /healthz's changes as seen, and when it settled (None if it did not)."""
+    faults = injector.faults
+    plan = list(FAULT_PLAN)
+    health: list[tuple[float, str]] = []
+    while time.monotonic() < deadline:
+        now = time.monotonic() - faults.started
+        while plan and now >= plan[0][0] * duration:
+            _, text, action = plan.pop(0)
+            faults.note(text)
+            injector.inject(action, now)
+        injector.undo_due(now)
+        injector.supervise()
+        state = _health(base)
+        if not health or health[-1][1] != state:
+            health.append((now, state))
+        if feed.done() and not plan and not injector.pending:
+            settled_at = _settled(env, redis, faults, now)
+            if settled_at is not None:
+                return health, settled_at
+        time.sleep(2)
+    return health, None
+
+
+def _start_services(env: dict, web_port: int, workdir: Path, stack: ExitStack) -> list[Service]:
+    """daphne, two celery workers and beat, each stopped when the stack closes."""
+    services: list[Service] = [daphne(env, web_port, workdir / "daphne.log")]
+    services += [worker(env, f"worker{n}", workdir / f"worker{n}.log") for n in (1, 2)]
+    services.append(beat(env, workdir, workdir / "beat.log"))
+    for service in services:
+        service.start()
+        stack.callback(service.stop)
+    return services
 
 
 class _Injector:
@@ -569,40 +597,7 @@ def fuzz_runs(pg: Postgres, args, report: Report) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m soak", description=__doc__)
-    parser.add_argument("--messages", type=int, default=3000, help="archive size (default 3000)")
-    parser.add_argument("--rate", type=float, default=12.0, help="messages fed per second")
-    parser.add_argument(
-        "--every",
-        type=int,
-        default=50,
-        help="one message in EVERY goes through a separate parsemail process",
-    )
-    parser.add_argument(
-        "--settle",
-        type=int,
-        default=2400,
-        help="seconds allowed to settle after feeding (default 2400)",
-    )
-    parser.add_argument("--rounds", type=int, default=15, help="writes per concurrent maintainer")
-    parser.add_argument("--fuzz-examples", type=int, default=1500)
-    parser.add_argument("--atheris-seconds", type=int, default=120)
-    parser.add_argument(
-        "--shuffles",
-        type=int,
-        default=1,
-        help="parallel ingestion runs, each with its own shuffle (default 1)",
-    )
-    parser.add_argument("--shuffle-seed", type=int, default=20261127, help="the first shuffle")
-    parser.add_argument("--skip-maintainers", action="store_true")
-    parser.add_argument("--skip-fuzz", action="store_true")
-    parser.add_argument(
-        "--skip-faults",
-        action="store_true",
-        help="only the reference run, parallel ingestion (and fuzzing)",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
 
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="pw-soak-"))
@@ -641,6 +636,43 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"logs kept in {workdir}")
     return 0 if report.passed else 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m soak", description=__doc__)
+    parser.add_argument("--messages", type=int, default=3000, help="archive size (default 3000)")
+    parser.add_argument("--rate", type=float, default=12.0, help="messages fed per second")
+    parser.add_argument(
+        "--every",
+        type=int,
+        default=50,
+        help="one message in EVERY goes through a separate parsemail process",
+    )
+    parser.add_argument(
+        "--settle",
+        type=int,
+        default=2400,
+        help="seconds allowed to settle after feeding (default 2400)",
+    )
+    parser.add_argument("--rounds", type=int, default=15, help="writes per concurrent maintainer")
+    parser.add_argument("--fuzz-examples", type=int, default=1500)
+    parser.add_argument("--atheris-seconds", type=int, default=120)
+    parser.add_argument(
+        "--shuffles",
+        type=int,
+        default=1,
+        help="parallel ingestion runs, each with its own shuffle (default 1)",
+    )
+    parser.add_argument("--shuffle-seed", type=int, default=20261127, help="the first shuffle")
+    parser.add_argument("--skip-maintainers", action="store_true")
+    parser.add_argument("--skip-fuzz", action="store_true")
+    parser.add_argument(
+        "--skip-faults",
+        action="store_true",
+        help="only the reference run, parallel ingestion (and fuzzing)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    return parser
 
 
 if __name__ == "__main__":
