@@ -7,7 +7,6 @@ outcome written on the mail either way.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from django.db import (
@@ -39,10 +38,10 @@ from apps.mail.replies import (
 from apps.mail.results import Result
 from apps.mail.submissions import cover_create_from_mail, patch_create_from_mail
 from apps.patches.models import Cover, Patch
-from apps.projects.models import Person, Project
+from apps.projects.models import Project
 from apps.series.dependencies import series_dependencies_arrived
 from apps.series.models import Series
-from apps.series.services import Thread, thread_lookup
+from apps.series.services import thread_lookup
 
 log = logging.getLogger(__name__)
 
@@ -236,19 +235,7 @@ def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContex
         )
         _arrived(project, parsed.msgid, awaited, context, series=cover.series)
         return Result.parsed(f"cover {cover.pk} in {project.linkname}: {cover.name}")
-    return _ingest_reply(mail, parsed, project, submitter, date, thread, context)
 
-
-def _ingest_reply(
-    mail: IncomingMail,
-    parsed: ParsedMail,
-    project: Project,
-    submitter: Person,
-    date: dt.datetime,
-    thread: Thread,
-    context: IngestContext,
-) -> Result:
-    """A reply: a comment on what it answers, or kept waiting until that arrives."""
     # A comment stored before (delivered twice) violates its unique constraint below.
     parent = reply_parent(project, parsed.refs)
     reply_await(
@@ -271,7 +258,7 @@ def _ingest_reply(
         date=date,
         patterns=context.tag_patterns,
     )
-    _arrived(project, parsed.msgid, thread.awaited, context)
+    _arrived(project, parsed.msgid, awaited, context)
     return Result.parsed(comment_describe(comment))
 
 

@@ -16,7 +16,7 @@ from apps.projects.models import (
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    fieldsets = tuple(DjangoUserAdmin.fieldsets or ()) + (
+    fieldsets = DjangoUserAdmin.fieldsets + (
         ("Patchwork settings", {"fields": ("items_per_page", "show_ids", "send_email")}),
     )
     actions = ["generate_api_token"]

@@ -98,14 +98,11 @@ def email_confirmation_confirm(*, confirmation: EmailConfirmation) -> EmailConfi
     if claimed != 1:
         raise ConfirmationInvalid("used")
     confirmation.active = False
-    user = confirmation.user  # set for registration and linking (email_confirmation_request)
     if confirmation.type == EmailConfirmation.REGISTRATION:
-        assert user is not None
-        user_activate(user=user)
-        person_link(user=user, email=confirmation.email)
+        user_activate(user=confirmation.user)
+        person_link(user=confirmation.user, email=confirmation.email)
     elif confirmation.type == EmailConfirmation.USERPERSON:
-        assert user is not None
-        person_link(user=user, email=confirmation.email)
+        person_link(user=confirmation.user, email=confirmation.email)
     elif confirmation.type == EmailConfirmation.OPTOUT:
         email_optout_add(email=confirmation.email)
     elif confirmation.type == EmailConfirmation.OPTIN:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from apps.projects.params import is_id, parse_id
@@ -48,8 +47,12 @@ def parse_dependency(value: str) -> Dependency | None:
         if kind in parts and parts.index(kind) + 1 < len(parts):
             key = parts[parts.index(kind) + 1]
             if is_id(key):
-                ids: dict[str, Any] = {f"{kind}_id": parse_id(key)}
-                return Dependency(**ids)
+                number = parse_id(key)
+                if kind == "series":
+                    return Dependency(series_id=number)
+                return (
+                    Dependency(patch_id=number) if kind == "patch" else Dependency(cover_id=number)
+                )
             if kind != "series" and "@" in key:
                 return Dependency(msgid=f"<{key}>")
     return None
