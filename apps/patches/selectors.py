@@ -281,7 +281,6 @@ def patch_check_summaries(patch_ids: Iterable[int]) -> dict[int, dict]:
     computed by the database (only the newest check of a context and user counts).
     """
     ids = [int(pk) for pk in patch_ids]
-    params: list[Any]
     if connection.vendor == "postgresql":
         where, params = "patch_id = ANY(%s::bigint[])", [int_array(ids)]
     else:

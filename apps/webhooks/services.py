@@ -296,7 +296,7 @@ def webhooks_of_project_sql() -> RawSQL:
     webhook_col = through.get_field("webhook").column
     project_col = through.get_field("project").column
     q = connection.ops.quote_name
-    outer = f"{q(Project._meta.db_table)}.{q(Project._meta.pk.column or 'id')}"
+    outer = f"{q(Project._meta.db_table)}.{q(Project._meta.pk.column)}"
     if connection.vendor == "postgresql":
         items = "COALESCE(json_agg(json_build_array(w.id, w.categories)), '[]')::text"
     else:
