@@ -147,54 +147,7 @@ def _ensure_base(conn: psycopg.Connection, rng: random.Random, people: int) -> d
     """Projects, users (maintainers, CI), people: created once, reused by grow()."""
     existing = conn.execute("SELECT id, linkname FROM projects_project").fetchall()
     if not any(name == BIG for _, name in existing):
-        for linkname, _ in PROJECTS:
-            conn.execute(
-                "INSERT INTO projects_project (linkname, name, listid, listemail, subject_match, "
-                "web_url, scm_url, webscm_url, list_archive_url, list_archive_url_format, "
-                "commit_url_format, send_notifications, use_tags, show_dependencies, "
-                "auto_supersede, cover_trailers) VALUES (%s, %s, %s, %s, '', '', '', '', '', "
-                "'https://lore.example.org/r/{}', '', false, true, false, true, true)",
-                (
-                    linkname,
-                    linkname.title(),
-                    f"{linkname}.lists.example.org",
-                    f"{linkname}@lists.example.org",
-                ),
-            )
-        now = dt.datetime.now(dt.UTC)
-        for i in range(20):
-            conn.execute(
-                "INSERT INTO projects_user (password, is_superuser, username, first_name, "
-                "last_name, email, is_staff, is_active, date_joined, items_per_page, show_ids, "
-                "send_email) VALUES ('!', false, %s, %s, 'Maintainer', %s, false, true, %s, 100, "
-                "false, false)",
-                (f"maint{i}", f"M{i}", f"maint{i}@example.org", now),
-            )
-        conn.execute(
-            "INSERT INTO projects_user (password, is_superuser, username, first_name, last_name, "
-            "email, is_staff, is_active, date_joined, items_per_page, show_ids, send_email) "
-            "VALUES ('!', false, 'ci-bot', 'CI', 'Bot', 'ci@example.org', false, true, %s, 100, "
-            "false, false)",
-            (now,),
-        )
-        projects = conn.execute("SELECT id FROM projects_project ORDER BY id").fetchall()
-        users = conn.execute(
-            "SELECT id FROM projects_user WHERE username LIKE 'maint%%'"
-        ).fetchall()
-        for (pid,) in projects:
-            for (uid,) in rng.sample(users, 4):
-                conn.execute(
-                    "INSERT INTO projects_project_maintainers (project_id, user_id) VALUES (%s, %s)",
-                    (pid, uid),
-                )
-        with conn.cursor().copy("COPY projects_person (email, name) FROM STDIN") as copy:
-            for i in range(people):
-                copy.write_row(
-                    (
-                        f"dev{i}@{rng.choice(['example.org', 'example.com', 'corp.example'])}",
-                        f"Developer {i}",
-                    )
-                )
+        _create_base(conn, rng, people)
     return {
         "projects": dict(conn.execute("SELECT linkname, id FROM projects_project").fetchall()),
         "users": [
@@ -209,6 +162,56 @@ def _ensure_base(conn: psycopg.Connection, rng: random.Random, people: int) -> d
         ).fetchall(),
         "states": dict(conn.execute("SELECT slug, id FROM projects_state").fetchall()),
     }
+
+
+def _create_base(conn: psycopg.Connection, rng: random.Random, people: int) -> None:
+    """The projects, 20 maintainers (4 picked for each project), a CI user, `people` people."""
+    for linkname, _ in PROJECTS:
+        conn.execute(
+            "INSERT INTO projects_project (linkname, name, listid, listemail, subject_match, "
+            "web_url, scm_url, webscm_url, list_archive_url, list_archive_url_format, "
+            "commit_url_format, send_notifications, use_tags, show_dependencies, "
+            "auto_supersede, cover_trailers) VALUES (%s, %s, %s, %s, '', '', '', '', '', "
+            "'https://lore.example.org/r/{}', '', false, true, false, true, true)",
+            (
+                linkname,
+                linkname.title(),
+                f"{linkname}.lists.example.org",
+                f"{linkname}@lists.example.org",
+            ),
+        )
+    now = dt.datetime.now(dt.UTC)
+    for i in range(20):
+        conn.execute(
+            "INSERT INTO projects_user (password, is_superuser, username, first_name, "
+            "last_name, email, is_staff, is_active, date_joined, items_per_page, show_ids, "
+            "send_email) VALUES ('!', false, %s, %s, 'Maintainer', %s, false, true, %s, 100, "
+            "false, false)",
+            (f"maint{i}", f"M{i}", f"maint{i}@example.org", now),
+        )
+    conn.execute(
+        "INSERT INTO projects_user (password, is_superuser, username, first_name, last_name, "
+        "email, is_staff, is_active, date_joined, items_per_page, show_ids, send_email) "
+        "VALUES ('!', false, 'ci-bot', 'CI', 'Bot', 'ci@example.org', false, true, %s, 100, "
+        "false, false)",
+        (now,),
+    )
+    projects = conn.execute("SELECT id FROM projects_project ORDER BY id").fetchall()
+    users = conn.execute("SELECT id FROM projects_user WHERE username LIKE 'maint%%'").fetchall()
+    for (pid,) in projects:
+        for (uid,) in rng.sample(users, 4):
+            conn.execute(
+                "INSERT INTO projects_project_maintainers (project_id, user_id) VALUES (%s, %s)",
+                (pid, uid),
+            )
+    with conn.cursor().copy("COPY projects_person (email, name) FROM STDIN") as copy:
+        for i in range(people):
+            copy.write_row(
+                (
+                    f"dev{i}@{rng.choice(['example.org', 'example.com', 'corp.example'])}",
+                    f"Developer {i}",
+                )
+            )
 
 
 def _series_size(rng: random.Random) -> int:
