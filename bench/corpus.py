@@ -325,19 +325,10 @@ class ListSimulator:
             )
         if cover_letter:
             title = self._cover_title(chunk)
-            lines = [
-                f"This series {chunk[0].subject[:1].lower() + chunk[0].subject[1:]}"
-                f"{' and more' if total > 1 else ''}.",
-                "",
-            ]
-            if changes:
-                lines += [f"Changes in v{version}:", changes]
-            lines += [f"{author.name} ({total}):"]
-            lines += [f"  {c.subject}" for c in chunk]
-            lines += ["", "-- ", "2.39.5"]
             marker = f" 0/{total}" if total > 1 else ""
             cover = self.add(
-                when, author, f"[{prefix}{marker}] {title}", "\n".join(lines),
+                when, author, f"[{prefix}{marker}] {title}",
+                self._cover_body(chunk, author, version, changes),
                 refs=root, cc=cc, extra=["X-Mailer: git-send-email 2.39.5"], is_cover=True,
             )  # fmt: skip
             sent.append(cover)
@@ -361,6 +352,21 @@ class ListSimulator:
             if style == "deep" or (style == "shallow" and not cover_letter and number == 1):
                 root = [*root, mail.msgid]
         return sent
+
+    def _cover_body(self, chunk: list[Commit], author: Person, version: int, changes: str) -> str:
+        """A cover letter as git format-patch --cover-letter writes it, filled in."""
+        total = len(chunk)
+        lines = [
+            f"This series {chunk[0].subject[:1].lower() + chunk[0].subject[1:]}"
+            f"{' and more' if total > 1 else ''}.",
+            "",
+        ]
+        if changes:
+            lines += [f"Changes in v{version}:", changes]
+        lines += [f"{author.name} ({total}):"]
+        lines += [f"  {c.subject}" for c in chunk]
+        lines += ["", "-- ", "2.39.5"]
+        return "\n".join(lines)
 
     def _cover_title(self, chunk: list[Commit]) -> str:
         words = chunk[0].subject.split(":", 1)[-1].strip()

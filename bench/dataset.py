@@ -147,54 +147,7 @@ def _ensure_base(conn: psycopg.Connection, rng: random.Random, people: int) -> d
     """Projects, users (maintainers, CI), people: created once, reused by grow()."""
     existing = conn.execute("SELECT id, linkname FROM projects_project").fetchall()
     if not any(name == BIG for _, name in existing):
-        for linkname, _ in PROJECTS:
-            conn.execute(
-                "INSERT INTO projects_project (linkname, name, listid, listemail, subject_match, "
-                "web_url, scm_url, webscm_url, list_archive_url, list_archive_url_format, "
-                "commit_url_format, send_notifications, use_tags, show_dependencies, "
-                "auto_supersede, cover_trailers) VALUES (%s, %s, %s, %s, '', '', '', '', '', "
-                "'https://lore.example.org/r/{}', '', false, true, false, true, true)",
-                (
-                    linkname,
-                    linkname.title(),
-                    f"{linkname}.lists.example.org",
-                    f"{linkname}@lists.example.org",
-                ),
-            )
-        now = dt.datetime.now(dt.UTC)
-        for i in range(20):
-            conn.execute(
-                "INSERT INTO projects_user (password, is_superuser, username, first_name, "
-                "last_name, email, is_staff, is_active, date_joined, items_per_page, show_ids, "
-                "send_email) VALUES ('!', false, %s, %s, 'Maintainer', %s, false, true, %s, 100, "
-                "false, false)",
-                (f"maint{i}", f"M{i}", f"maint{i}@example.org", now),
-            )
-        conn.execute(
-            "INSERT INTO projects_user (password, is_superuser, username, first_name, last_name, "
-            "email, is_staff, is_active, date_joined, items_per_page, show_ids, send_email) "
-            "VALUES ('!', false, 'ci-bot', 'CI', 'Bot', 'ci@example.org', false, true, %s, 100, "
-            "false, false)",
-            (now,),
-        )
-        projects = conn.execute("SELECT id FROM projects_project ORDER BY id").fetchall()
-        users = conn.execute(
-            "SELECT id FROM projects_user WHERE username LIKE 'maint%%'"
-        ).fetchall()
-        for (pid,) in projects:
-            for (uid,) in rng.sample(users, 4):
-                conn.execute(
-                    "INSERT INTO projects_project_maintainers (project_id, user_id) VALUES (%s, %s)",
-                    (pid, uid),
-                )
-        with conn.cursor().copy("COPY projects_person (email, name) FROM STDIN") as copy:
-            for i in range(people):
-                copy.write_row(
-                    (
-                        f"dev{i}@{rng.choice(['example.org', 'example.com', 'corp.example'])}",
-                        f"Developer {i}",
-                    )
-                )
+        _create_base(conn, rng, people)
     return {
         "projects": dict(conn.execute("SELECT linkname, id FROM projects_project").fetchall()),
         "users": [
@@ -209,6 +162,56 @@ def _ensure_base(conn: psycopg.Connection, rng: random.Random, people: int) -> d
         ).fetchall(),
         "states": dict(conn.execute("SELECT slug, id FROM projects_state").fetchall()),
     }
+
+
+def _create_base(conn: psycopg.Connection, rng: random.Random, people: int) -> None:
+    """The projects, 20 maintainers (4 picked for each project), a CI user, `people` people."""
+    for linkname, _ in PROJECTS:
+        conn.execute(
+            "INSERT INTO projects_project (linkname, name, listid, listemail, subject_match, "
+            "web_url, scm_url, webscm_url, list_archive_url, list_archive_url_format, "
+            "commit_url_format, send_notifications, use_tags, show_dependencies, "
+            "auto_supersede, cover_trailers) VALUES (%s, %s, %s, %s, '', '', '', '', '', "
+            "'https://lore.example.org/r/{}', '', false, true, false, true, true)",
+            (
+                linkname,
+                linkname.title(),
+                f"{linkname}.lists.example.org",
+                f"{linkname}@lists.example.org",
+            ),
+        )
+    now = dt.datetime.now(dt.UTC)
+    for i in range(20):
+        conn.execute(
+            "INSERT INTO projects_user (password, is_superuser, username, first_name, "
+            "last_name, email, is_staff, is_active, date_joined, items_per_page, show_ids, "
+            "send_email) VALUES ('!', false, %s, %s, 'Maintainer', %s, false, true, %s, 100, "
+            "false, false)",
+            (f"maint{i}", f"M{i}", f"maint{i}@example.org", now),
+        )
+    conn.execute(
+        "INSERT INTO projects_user (password, is_superuser, username, first_name, last_name, "
+        "email, is_staff, is_active, date_joined, items_per_page, show_ids, send_email) "
+        "VALUES ('!', false, 'ci-bot', 'CI', 'Bot', 'ci@example.org', false, true, %s, 100, "
+        "false, false)",
+        (now,),
+    )
+    projects = conn.execute("SELECT id FROM projects_project ORDER BY id").fetchall()
+    users = conn.execute("SELECT id FROM projects_user WHERE username LIKE 'maint%%'").fetchall()
+    for (pid,) in projects:
+        for (uid,) in rng.sample(users, 4):
+            conn.execute(
+                "INSERT INTO projects_project_maintainers (project_id, user_id) VALUES (%s, %s)",
+                (pid, uid),
+            )
+    with conn.cursor().copy("COPY projects_person (email, name) FROM STDIN") as copy:
+        for i in range(people):
+            copy.write_row(
+                (
+                    f"dev{i}@{rng.choice(['example.org', 'example.com', 'corp.example'])}",
+                    f"Developer {i}",
+                )
+            )
 
 
 def _series_size(rng: random.Random) -> int:
@@ -244,17 +247,53 @@ def _fill(
     special: bool,
 ) -> dict:
     """Write `patches` patches (and everything around them) dated between start and end."""
-    rng = random.Random(seed)
-    texts = Texts.from_repo(rng)
-    ids = _start_ids(conn, TABLES)
-    people = base["people"]
-    person_weights = [1.0 / (i + 1) ** 0.8 for i in range(len(people))]
-    rows: dict[str, list[tuple]] = {t: [] for t in COLUMNS}
-    st = base["states"]
-    info: dict = {}
-    tag = hashlib.sha1(f"{seed}".encode()).hexdigest()[:8]
+    filler = _Filler(conn, base, seed=seed, special=special)
+    for linkname, share in PROJECTS:
+        filler.project(linkname, int(patches * share), start, end)
+    _flush(conn, filler.rows)
+    for table in TABLES:
+        conn.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"(SELECT coalesce(max(id), 1) FROM {table}))"
+        )
+    return filler.info
 
-    def event(category, date, project, **refs):
+
+@dataclass
+class _Series:
+    """What the patches of one generated series share."""
+
+    project: int
+    id: int
+    date: dt.datetime
+    version: int
+    size: int
+    submitter: tuple  # (id, email, name)
+    recent: bool
+    # Message-IDs its next mail refers to.
+    refs: list[str] = field(default_factory=list)
+
+
+class _Filler:
+    """_fill's state: one random source (the same seed gives the same rows, in the same
+    order of draws), the next ids, the rows waiting for COPY, and `info`, the special rows
+    the read benchmark looks for."""
+
+    def __init__(self, conn: psycopg.Connection, base: dict, *, seed: int, special: bool):
+        self.conn = conn
+        self.base = base
+        self.special = special
+        self.rng = random.Random(seed)
+        self.texts = Texts.from_repo(self.rng)
+        self.ids = _start_ids(conn, TABLES)
+        self.people = base["people"]
+        self.person_weights = [1.0 / (i + 1) ** 0.8 for i in range(len(self.people))]
+        self.rows: dict[str, list[tuple]] = {t: [] for t in COLUMNS}
+        self.states = base["states"]
+        self.info: dict = {}
+        self.tag = hashlib.sha1(f"{seed}".encode()).hexdigest()[:8]
+
+    def event(self, category: str, date: dt.datetime, project: int, **refs) -> None:
         row = {
             "actor_id": None, "cover_id": None, "cover_comment_id": None, "created_check_id": None,
             "current_delegate_id": None, "current_relation_id": None, "current_state_id": None,
@@ -262,140 +301,147 @@ def _fill(
             "previous_relation_id": None, "previous_state_id": None, "series_id": None,
         }  # fmt: skip
         row.update(refs)
-        rows["events_event"].append(
-            (ids.take("events_event"), category, date, row["actor_id"], row["cover_id"],
+        self.rows["events_event"].append(
+            (self.ids.take("events_event"), category, date, row["actor_id"], row["cover_id"],
              row["cover_comment_id"], row["created_check_id"], row["current_delegate_id"],
              row["current_relation_id"], row["current_state_id"], row["patch_id"],
              row["patch_comment_id"], row["previous_delegate_id"], row["previous_relation_id"],
              row["previous_state_id"], project, row["series_id"])
         )  # fmt: skip
 
-    for linkname, share in PROJECTS:
-        project = base["projects"][linkname]
-        count = int(patches * share)
+    def project(self, linkname: str, count: int, start: dt.datetime, end: dt.datetime) -> None:
+        """count patches of one project, in series, spread evenly from start to end."""
+        project = self.base["projects"][linkname]
         made = 0
         seconds = (end - start).total_seconds()
-        first_special = special and linkname == BIG
+        first_special = self.special and linkname == BIG
+        # The 1,000-line diff goes to the first patch past a third of the big project.
+        long_diff_after = count // 3 if self.special and linkname == BIG else None
         while made < count:
-            size = min(_series_size(rng), count - made)
+            size = min(_series_size(self.rng), count - made)
             if first_special and made >= count // 2:
                 size, first_special = SPECIAL_SERIES, False
-                info["series_100"] = ids.next["series_series"]
+                self.info["series_100"] = self.ids.next["series_series"]
             frac = made / count
-            date = start + dt.timedelta(seconds=seconds * frac + rng.uniform(0, 3600))
-            recent = frac > 1 - RECENT_SHARE
-            submitter = rng.choices(people, weights=person_weights)[0]
-            version = rng.choices([1, 2, 3], weights=[75, 20, 5])[0]
-            subject = rng.choice(texts.subjects)
-            series_id = ids.take("series_series")
-            cover_id = None
-            refs: list[str] = []
-            if size > 1 and rng.random() < 0.8:
-                cover_id = ids.take("patches_cover")
-                msgid = f"<{tag}.c{cover_id}@{submitter[1].split('@')[1]}>"
-                name = (
-                    f"[v{version},0/{size}] {subject}" if version > 1 else f"[0/{size}] {subject}"
-                )
-                rows["patches_cover"].append(
-                    (cover_id, msgid, date, _headers(msgid, f"[PATCH {name}]", submitter, date),
-                     f"This series {subject.lower()}.\n\n" + rng.choice(texts.bodies), name[:255],
-                     project, submitter[0])
-                )  # fmt: skip
-                event("cover-created", date, project, cover_id=cover_id)
-                refs = [msgid]
-            rows["series_series"].append(
-                (series_id, subject[:255], date, version, size, "", cover_id, None, project,
-                 submitter[0])
-            )  # fmt: skip
-            event("series-created", date, project, series_id=series_id)
+            date = start + dt.timedelta(seconds=seconds * frac + self.rng.uniform(0, 3600))
+            series = self.series(project, date, size, recent=frac > 1 - RECENT_SHARE)
             for number in range(1, size + 1):
-                pid = ids.take("patches_patch")
-                pdate = date + dt.timedelta(seconds=number)
-                psubject = rng.choice(texts.subjects)
-                prefix = ",".join(
-                    ([f"v{version}"] if version > 1 else [])
-                    + ([f"{number}/{size}"] if size > 1 else [])
-                )
-                name = (f"[{prefix}] " if prefix else "") + psubject
-                msgid = f"<{tag}.p{pid}@{submitter[1].split('@')[1]}>"
-                state = _weighted(rng, RECENT_STATES if recent else OLD_STATES)
-                archived = not recent and state != "new" and rng.random() < 0.7
-                delegate = rng.choice(base["users"]) if rng.random() < 0.3 else None
-                diff = rng.choice(texts.diffs)
-                if (
-                    special
-                    and linkname == BIG
-                    and "long_diff_patch" not in info
-                    and made > count // 3
-                ):
-                    diff = texts.long_diff
-                    info["long_diff_patch"] = (pid, msgid)
-                content = (
-                    rng.choice(texts.bodies) + f"\n\nSigned-off-by: {submitter[2]} <{submitter[1]}>"
-                )
-                rows["patches_patch"].append(
-                    (pid, msgid, pdate, _headers(msgid, f"[PATCH {name}]", submitter, pdate, refs),
-                     content, name[:255], diff, None,
-                     hashlib.sha1(f"c{pid}".encode()).hexdigest() if state == "accepted" else None,
-                     hashlib.sha1(diff.encode() + str(pid).encode()).hexdigest(), archived,
-                     number, delegate, project, series_id, st[state], submitter[0], None)
-                )  # fmt: skip
-                event("patch-created", pdate, project, patch_id=pid)
-                if number == size:
-                    event("series-completed", pdate, project, series_id=series_id)
-                if state != "new":
-                    event(
-                        "patch-state-changed", pdate + dt.timedelta(days=rng.uniform(1, 20)),
-                        project, patch_id=pid, previous_state_id=st["new"],
-                        current_state_id=st[state], actor_id=rng.choice(base["users"]),
-                    )  # fmt: skip
-                comments = rng.choices([0, 1, 2, 3, 4], weights=[50, 25, 13, 8, 4])[0]
-                tags: dict[int, int] = {}
-                for c in range(comments):
-                    cid = ids.take("patches_patchcomment")
-                    who = rng.choices(people, weights=person_weights)[0]
-                    cdate = pdate + dt.timedelta(hours=rng.uniform(1, 72))
-                    cmsgid = f"<{tag}.m{cid}@{who[1].split('@')[1]}>"
-                    text = (
-                        f"On {pdate:%Y-%m-%d}, {submitter[2]} wrote:\n> {psubject}\n\nLooks good.\n"
-                    )
-                    if rng.random() < 0.5:
-                        tid, tname = rng.choice(TRAILERS)
-                        tags[tid] = tags.get(tid, 0) + 1
-                        text += f"\n{tname}: {who[2]} <{who[1]}>\n"
-                    rows["patches_patchcomment"].append(
-                        (cid, cmsgid, cdate,
-                         _headers(cmsgid, f"Re: [PATCH {name}]", who, cdate, [*refs, msgid]),
-                         text, None, pid, who[0])
-                    )  # fmt: skip
-                    event(
-                        "patch-comment-created", cdate, project, patch_id=pid, patch_comment_id=cid
-                    )
-                    del c
-                for tid, n in tags.items():
-                    rows["patches_patchtag"].append((ids.take("patches_patchtag"), n, pid, tid))
-                if rng.random() < 0.4:
-                    for context in rng.sample(CHECK_CONTEXTS, rng.randint(1, 3)):
-                        chid = ids.take("checks_check")
-                        chdate = pdate + dt.timedelta(minutes=rng.uniform(5, 120))
-                        rows["checks_check"].append(
-                            (chid, chdate, rng.choice(CHECK_STATES),
-                             f"https://ci.example.org/{chid}", f"{context} done", context, pid,
-                             base["ci"])
-                        )  # fmt: skip
-                        event("check-created", chdate, project, patch_id=pid, created_check_id=chid)
-                if not refs or size == 1:
-                    refs = [*refs, msgid] if number == 1 else refs
+                long_diff = long_diff_after is not None and made > long_diff_after
+                msgid = self.patch(series, number, long_diff=long_diff)
+                if not series.refs or size == 1:
+                    series.refs = [*series.refs, msgid] if number == 1 else series.refs
                 made += 1
-            if sum(len(r) for r in rows.values()) > 50_000:
-                _flush(conn, rows)
-    _flush(conn, rows)
-    for table in TABLES:
-        conn.execute(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-            f"(SELECT coalesce(max(id), 1) FROM {table}))"
+            if sum(len(r) for r in self.rows.values()) > 50_000:
+                _flush(self.conn, self.rows)
+
+    def series(self, project: int, date: dt.datetime, size: int, *, recent: bool) -> _Series:
+        """A series row (and its cover letter, most of the time)."""
+        rng = self.rng
+        submitter = rng.choices(self.people, weights=self.person_weights)[0]
+        version = rng.choices([1, 2, 3], weights=[75, 20, 5])[0]
+        subject = rng.choice(self.texts.subjects)
+        series = _Series(project, self.ids.take("series_series"), date, version, size, submitter,
+                         recent)  # fmt: skip
+        cover_id = None
+        if size > 1 and rng.random() < 0.8:
+            cover_id = self.ids.take("patches_cover")
+            msgid = f"<{self.tag}.c{cover_id}@{submitter[1].split('@')[1]}>"
+            name = f"[v{version},0/{size}] {subject}" if version > 1 else f"[0/{size}] {subject}"
+            self.rows["patches_cover"].append(
+                (cover_id, msgid, date, _headers(msgid, f"[PATCH {name}]", submitter, date),
+                 f"This series {subject.lower()}.\n\n" + rng.choice(self.texts.bodies),
+                 name[:255], project, submitter[0])
+            )  # fmt: skip
+            self.event("cover-created", date, project, cover_id=cover_id)
+            series.refs = [msgid]
+        self.rows["series_series"].append(
+            (series.id, subject[:255], date, version, size, "", cover_id, None, project,
+             submitter[0])
+        )  # fmt: skip
+        self.event("series-created", date, project, series_id=series.id)
+        return series
+
+    def patch(self, series: _Series, number: int, *, long_diff: bool) -> str:
+        """Patch number of series, with its events, comments, tags and checks; its Message-ID."""
+        rng, texts, st, submitter = self.rng, self.texts, self.states, series.submitter
+        pid = self.ids.take("patches_patch")
+        pdate = series.date + dt.timedelta(seconds=number)
+        psubject = rng.choice(texts.subjects)
+        prefix = ",".join(
+            ([f"v{series.version}"] if series.version > 1 else [])
+            + ([f"{number}/{series.size}"] if series.size > 1 else [])
         )
-    return info
+        name = (f"[{prefix}] " if prefix else "") + psubject
+        msgid = f"<{self.tag}.p{pid}@{submitter[1].split('@')[1]}>"
+        state = _weighted(rng, RECENT_STATES if series.recent else OLD_STATES)
+        archived = not series.recent and state != "new" and rng.random() < 0.7
+        delegate = rng.choice(self.base["users"]) if rng.random() < 0.3 else None
+        diff = rng.choice(texts.diffs)
+        if long_diff and "long_diff_patch" not in self.info:
+            diff = texts.long_diff
+            self.info["long_diff_patch"] = (pid, msgid)
+        content = rng.choice(texts.bodies) + f"\n\nSigned-off-by: {submitter[2]} <{submitter[1]}>"
+        self.rows["patches_patch"].append(
+            (pid, msgid, pdate,
+             _headers(msgid, f"[PATCH {name}]", submitter, pdate, series.refs),
+             content, name[:255], diff, None,
+             hashlib.sha1(f"c{pid}".encode()).hexdigest() if state == "accepted" else None,
+             hashlib.sha1(diff.encode() + str(pid).encode()).hexdigest(), archived,
+             number, delegate, series.project, series.id, st[state], submitter[0], None)
+        )  # fmt: skip
+        self.event("patch-created", pdate, series.project, patch_id=pid)
+        if number == series.size:
+            self.event("series-completed", pdate, series.project, series_id=series.id)
+        if state != "new":
+            self.event(
+                "patch-state-changed", pdate + dt.timedelta(days=rng.uniform(1, 20)),
+                series.project, patch_id=pid, previous_state_id=st["new"],
+                current_state_id=st[state], actor_id=rng.choice(self.base["users"]),
+            )  # fmt: skip
+        self.comments(series, pid, pdate, psubject, name, msgid)
+        self.checks(series.project, pid, pdate)
+        return msgid
+
+    def comments(
+        self, series: _Series, pid: int, pdate: dt.datetime, psubject: str, name: str, msgid: str
+    ) -> None:
+        """Replies to a patch, some with review trailers (and the tag counts they make)."""
+        rng, submitter = self.rng, series.submitter
+        comments = rng.choices([0, 1, 2, 3, 4], weights=[50, 25, 13, 8, 4])[0]
+        tags: dict[int, int] = {}
+        for _ in range(comments):
+            cid = self.ids.take("patches_patchcomment")
+            who = rng.choices(self.people, weights=self.person_weights)[0]
+            cdate = pdate + dt.timedelta(hours=rng.uniform(1, 72))
+            cmsgid = f"<{self.tag}.m{cid}@{who[1].split('@')[1]}>"
+            text = f"On {pdate:%Y-%m-%d}, {submitter[2]} wrote:\n> {psubject}\n\nLooks good.\n"
+            if rng.random() < 0.5:
+                tid, tname = rng.choice(TRAILERS)
+                tags[tid] = tags.get(tid, 0) + 1
+                text += f"\n{tname}: {who[2]} <{who[1]}>\n"
+            self.rows["patches_patchcomment"].append(
+                (cid, cmsgid, cdate,
+                 _headers(cmsgid, f"Re: [PATCH {name}]", who, cdate, [*series.refs, msgid]),
+                 text, None, pid, who[0])
+            )  # fmt: skip
+            self.event(
+                "patch-comment-created", cdate, series.project, patch_id=pid, patch_comment_id=cid
+            )
+        for tid, n in tags.items():
+            self.rows["patches_patchtag"].append((self.ids.take("patches_patchtag"), n, pid, tid))
+
+    def checks(self, project: int, pid: int, pdate: dt.datetime) -> None:
+        """CI results for some patches."""
+        rng = self.rng
+        if rng.random() < 0.4:
+            for context in rng.sample(CHECK_CONTEXTS, rng.randint(1, 3)):
+                chid = self.ids.take("checks_check")
+                chdate = pdate + dt.timedelta(minutes=rng.uniform(5, 120))
+                self.rows["checks_check"].append(
+                    (chid, chdate, rng.choice(CHECK_STATES), f"https://ci.example.org/{chid}",
+                     f"{context} done", context, pid, self.base["ci"])
+                )  # fmt: skip
+                self.event("check-created", chdate, project, patch_id=pid, created_check_id=chid)
 
 
 _ORDER = ["series_series", "patches_cover", "patches_patch", "patches_patchcomment",

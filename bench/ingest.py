@@ -237,26 +237,29 @@ def bench_ingest(archive: Path, small: Path, template: str, messages: int) -> tu
 
     fresh_database(database, template)
     raw["parsearchive"] = pa = run_stage("parsearchive", archive, database)
-    raw["parsearchive"]["outcome"] = pa_outcome = outcome(database)
-    rate_pa = messages / pa["seconds"]
+    raw["parsearchive"]["outcome"] = outcome(database)
 
     fresh_database(database, template)
-    raw["parsearchive_small"] = small_pa = run_stage("parsearchive", small, database)
+    raw["parsearchive_small"] = run_stage("parsearchive", small, database)
 
     fresh_database(database, template)
     raw["celery"] = cel = run_celery(archive, database, messages)
-    raw["celery"]["outcome"] = cel_outcome = outcome(database)
-    rate_cel = messages / cel["seconds"]
+    raw["celery"]["outcome"] = outcome(database)
 
-    per_msg_pa = pa["statements"] / messages
-    per_msg_cel = cel["statements"] / messages
-    growth = pa["peak_rss_mb"] / small_pa["peak_rss_mb"] - 1
-    same = {k: v for k, v in pa_outcome.items() if k != "events"} == {
-        k: v for k, v in cel_outcome.items() if k != "events"
-    }
     s = f"ingest ({messages:,} msgs)"
-    figures = [
-        Figure(s, "floor: stdlib parse only", rate_floor, "msgs/s"),
+    figures = [Figure(s, "floor: stdlib parse only", rate_floor, "msgs/s")]
+    figures += _parsearchive_figures(s, messages, rate_floor, pa, raw["parsearchive_small"])
+    figures += _celery_figures(s, messages, rate_floor, cel, pa["outcome"])
+    return figures, raw
+
+
+def _parsearchive_figures(
+    s: str, messages: int, rate_floor: float, pa: dict, small_pa: dict
+) -> list[Figure]:
+    rate_pa = messages / pa["seconds"]
+    per_msg_pa = pa["statements"] / messages
+    growth = pa["peak_rss_mb"] / small_pa["peak_rss_mb"] - 1
+    return [
         Figure(s, "parsearchive", rate_pa, "msgs/s"),
         Figure(
             s,
@@ -284,6 +287,19 @@ def bench_ingest(archive: Path, small: Path, template: str, messages: int) -> tu
             growth <= FLAT_TOLERANCE,
             note=f"{small_pa['peak_rss_mb']:.0f} -> {pa['peak_rss_mb']:.0f} MiB",
         ),
+    ]
+
+
+def _celery_figures(
+    s: str, messages: int, rate_floor: float, cel: dict, pa_outcome: dict
+) -> list[Figure]:
+    rate_cel = messages / cel["seconds"]
+    per_msg_cel = cel["statements"] / messages
+    cel_outcome = cel["outcome"]
+    same = {k: v for k, v in pa_outcome.items() if k != "events"} == {
+        k: v for k, v in cel_outcome.items() if k != "events"
+    }
+    return [
         Figure(s, f"celery path ({WORKERS} workers)", rate_cel, "msgs/s"),
         Figure(
             s,
@@ -313,7 +329,6 @@ def bench_ingest(archive: Path, small: Path, template: str, messages: int) -> tu
             note=json.dumps({"parsearchive": pa_outcome, "celery": cel_outcome}),
         ),
     ]
-    return figures, raw
 
 
 def main(argv: list[str]) -> int:

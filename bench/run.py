@@ -40,16 +40,7 @@ def prepare_archives(messages: int, seed: int, repo: Path | None) -> tuple[Path,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="./dev bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    parser.add_argument("--only", default="ingest,reads,live,rangediff", help="which parts to run")
-    parser.add_argument("--messages", type=int, help="archive size for ingestion")
-    parser.add_argument("--patches", type=int, help="patches in the read database")
-    parser.add_argument("--requests", type=int, help="requests per endpoint and concurrency")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--repo", type=Path, help="git repository the corpus is made from")
-    parser.add_argument("--json", type=Path, help="where to write the JSON results")
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     sizes = dict(QUICK if args.quick else FULL)
     for key in ("messages", "patches", "requests"):
         if getattr(args, key):
@@ -102,13 +93,31 @@ def main(argv: list[str] | None = None) -> int:
     report.info["seconds"] = round(time.monotonic() - started, 1)
     report.info["load_average_end"] = os.getloadavg()
     print(report.table())
+    _write_results(report, raw, args.json)
+    return 0 if all(f.ok is not False for f in report.figures) else 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="./dev bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument("--only", default="ingest,reads,live,rangediff", help="which parts to run")
+    parser.add_argument("--messages", type=int, help="archive size for ingestion")
+    parser.add_argument("--patches", type=int, help="patches in the read database")
+    parser.add_argument("--requests", type=int, help="requests per endpoint and concurrency")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repo", type=Path, help="git repository the corpus is made from")
+    parser.add_argument("--json", type=Path, help="where to write the JSON results")
+    return parser
+
+
+def _write_results(report: Report, raw: dict, path: Path | None) -> None:
+    """The figures and raw measurements as JSON: at path (else a dated file) and latest.json."""
     data = {**report.to_json(), "raw": raw}
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = args.json or WORK / f"results-{stamp}.json"
+    target = path or WORK / f"results-{stamp}.json"
     write_json(target, data)
     write_json(WORK / "latest.json", data)
     print(f"\nJSON: {target}")
-    return 0 if all(f.ok is not False for f in report.figures) else 1
 
 
 if __name__ == "__main__":

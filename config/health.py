@@ -124,7 +124,9 @@ def _may_see_details(request) -> bool:
     token = settings.HEALTHZ_TOKEN
     auth = request.headers.get("Authorization", "")
     given = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-    return bool(token) and hmac.compare_digest(given.encode(), token.encode())
+    if not token:
+        return False
+    return hmac.compare_digest(given.encode(), token.encode())
 
 
 @never_cache

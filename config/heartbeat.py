@@ -66,7 +66,7 @@ def heartbeats_read() -> dict:
     worker_keys = sorted(client.scan_iter(match=WORKER_PREFIX + "*", count=100))
     values = client.mget([BEAT_KEY, *worker_keys])
 
-    def age(value: bytes | None) -> float | None:
+    def age(value: bytes | str | None) -> float | None:
         return None if value is None else round(max(now - float(value), 0.0), 1)
 
     workers = {

@@ -193,117 +193,23 @@ def fault_run(
     migrate(env)
     world = probe(env, "setup", LIST_ID, receiver.url)
 
-    services: list[Service] = [daphne(env, web_port, workdir / "daphne.log")]
-    services += [worker(env, f"worker{n}", workdir / f"worker{n}.log") for n in (1, 2)]
-    services.append(beat(env, workdir, workdir / "beat.log"))
-    for service in services:
-        service.start()
-        stack.callback(service.stop)
+    services = _start_services(env, web_port, workdir, stack)
     wait_for(lambda: _answers(base + "/healthz"), 120, "daphne")
-    by_name = {s.name: s for s in services}
 
     duration = args.messages / args.rate
-    down: set[str] = set()  # services we stopped on purpose (not restarted by supervision)
     faults = Faults()
-    plan = [
-        (0.15, "kill -9 worker1 (a replacement starts 5 s later)", "kill1"),
-        (0.25, "receiver starts failing (503 and dropped connections)", "receiver-off"),
-        (0.45, "Redis killed (every queued task lost); back in 30 s", "redis-off"),
-        (0.70, "PostgreSQL restarted (immediate stop: crash recovery)", "pg"),
-        (0.85, "kill -9 worker2 (a replacement starts 5 s later)", "kill2"),
-    ]
-    pending_actions: list[tuple[float, str]] = []
-    health: list[tuple[float, str]] = []
+    injector = _Injector(faults, pg, redis, receiver, services, fail_for=max(60.0, 0.2 * duration))
     feed = Feed(env, archive, args.rate, args.every)
     faults.note(f"feeding {args.messages} messages at {args.rate}/s (~{duration:.0f} s)")
-    fail_for = max(60.0, 0.2 * duration)
     deadline = time.monotonic() + duration * 4 + args.settle + 600
-    settled_at = None
-    while time.monotonic() < deadline:
-        now = time.monotonic() - faults.started
-        while plan and now >= plan[0][0] * duration:
-            _, text, action = plan.pop(0)
-            faults.note(text)
-            if action in ("kill1", "kill2"):
-                name = "worker1" if action == "kill1" else "worker2"
-                by_name[name].kill9()
-                down.add(name)
-                pending_actions.append((now + 5, f"start {name}"))
-            elif action == "receiver-off":
-                receiver.failing = True
-                pending_actions.append((now + fail_for, "receiver-on"))
-            elif action == "redis-off":
-                redis.kill()
-                pending_actions.append((now + 30, "redis-on"))
-            elif action == "pg":
-                pg.restart()
-                faults.note("PostgreSQL is back")
-        for when, action in sorted(pending_actions):
-            if now < when:
-                continue
-            pending_actions.remove((when, action))
-            if action.startswith("start "):
-                name = action.split()[1]
-                by_name[name].start()
-                down.discard(name)
-                faults.note(f"{name} started again")
-            elif action == "receiver-on":
-                receiver.failing = False
-                faults.note(f"receiver answers 200 again ({receiver.refused} requests refused)")
-            elif action == "redis-on":
-                redis.start()
-                faults.note("Redis is back (empty)")
-        for service in services:
-            if service.name not in down and service.supervise():
-                faults.note(f"{service.name} had died ({service.deaths[-1]}): restarted")
-        state = _health(base)
-        if not health or health[-1][1] != state:
-            health.append((now, state))
-        if feed.done() and not plan and not pending_actions:
-            status = probe(env, "status")
-            waiting = redis_waiting(redis)
-            if status["in_flight"] == 0 and waiting == 0:
-                settled_at = time.monotonic() - faults.started
-                faults.note(f"settled: {status}")
-                break
-            if int(now) % 30 < 3:
-                log(f"settling: {status}, broker queue {waiting}")
-        time.sleep(2)
+    health, settled_at = _faults_until_settled(
+        injector, feed, env, redis, base, duration=duration, deadline=deadline
+    )
     feed.finish()
 
     report.section("Fault run (parsemail → workers → webhooks, on the real topology)")
-    for entry in faults.log:
-        report.say("  " + entry)
-    report.say("  /healthz as seen during the run:")
-    for when, state in health:
-        report.say(f"    t+{when:6.1f}s  {state}")
-    codes: dict[str, int] = {}
-    for line in feed.lines:
-        for code in line["codes"]:
-            codes[str(code)] = codes.get(str(code), 0) + 1
-    bounced = [line["n"] for line in feed.lines if line["codes"][-1] != 0]
-    via_process = sum(1 for line in feed.lines if line["process"])
-    report.say(
-        f"  parsemail runs by exit status: {codes} (75 = the MTA keeps the mail and retries); "
-        f"{via_process} messages through a separate `manage.py parsemail` process"
-    )
-    report.check(
-        "every message fed",
-        len(feed.lines) == args.messages,
-        f"{len(feed.lines)} of {args.messages}",
-    )
-    report.check(
-        "no message bounced (parsemail always ended 0)",
-        not bounced,
-        f"{len(bounced)} bounced" + (f", e.g. #{bounced[:5]}" if bounced else ""),
-    )
-    report.check(
-        "everything settled (no pending mail or delivery, empty broker queue)",
-        settled_at is not None,
-        f"after {settled_at:.0f} s" if settled_at is not None else "timed out",
-    )
-    deaths = {s.name: s.deaths for s in services if s.deaths}
-    report.check("no process died unexpectedly", not deaths, json.dumps(deaths) if deaths else "")
+    _report_timeline(report, faults, health)
+    _report_feed(report, feed, args.messages, settled_at, services)
     snapshot = probe(env, "snapshot")
     deliveries = probe(env, "deliveries")
     leftovers = probe(env, "leftovers")
@@ -321,6 +227,176 @@ def fault_run(
     if not args.skip_maintainers:
         _concurrent_maintainers(report, env, base, world, args.rounds)
     return snapshot, env
+
+
+# (share of the feeding time, what happens, the action _Injector takes)
+FAULT_PLAN = [
+    (0.15, "kill -9 worker1 (a replacement starts 5 s later)", "kill1"),
+    (0.25, "receiver starts failing (503 and dropped connections)", "receiver-off"),
+    (0.45, "Redis killed (every queued task lost); back in 30 s", "redis-off"),
+    (0.70, "PostgreSQL restarted (immediate stop: crash recovery)", "pg"),
+    (0.85, "kill -9 worker2 (a replacement starts 5 s later)", "kill2"),
+]
+
+
+def _faults_until_settled(
+    injector: _Injector,
+    feed: Feed,
+    env: dict,
+    redis: Redis,
+    base: str,
+    *,
+    duration: float,
+    deadline: float,
+) -> tuple[list[tuple[float, str]], float | None]:
+    """Inject FAULT_PLAN while feeding, then wait until everything settled or the deadline
+    passed: /healthz's changes as seen, and when it settled (None if it did not)."""
+    faults = injector.faults
+    plan = list(FAULT_PLAN)
+    health: list[tuple[float, str]] = []
+    while time.monotonic() < deadline:
+        now = time.monotonic() - faults.started
+        while plan and now >= plan[0][0] * duration:
+            _, text, action = plan.pop(0)
+            faults.note(text)
+            injector.inject(action, now)
+        injector.undo_due(now)
+        injector.supervise()
+        state = _health(base)
+        if not health or health[-1][1] != state:
+            health.append((now, state))
+        if feed.done() and not plan and not injector.pending:
+            settled_at = _settled(env, redis, faults, now)
+            if settled_at is not None:
+                return health, settled_at
+        time.sleep(2)
+    return health, None
+
+
+def _start_services(env: dict, web_port: int, workdir: Path, stack: ExitStack) -> list[Service]:
+    """daphne, two celery workers and beat, each stopped when the stack closes."""
+    services: list[Service] = [daphne(env, web_port, workdir / "daphne.log")]
+    services += [worker(env, f"worker{n}", workdir / f"worker{n}.log") for n in (1, 2)]
+    services.append(beat(env, workdir, workdir / "beat.log"))
+    for service in services:
+        service.start()
+        stack.callback(service.stop)
+    return services
+
+
+class _Injector:
+    """Injects the fault run's faults and undoes each when its time comes; restarts a
+    service that died without being killed on purpose."""
+
+    def __init__(
+        self,
+        faults: Faults,
+        pg: Postgres,
+        redis: Redis,
+        receiver: Receiver,
+        services: list[Service],
+        *,
+        fail_for: float,
+    ) -> None:
+        self.faults, self.pg, self.redis, self.receiver = faults, pg, redis, receiver
+        self.services = services
+        self.by_name = {s.name: s for s in services}
+        self.fail_for = fail_for
+        self.down: set[str] = set()  # stopped on purpose (not restarted by supervision)
+        self.pending: list[tuple[float, str]] = []  # (when, what undoes a fault)
+
+    def inject(self, action: str, now: float) -> None:
+        if action in ("kill1", "kill2"):
+            name = "worker1" if action == "kill1" else "worker2"
+            self.by_name[name].kill9()
+            self.down.add(name)
+            self.pending.append((now + 5, f"start {name}"))
+        elif action == "receiver-off":
+            self.receiver.failing = True
+            self.pending.append((now + self.fail_for, "receiver-on"))
+        elif action == "redis-off":
+            self.redis.kill()
+            self.pending.append((now + 30, "redis-on"))
+        elif action == "pg":
+            self.pg.restart()
+            self.faults.note("PostgreSQL is back")
+
+    def undo_due(self, now: float) -> None:
+        for when, action in sorted(self.pending):
+            if now < when:
+                continue
+            self.pending.remove((when, action))
+            if action.startswith("start "):
+                name = action.split()[1]
+                self.by_name[name].start()
+                self.down.discard(name)
+                self.faults.note(f"{name} started again")
+            elif action == "receiver-on":
+                self.receiver.failing = False
+                self.faults.note(
+                    f"receiver answers 200 again ({self.receiver.refused} requests refused)"
+                )
+            elif action == "redis-on":
+                self.redis.start()
+                self.faults.note("Redis is back (empty)")
+
+    def supervise(self) -> None:
+        for service in self.services:
+            if service.name not in self.down and service.supervise():
+                self.faults.note(f"{service.name} had died ({service.deaths[-1]}): restarted")
+
+
+def _settled(env: dict, redis: Redis, faults: Faults, now: float) -> float | None:
+    """When nothing is in flight any more (seconds into the run), else None."""
+    status = probe(env, "status")
+    waiting = redis_waiting(redis)
+    if status["in_flight"] == 0 and waiting == 0:
+        settled_at = time.monotonic() - faults.started
+        faults.note(f"settled: {status}")
+        return settled_at
+    if int(now) % 30 < 3:
+        log(f"settling: {status}, broker queue {waiting}")
+    return None
+
+
+def _report_timeline(report: Report, faults: Faults, health: list[tuple[float, str]]) -> None:
+    for entry in faults.log:
+        report.say("  " + entry)
+    report.say("  /healthz as seen during the run:")
+    for when, state in health:
+        report.say(f"    t+{when:6.1f}s  {state}")
+
+
+def _report_feed(
+    report: Report, feed: Feed, messages: int, settled_at: float | None, services: list[Service]
+) -> None:
+    codes: dict[str, int] = {}
+    for line in feed.lines:
+        for code in line["codes"]:
+            codes[str(code)] = codes.get(str(code), 0) + 1
+    bounced = [line["n"] for line in feed.lines if line["codes"][-1] != 0]
+    via_process = sum(1 for line in feed.lines if line["process"])
+    report.say(
+        f"  parsemail runs by exit status: {codes} (75 = the MTA keeps the mail and retries); "
+        f"{via_process} messages through a separate `manage.py parsemail` process"
+    )
+    report.check(
+        "every message fed",
+        len(feed.lines) == messages,
+        f"{len(feed.lines)} of {messages}",
+    )
+    report.check(
+        "no message bounced (parsemail always ended 0)",
+        not bounced,
+        f"{len(bounced)} bounced" + (f", e.g. #{bounced[:5]}" if bounced else ""),
+    )
+    report.check(
+        "everything settled (no pending mail or delivery, empty broker queue)",
+        settled_at is not None,
+        f"after {settled_at:.0f} s" if settled_at is not None else "timed out",
+    )
+    deaths = {s.name: s.deaths for s in services if s.deaths}
+    report.check("no process died unexpectedly", not deaths, json.dumps(deaths) if deaths else "")
 
 
 def _answers(url: str) -> bool:
@@ -521,40 +597,7 @@ def fuzz_runs(pg: Postgres, args, report: Report) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m soak", description=__doc__)
-    parser.add_argument("--messages", type=int, default=3000, help="archive size (default 3000)")
-    parser.add_argument("--rate", type=float, default=12.0, help="messages fed per second")
-    parser.add_argument(
-        "--every",
-        type=int,
-        default=50,
-        help="one message in EVERY goes through a separate parsemail process",
-    )
-    parser.add_argument(
-        "--settle",
-        type=int,
-        default=2400,
-        help="seconds allowed to settle after feeding (default 2400)",
-    )
-    parser.add_argument("--rounds", type=int, default=15, help="writes per concurrent maintainer")
-    parser.add_argument("--fuzz-examples", type=int, default=1500)
-    parser.add_argument("--atheris-seconds", type=int, default=120)
-    parser.add_argument(
-        "--shuffles",
-        type=int,
-        default=1,
-        help="parallel ingestion runs, each with its own shuffle (default 1)",
-    )
-    parser.add_argument("--shuffle-seed", type=int, default=20261127, help="the first shuffle")
-    parser.add_argument("--skip-maintainers", action="store_true")
-    parser.add_argument("--skip-fuzz", action="store_true")
-    parser.add_argument(
-        "--skip-faults",
-        action="store_true",
-        help="only the reference run, parallel ingestion (and fuzzing)",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
 
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="pw-soak-"))
@@ -593,6 +636,43 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"logs kept in {workdir}")
     return 0 if report.passed else 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m soak", description=__doc__)
+    parser.add_argument("--messages", type=int, default=3000, help="archive size (default 3000)")
+    parser.add_argument("--rate", type=float, default=12.0, help="messages fed per second")
+    parser.add_argument(
+        "--every",
+        type=int,
+        default=50,
+        help="one message in EVERY goes through a separate parsemail process",
+    )
+    parser.add_argument(
+        "--settle",
+        type=int,
+        default=2400,
+        help="seconds allowed to settle after feeding (default 2400)",
+    )
+    parser.add_argument("--rounds", type=int, default=15, help="writes per concurrent maintainer")
+    parser.add_argument("--fuzz-examples", type=int, default=1500)
+    parser.add_argument("--atheris-seconds", type=int, default=120)
+    parser.add_argument(
+        "--shuffles",
+        type=int,
+        default=1,
+        help="parallel ingestion runs, each with its own shuffle (default 1)",
+    )
+    parser.add_argument("--shuffle-seed", type=int, default=20261127, help="the first shuffle")
+    parser.add_argument("--skip-maintainers", action="store_true")
+    parser.add_argument("--skip-fuzz", action="store_true")
+    parser.add_argument(
+        "--skip-faults",
+        action="store_true",
+        help="only the reference run, parallel ingestion (and fuzzing)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    return parser
 
 
 if __name__ == "__main__":

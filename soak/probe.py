@@ -93,6 +93,33 @@ def _series_key(series_id, members) -> str | None:
 
 def snapshot() -> dict:
     """Everything mail produced, free of ids and arrival order (two equal runs: equal)."""
+    members = _series_members()
+    mail = Counter()
+    for msgid, status, outcome in IncomingMail.objects.values_list("msgid", "status", "outcome"):
+        mail[f"{msgid} {status} {outcome.split(' ')[0] if outcome else ''}"] += 1
+    tags = Counter()
+    for msgid, tag, count in PatchTag.objects.values_list("patch__msgid", "tag__name", "count"):
+        tags[f"{msgid} {tag}"] = count
+    covers = {
+        c.msgid: [c.name, c.submitter.email.lower(), c.date.isoformat(), digest(c.content)]
+        for c in Cover.objects.select_related("submitter")
+    }
+    people = sorted(e.lower() for e in Person.objects.values_list("email", flat=True))
+    return {
+        "mail": mail,
+        "patches": _patches(members),
+        "covers": covers,
+        "comments": _comments(),
+        "series": _series(members),
+        "tags": tags,
+        "events": _events(members),
+        "people": people,
+    }
+
+
+def _series_members() -> dict[int, list[str]]:
+    """Series id -> the Message-IDs of its patches and cover letter (what names a series
+    across runs)."""
     members: dict[int, list[str]] = {}
     for series_id, msgid in Patch.objects.values_list("series_id", "msgid"):
         members.setdefault(series_id, []).append(msgid)
@@ -100,9 +127,10 @@ def snapshot() -> dict:
         "id", "cover__msgid"
     ):
         members.setdefault(series_id, []).append(msgid)
-    tags = Counter()
-    for msgid, tag, count in PatchTag.objects.values_list("patch__msgid", "tag__name", "count"):
-        tags[f"{msgid} {tag}"] = count
+    return members
+
+
+def _patches(members: dict[int, list[str]]) -> dict:
     patches = {}
     for p in Patch.objects.select_related("state", "delegate", "submitter"):
         patches[p.msgid] = [
@@ -120,6 +148,10 @@ def snapshot() -> dict:
             p.archived,
             digest(p.headers),
         ]
+    return patches
+
+
+def _series(members: dict[int, list[str]]) -> dict:
     series = {}
     for s in Series.objects.select_related("cover", "submitter").prefetch_related("dependencies"):
         key = _series_key(s.pk, members)
@@ -132,15 +164,19 @@ def snapshot() -> dict:
             sorted(_series_key(d.pk, members) for d in s.dependencies.all()),
             _series_key(s.previous_revision_id, members),
         ]
-    covers = {
-        c.msgid: [c.name, c.submitter.email.lower(), c.date.isoformat(), digest(c.content)]
-        for c in Cover.objects.select_related("submitter")
-    }
+    return series
+
+
+def _comments() -> dict:
     comments = {}
     for c in PatchComment.objects.select_related("patch", "submitter"):
         comments[c.msgid] = ["patch", c.patch.msgid, c.submitter.email.lower(), digest(c.content)]
     for c in CoverComment.objects.select_related("cover", "submitter"):
         comments[c.msgid] = ["cover", c.cover.msgid, c.submitter.email.lower(), digest(c.content)]
+    return comments
+
+
+def _events(members: dict[int, list[str]]) -> Counter:
     events = Counter()
     for e in Event.objects.select_related(
         "patch", "cover", "patch_comment", "cover_comment", "current_state", "previous_state"
@@ -156,20 +192,7 @@ def snapshot() -> dict:
             e.current_state.slug if e.current_state_id else "",
         ]
         events[" ".join(key)] += 1
-    mail = Counter()
-    for msgid, status, outcome in IncomingMail.objects.values_list("msgid", "status", "outcome"):
-        mail[f"{msgid} {status} {outcome.split(' ')[0] if outcome else ''}"] += 1
-    people = sorted(e.lower() for e in Person.objects.values_list("email", flat=True))
-    return {
-        "mail": mail,
-        "patches": patches,
-        "covers": covers,
-        "comments": comments,
-        "series": series,
-        "tags": tags,
-        "events": events,
-        "people": people,
-    }
+    return events
 
 
 def status() -> dict:

@@ -31,7 +31,7 @@ EVENT_DEFERRED = (
 )
 
 # Foreign keys of an event to the small tables, by the table they point to.
-LOOKUPS = {
+LOOKUPS: dict[type[Project] | type[User] | type[State], tuple[str, ...]] = {
     Project: ("project",),
     User: ("actor", "previous_delegate", "current_delegate"),
     State: ("previous_state", "current_state"),

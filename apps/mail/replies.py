@@ -137,6 +137,7 @@ def comment_create(
         # As Patchwork: the header asks for action (unaddressed); without it, no opinion.
         "addressed": False if parsed.action_required else None,
     }
+    comment: PatchComment | CoverComment
     if isinstance(submission, Patch):
         comment = PatchComment.objects.create(patch=submission, **fields)
         event_record(

@@ -75,7 +75,9 @@ def mail_store_ingest(
             mail.save()
         return mail
 
-    return _ingest(start, context)
+    mail = _ingest(start, context)
+    assert mail is not None  # start() always gives one
+    return mail
 
 
 def _ingest(start, context: IngestContext | None) -> IncomingMail | None:
@@ -150,7 +152,7 @@ def _duplicate_of(start, context: IngestContext) -> tuple[str, Project | None]:
             project, _ = choose_project(context.projects, list_ids, parsed.raw_subject)
             stored = _stored_as(project, parsed.msgid) if project else ""
         transaction.set_rollback(True)  # only looking (start() may have stored or claimed)
-    if not stored:
+    if not stored or parsed is None:
         return "", None
     return f"duplicate: {parsed.msgid} is already {stored}", project
 
@@ -273,7 +275,11 @@ def _arrived(
         a.kind == AwaitedMessage.DEPENDS and a.msgid == msgid for a in awaited
     ):
         series_dependencies_arrived(series=series, msgid=msgid)
-    waiting = [a.mail_id for a in awaited if a.kind == AwaitedMessage.REPLY and a.msgid == msgid]
+    waiting = [
+        a.mail_id
+        for a in awaited
+        if a.kind == AwaitedMessage.REPLY and a.msgid == msgid and a.mail_id is not None
+    ]
     seen: set[int] = set()
     while waiting:
         # Pending mails will place themselves (and another worker may hold them right now).
@@ -287,11 +293,13 @@ def _arrived(
         for waiting_mail in mails:
             placed = _place_waiting_reply(project, waiting_mail, context, arrived=msgid)
             if placed:
-                waiting += list(
-                    AwaitedMessage.objects.filter(
+                waiting += [
+                    mail_id
+                    for mail_id in AwaitedMessage.objects.filter(
                         project=project, kind=AwaitedMessage.REPLY, msgid=placed
                     ).values_list("mail_id", flat=True)
-                )
+                    if mail_id is not None
+                ]
 
 
 def _place_waiting_reply(

@@ -8,12 +8,13 @@ from apps.events.models import Event
 from apps.events.services import event_record
 from apps.mail.context import IngestContext
 from apps.mail.models import AwaitedMessage
-from apps.mail.parse import ParsedMail
+from apps.mail.parse import MailParseError, ParsedMail
 from apps.mail.parse.tags import count_tags, find_trailers
 from apps.mail.tagging import cover_trailers, patch_tags_set
 from apps.patches.models import Cover, Patch
 from apps.projects.models import Person, Project
 from apps.series.dependencies import series_dependencies_add
+from apps.series.models import Series
 from apps.series.revisions import revisions_track
 from apps.series.services import (
     Placement,
@@ -51,8 +52,6 @@ def patch_create_from_mail(
     subject = parsed.subject
     hints = context.hints_trusted(project, submitter)
     if parsed.pull_url and len(parsed.pull_url) > 255:
-        from apps.mail.parse import MailParseError
-
         raise MailParseError("pull request URL longer than 255 characters")
     placement = series_place(
         project=project,
@@ -88,19 +87,22 @@ def patch_create_from_mail(
         placement=placement, patch=patch, refs=parsed.refs, title=series_title(parsed)
     )
     if project.use_tags and context.tag_patterns:
-        sets = [find_trailers(patch.content, context.tag_patterns)]
-        if placement.series.cover_id and placement.series.cover_replies:
-            # Trailers given to the cover letter count for every patch of the series.
-            sets += cover_trailers(
-                series_id=placement.series.pk, project=project, patterns=context.tag_patterns
-            )
-        counts = count_tags(sets)
-        if counts:
-            patch_tags_set(patch=patch, counts=counts, existing={})
+        _patch_tags_count(patch, placement.series, context.tag_patterns)
     if parsed.depends_on:
         series_dependencies_add(series=placement.series, dependencies=parsed.depends_on)
     _revisions_track(placement, patch, parsed, thread)
     return patch
+
+
+def _patch_tags_count(patch: Patch, series: Series, patterns: dict[int, str]) -> None:
+    """Count a new patch's review trailers, its cover letter's replies' included."""
+    sets = [find_trailers(patch.content, patterns)]
+    if series.cover_id and series.cover_replies:
+        # Trailers given to the cover letter count for every patch of the series.
+        sets += cover_trailers(series_id=series.pk, project=patch.project, patterns=patterns)
+    counts = count_tags(sets)
+    if counts:
+        patch_tags_set(patch=patch, counts=counts, existing={})
 
 
 def cover_create_from_mail(

@@ -10,6 +10,7 @@ authenticate with a session, an API token or HTTP Basic (as git-pw does).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
+from typing import TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -43,10 +44,12 @@ from apps.projects.api_auth import api_authenticate
 from apps.projects.api_support import ApiError
 from apps.series.models import Series
 
+_Response = TypeVar("_Response", HttpResponse, StreamingHttpResponse)
+
 MBOX_TYPE = "text/plain; charset=utf-8"
 
 
-def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
+def _attachment(response: _Response, filename: str) -> _Response:
     response["Content-Disposition"] = f"attachment; filename={filename}"
     return response
 
@@ -108,7 +111,7 @@ def series_mbox(request: HttpRequest, series_id: int) -> StreamingHttpResponse:
     return _stream(request, series_mbox_chunks(series), series_filename(series))
 
 
-def bundle_mbox(request: HttpRequest, username: str, name: str) -> HttpResponse:
+def bundle_mbox(request: HttpRequest, username: str, name: str) -> StreamingHttpResponse:
     bundle = get_object_or_404(
         Bundle.objects.select_related("owner"), owner__username=username, name=name
     )

@@ -86,6 +86,10 @@ class Patch(EmailMixin):
     )
     tags = models.ManyToManyField(Tag, through="PatchTag", blank=True)
 
+    # Not columns: annotated by apps.patches.mbox._patches_qs.
+    diff_length: int | None
+    short_diff: str | None
+
     class Meta:
         verbose_name_plural = "patches"
         ordering = ["date", "id"]

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from types import SimpleNamespace
+from typing import Any
 
 from django.db import connection
 from django.db.models import F, Lookup, OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -124,7 +125,9 @@ def ids_in(field: str, ids: Iterable[int]) -> AnyOf:
     return AnyOf(F(field), [int(pk) for pk in ids])
 
 
-def light_rows(rows: Iterable[dict], nullable: Iterable[str] = ()) -> list[SimpleNamespace]:
+def light_rows(
+    rows: Iterable[Mapping[str, Any]], nullable: Iterable[str] = ()
+) -> list[SimpleNamespace]:
     """``values()`` rows as attribute objects, ``a__b`` keys nested (``row.a.b``).
 
     Serializers read them like model instances at a fraction of the cost of building
@@ -304,7 +307,7 @@ def patch_related(patches: Iterable[Patch]) -> dict[int, list[Patch]]:
     patches = [p for p in patches if p.related_id]
     if not patches:
         return {}
-    members: dict[int, list[Patch]] = defaultdict(list)
+    members: dict[int | None, list[Patch]] = defaultdict(list)
     rows = (
         Patch.objects.filter(related_id__in={p.related_id for p in patches})
         .select_related("project")

@@ -151,7 +151,7 @@ def patch_relation_set(*, patch: Patch, related: list[Patch], actor: User | None
                 touched.add(member.related)
                 _relation_change(member, target, actor)
     # A relation of one patch is no relation.
-    for relation in touched - {None}:
+    for relation in [r for r in touched if r is not None]:
         rest = list(relation.patches.all())
         if len(rest) == 1:
             _relation_change(rest[0], None, actor)

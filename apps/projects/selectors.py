@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from apps.projects.models import Project, State
-from apps.projects.params import is_id, parse_id
+from apps.projects.params import parse_id
 
 
 def user_is_maintainer(user, project: Project) -> bool:
@@ -25,7 +25,7 @@ def user_maintained_project_ids(user) -> set[int]:
     return set(user.maintained_projects.values_list("id", flat=True))
 
 
-def state_default() -> State:
+def state_default() -> State | None:
     """The state a new patch gets: the first in ordering (New)."""
     return State.objects.order_by("ordering").first()
 
@@ -43,8 +43,9 @@ def state_lookup(value: str) -> State | None:
 
 def project_lookup(value: str | int) -> Project | None:
     """A project by id or by linkname."""
-    if is_id(value):
-        return Project.objects.filter(pk=parse_id(value)).first()
+    pk = parse_id(value)
+    if pk is not None:
+        return Project.objects.filter(pk=pk).first()
     return Project.objects.filter(linkname=value).first()
 
 

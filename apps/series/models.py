@@ -38,6 +38,11 @@ class Series(models.Model):
     # at this time, unless mail arriving meanwhile links it better (see revisions.py).
     supersede_due = models.DateTimeField(null=True, blank=True)
 
+    # Not columns: set on the candidates apps.series.services._load_candidates loads.
+    numbers: dict[int | None, int]  # its patches' number -> id
+    has_later: bool  # a later revision names it as previous
+    cover_replies: bool  # its cover letter has replies
+
     class Meta:
         verbose_name_plural = "series"
         ordering = ["date", "id"]

@@ -168,7 +168,11 @@ def _find_later(series: Series, is_patch: bool, threaded: dict[int, int]) -> lis
             .exclude(previous_revision=None)
             .exclude(previous_revision=series)
         )
-        found += [s for s in relinked if not _answers(s, s.previous_revision_id)]
+        found += [
+            s
+            for s in relinked
+            if s.previous_revision_id is None or not _answers(s, s.previous_revision_id)
+        ]
     return [
         Link(s, _answers_a_patch(s, is_patch, threaded), by_reply=s.pk in threaded) for s in found
     ]
@@ -254,9 +258,10 @@ def revisions_supersede_due(*, now: dt.datetime | None = None, limit: int = 1000
             # Ingestion holds the project's lock while it links revisions.
             project = Project.objects.select_for_update(no_key=True).get(pk=project_id)
             series = Series.objects.filter(pk=series_id, supersede_due__isnull=False).first()
-            if series is None or (now is not None and series.supersede_due > now):
+            due_at = None if series is None else series.supersede_due
+            if series is None or due_at is None or (now is not None and due_at > now):
                 continue  # relinked meanwhile
-            if series.previous_revision_id is not None and project.auto_supersede:
+            if project.auto_supersede and series.previous_revision is not None:
                 count += _supersede(series.previous_revision)
             series.supersede_due = None
             series.save(update_fields=["supersede_due"])
@@ -264,7 +269,8 @@ def revisions_supersede_due(*, now: dt.datetime | None = None, limit: int = 1000
 
 
 def _numbers(series: Series) -> set[int]:
-    return set(series.patches.exclude(number=None).values_list("number", flat=True))
+    numbers = series.patches.exclude(number=None).values_list("number", flat=True)
+    return {n for n in numbers if n is not None}
 
 
 def revision_identity(series: Series) -> tuple:
@@ -295,38 +301,13 @@ def revisions_track(
         series.save(update_fields=["change_id"])
     supersede = project.auto_supersede
     is_patch = isinstance(submission, Patch)
+    # A cover letter has no number: it re-sends the whole series.
+    number = submission.number if isinstance(submission, Patch) else None
 
     identity_changed = before != revision_identity(series)
-    if (
-        series.previous_revision_id is not None
-        and identity_changed
-        and not _answers(series, series.previous_revision_id)
-    ):
-        # Matched by name or change-id under a name or date this mail just changed (its
-        # cover letter or first patch arrived): match again, as if it had come in order.
-        series.previous_revision = None
-        series.supersede_due = None
-        series.save(update_fields=["previous_revision", "supersede_due"])
-
-    if identity_changed and has_later:
-        # Later revisions matched by this series' old name or change-id: match them again.
-        for later in series.next_revisions.all():
-            if not _answers(later, series.pk):
-                _rematch(later, supersede)
-
-    if series.previous_revision_id is None:
-        link = revision_find_previous(series=series, refs=refs)
-        if link is not None:
-            _link(series, link.series, link, supersede)
-    elif supersede and series.supersede_due is None:  # else the grace's end supersedes
-        previous = series.previous_revision
-        if not is_patch:
-            # A reroll is whole once its cover letter is here: all of the previous one goes.
-            _supersede(previous)
-        elif series.cover_id is None and _is_partial(series, previous):
-            # A partial reroll growing: each re-sent patch replaces its counterpart
-            # (whatever it was sent in reply to: the result does not depend on the order).
-            _supersede(previous, numbers={submission.number} if submission.number else set())
+    if identity_changed:
+        _rematch_on_new_identity(series, has_later, supersede)
+    _link_previous(series, refs, is_patch, number, supersede)
 
     links: list[Link] = []
     if threaded or identity_changed:
@@ -336,14 +317,57 @@ def revisions_track(
         _link(link.series, series, link, supersede)
 
     if supersede and is_patch and (has_later or links):
-        # An older revision's patch arriving after the newer revision already did: a whole
-        # reroll replaces it, a partial one if it re-sent its number.
+        _supersede_by_later(series, number)
+
+
+def _rematch_on_new_identity(series: Series, has_later: bool, supersede: bool) -> None:
+    """series' name, date or change-id just changed: match again what was matched by them."""
+    if series.previous_revision_id is not None and not _answers(
+        series, series.previous_revision_id
+    ):
+        # Matched by name or change-id under a name or date this mail just changed (its
+        # cover letter or first patch arrived): match again, as if it had come in order.
+        series.previous_revision = None
+        series.supersede_due = None
+        series.save(update_fields=["previous_revision", "supersede_due"])
+    if has_later:
+        # Later revisions matched by this series' old name or change-id: match them again.
         for later in series.next_revisions.all():
-            if later.supersede_due is not None:
-                continue  # the grace period's end supersedes all of this series
-            if not _is_partial(later, series) or submission.number in _numbers(later):
-                _supersede(series, numbers={submission.number} if submission.number else set())
-                break
+            if not _answers(later, series.pk):
+                _rematch(later, supersede)
+
+
+def _link_previous(
+    series: Series, refs: list[str], is_patch: bool, number: int | None, supersede: bool
+) -> None:
+    """Find series' previous revision if it has none, else supersede what the new mail
+    replaces in it."""
+    if series.previous_revision_id is None:
+        link = revision_find_previous(series=series, refs=refs)
+        if link is not None:
+            _link(series, link.series, link, supersede)
+    elif supersede and series.supersede_due is None:  # else the grace's end supersedes
+        previous = series.previous_revision
+        if previous is None:
+            return
+        if not is_patch:
+            # A reroll is whole once its cover letter is here: all of the previous one goes.
+            _supersede(previous)
+        elif series.cover_id is None and _is_partial(series, previous):
+            # A partial reroll growing: each re-sent patch replaces its counterpart
+            # (whatever it was sent in reply to: the result does not depend on the order).
+            _supersede(previous, numbers={number} if number else set())
+
+
+def _supersede_by_later(series: Series, number: int | None) -> None:
+    """An older revision's patch arriving after the newer revision already did: a whole
+    reroll replaces it, a partial one if it re-sent its number."""
+    for later in series.next_revisions.all():
+        if later.supersede_due is not None:
+            continue  # the grace period's end supersedes all of this series
+        if not _is_partial(later, series) or number in _numbers(later):
+            _supersede(series, numbers={number} if number else set())
+            break
 
 
 def _is_partial(later: Series, earlier: Series) -> bool:

@@ -169,7 +169,7 @@ def series_place(
     awaited = thread.awaited
     depths: dict[tuple[str, int], int] = {}
     for row in awaited:
-        if row.kind == AwaitedMessage.THREAD:
+        if row.kind == AwaitedMessage.THREAD and row.series_id is not None:
             key = (row.msgid, row.series_id)
             depths[key] = min(depths.get(key, row.position), row.position)
     waiting: dict[str, list[tuple[int, int]]] = defaultdict(list)
@@ -381,7 +381,8 @@ def series_patch_added(*, placement: Placement, patch: Patch, refs: list[str], t
     before = set(others)
     after = before | {patch.number}
     done_before, done_after = _complete_prefix(before), _complete_prefix(after)
-    completed = sorted(n for n in after if n is not None and done_before < n <= done_after)
+    completed: list[int | None] = []
+    completed += sorted(n for n in after if n is not None and done_before < n <= done_after)
     if (patch.number or 0) < 1:
         completed.append(patch.number)
     for number in completed:

@@ -21,6 +21,7 @@ def series_supersede_due() -> int:
 def series_range_diff(series_id: int) -> None:
     """Compare a completed revision with its previous one, once (the pages read the result)."""
     series = Series.objects.select_related("project").filter(pk=series_id).first()
-    if series is None or series.previous_revision_id is None:
+    previous = None if series is None else series.previous_revision
+    if series is None or previous is None:
         return
-    range_diff_get(series=series, against=series.previous_revision)
+    range_diff_get(series=series, against=previous)

@@ -67,6 +67,6 @@ def thread_mbox(project: Project, msgid: str) -> str | None:
         replies = CoverComment.objects.filter(cover=cover).select_related("submitter")
         messages += [comment_to_mbox(c) for c in replies.order_by("date", "id")]
     messages += ["".join(patches_mbox_chunks(patch_ids))] if patch_ids else []
-    replies = PatchComment.objects.filter(patch_id__in=patch_ids).select_related("submitter")
-    messages += [comment_to_mbox(c) for c in replies.order_by("date", "id")]
+    patch_replies = PatchComment.objects.filter(patch_id__in=patch_ids).select_related("submitter")
+    messages += [comment_to_mbox(c) for c in patch_replies.order_by("date", "id")]
     return "\n".join(messages)

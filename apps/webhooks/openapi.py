@@ -30,7 +30,7 @@ from apps.webhooks.api_docs import (
 
 PATCHWORK_SCHEMA = "../tests/api/openapi/v1.4.yaml"  # the published v1.4 schema, unmodified
 
-OPERATIONS = [
+OPERATIONS: list[tuple[str, str, str, str, dict[str, Any]]] = [
     ("/api/1.4/webhooks/", "get", "webhooks_list", "List webhooks.", WEBHOOK_LIST_DOC),
     ("/api/1.4/webhooks/", "post", "webhooks_create", "Create a webhook.", WEBHOOK_CREATE_DOC),
     ("/api/1.4/webhooks/{id}/", "get", "webhooks_read", "Show a webhook.", WEBHOOK_DETAIL_DOC),
@@ -205,60 +205,8 @@ def _outgoing(category: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 def openapi_document() -> dict[str, Any]:
     """The webhook endpoints, outgoing requests and the events cursor as OpenAPI 3.1."""
-    paths: dict[str, Any] = {}
-    for path, method, operation_id, summary, doc in OPERATIONS:
-        parameters = [
-            {"in": "path", "name": name, "required": True, "schema": {"type": "integer"}}
-            for name in ("id", "delivery_id")
-            if "{" + name + "}" in path
-        ]
-        operation = {"summary": summary, "operationId": operation_id, "tags": ["webhooks"]}
-        operation.update(doc)
-        operation["responses"] = {str(code): r for code, r in doc["responses"].items()}
-        operation["parameters"] = parameters + list(doc.get("parameters", []))
-        paths.setdefault(path, {})[method] = operation
-    paths["/api/1.4/events/"] = {
-        "get": {
-            "summary": "List events (this document adds the after parameter only).",
-            "operationId": "events_list",
-            "tags": ["events"],
-            "parameters": [
-                {
-                    "in": "query",
-                    "name": "after",
-                    "description": "Only events with a larger id than this one, in ascending "
-                    "id order: a cursor that never misses an event whatever the dates say.",
-                    "schema": {"type": "integer"},
-                }
-            ],
-            "responses": {
-                200: {"description": "Events, as the v1.4 schema describes them."},
-                400: INVALID_RESPONSE,
-            },
-        }
-    }
-    webhooks = {
-        category: _outgoing(category, {"$ref": f"{PATCHWORK_SCHEMA}#/components/schemas/{name}"})
-        for category, name in EVENT_SCHEMAS.items()
-    }
-    webhooks["series-completed"] = _outgoing(
-        "series-completed",
-        {
-            "allOf": [
-                {"$ref": f"{PATCHWORK_SCHEMA}#/components/schemas/EventSeriesCompleted"},
-                {
-                    "type": "object",
-                    "properties": {
-                        "payload": {
-                            "type": "object",
-                            "properties": {"revision": REVISION_CHANGES},
-                        }
-                    },
-                },
-            ]
-        },
-    )
-    webhooks["ping"] = _outgoing("ping", PING)
+    paths = _paths()
+    webhooks = _outgoing_requests()
     components = {
         "Webhook": WEBHOOK,
         "WebhookWrite": WEBHOOK_WRITE,
@@ -289,6 +237,74 @@ def openapi_document() -> dict[str, Any]:
             "parameters": {name: dict(header) for name, header in headers.items()},
         },
     }
+
+
+def _paths() -> dict[str, Any]:
+    """The webhook endpoints (OPERATIONS) and the events list's after parameter."""
+    paths: dict[str, Any] = {}
+    for path, method, operation_id, summary, doc in OPERATIONS:
+        parameters = [
+            {"in": "path", "name": name, "required": True, "schema": {"type": "integer"}}
+            for name in ("id", "delivery_id")
+            if "{" + name + "}" in path
+        ]
+        operation: dict[str, Any] = {
+            "summary": summary,
+            "operationId": operation_id,
+            "tags": ["webhooks"],
+        }
+        operation.update(doc)
+        operation["responses"] = {str(code): r for code, r in doc["responses"].items()}
+        operation["parameters"] = parameters + list(doc.get("parameters", []))
+        paths.setdefault(path, {})[method] = operation
+    paths["/api/1.4/events/"] = {
+        "get": {
+            "summary": "List events (this document adds the after parameter only).",
+            "operationId": "events_list",
+            "tags": ["events"],
+            "parameters": [
+                {
+                    "in": "query",
+                    "name": "after",
+                    "description": "Only events with a larger id than this one, in ascending "
+                    "id order: a cursor that never misses an event whatever the dates say.",
+                    "schema": {"type": "integer"},
+                }
+            ],
+            "responses": {
+                200: {"description": "Events, as the v1.4 schema describes them."},
+                400: INVALID_RESPONSE,
+            },
+        }
+    }
+    return paths
+
+
+def _outgoing_requests() -> dict[str, Any]:
+    """The requests Patchwork sends to webhooks, one per event category, and the ping."""
+    webhooks = {
+        category: _outgoing(category, {"$ref": f"{PATCHWORK_SCHEMA}#/components/schemas/{name}"})
+        for category, name in EVENT_SCHEMAS.items()
+    }
+    webhooks["series-completed"] = _outgoing(
+        "series-completed",
+        {
+            "allOf": [
+                {"$ref": f"{PATCHWORK_SCHEMA}#/components/schemas/EventSeriesCompleted"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "payload": {
+                            "type": "object",
+                            "properties": {"revision": REVISION_CHANGES},
+                        }
+                    },
+                },
+            ]
+        },
+    )
+    webhooks["ping"] = _outgoing("ping", PING)
+    return webhooks
 
 
 def _with_refs(value: Any, refs: dict[int, str], *, top: bool = False) -> Any:

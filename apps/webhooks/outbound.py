@@ -43,8 +43,9 @@ def system_resolve(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     addresses: list[str] = []
     for _family, _type, _proto, _canon, sockaddr in infos:
-        if sockaddr[0] not in addresses:
-            addresses.append(sockaddr[0])
+        address = str(sockaddr[0])  # a str for AF_INET and AF_INET6
+        if address not in addresses:
+            addresses.append(address)
     return addresses
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
+from typing import Any
 
 from spyne.model import (
     AnyDict,
@@ -51,7 +52,7 @@ class Shape:
     fields: list[tuple[str, str]] = field(default_factory=list)
 
 
-def type_label(cls, shapes: dict[str, type] | None = None) -> str:
+def type_label(cls, shapes: dict[str, Any] | None = None) -> str:
     """A short name for a spyne type as XML-RPC sees it; collects struct types in shapes."""
     if issubclass(cls, Array):
         return f"array of {type_label(cls.get_inner_type(), shapes)}"
@@ -92,7 +93,7 @@ def _default_label(cls) -> str | None:
 def application_docs(app) -> tuple[list[Method], list[Shape]]:
     """Every public method of the application, and the struct shapes they use."""
     methods: list[Method] = []
-    shapes: dict[str, type] = {}
+    shapes: dict[str, Any] = {}  # spyne struct classes
     for service in app.services:
         for descriptor in service.public_methods.values():
             in_cls = descriptor.in_message

@@ -77,7 +77,7 @@ def xmlrpc_endpoint(request: HttpRequest) -> HttpResponse:
     body = request.read(limit + 1)
     if len(body) > limit:
         return _fault(TRANSPORT_ERROR, too_large)
-    request.xmlrpc_body = body
+    request.xmlrpc_body = body  # type: ignore[attr-defined]  # read by protocol.py
     try:
         return server.handle_rpc(request)
     except Exception:  # never an HTML error page: whatever went wrong is a fault

@@ -423,88 +423,105 @@ def main() -> None:
         single_sha = repo.branch("completion", "bob", SINGLE)
         c_shas = repo.branch("tests", "carol", SERIES_C)
         box = Mbox(repo)
-        cover = (
-            "mboxstat: who sends the patches",
-            "A small script that counts the patches each sender posted to a list\n"
-            "archive, leaving replies out, and its documentation.\n\n"
-            "Ada Lovelace (3):\n"
-            "  mboxstat: count the patches each sender posted\n"
-            "  mboxstat: leave replies out of the count\n"
-            "  docs: describe mboxstat\n",
-        )
-        v1 = box.series("ada", v1_shas, prefix="PATCH", cover=cover)
-        reviews_of_v1(box, v1, v1_shas)
-        box.clock += timedelta(days=1)
-        v2 = box.series(
-            "ada",
-            v2_shas,
-            prefix="PATCH v2",
-            cover=(
-                cover[0],
-                "Changes since v1: a regex for replies (Bob), an example in the docs\n"
-                "(Dave).\n\n" + cover[1],
-            ),
-            reply_to=[v1[0]],
-            notes={2: "v2: match Re:/RE:/Aw:/Sv: with a regex; survive a missing Subject"},
-        )
-        reviews_of_v2(box, v1, v2)
-
+        ada_series(box, v1_shas, v2_shas)
         box.clock += timedelta(hours=5)
-        single = box.series("bob", single_sha, prefix="PATCH")
-        box.add(
-            "frank",
-            "Re: [PATCH] contrib: bash completion for mboxstat",
-            "Reviewed-by: Frank Reviewer <frank@example.org>\n",
-            reply_to=single,
-            minutes=40,
-        )
-        box.add(
-            "dave",
-            "Re: [PATCH] contrib: bash completion for mboxstat",
-            "Applied, thanks!\n",
-            reply_to=single,
-            minutes=50,
-        )
-
+        bob_single(box, single_sha)
         box.clock += timedelta(days=1)
-        series_c = box.series("carol", c_shas, prefix="PATCH")
-        box.add(
-            "frank",
-            "Re: [PATCH 1/2] tests: a first test for the sender count",
-            "Reviewed-by: Frank Reviewer <frank@example.org>\n",
-            reply_to=series_c[:1],
-            minutes=30,
-        )
-
+        carol_series(box, c_shas)
         box.clock += timedelta(hours=6)
-        box.add(
-            "dave",
-            "[GIT PULL] mboxstat for the next release",
-            "Hi,\n\nplease pull mboxstat, as reviewed on the list.\n\n"
-            + pull_request(repo, "mboxstat-v2")
-            + "-- \nDave\n",
-        )
-        box.clock += timedelta(hours=1)
-        thread = box.add(
-            "carol",
-            "Release planning for 1.0",
-            "Shall we branch next week? Anything that must go in first?\n",
-        )
-        box.add(
-            "ada",
-            "Re: Release planning for 1.0",
-            "> Shall we branch next week?\n\nFine with me once mboxstat is in.\n",
-            reply_to=[thread],
-            minutes=30,
-        )
-        box.add(
-            "frank",
-            "[PATCH] scratch: do not track this",
-            "A throw-away experiment.\n\n---\ndiff --git a/x b/x\n--- a/x\n+++ b/x\n"
-            "@@ -1 +1 @@\n-a\n+b\n",
-            extra="X-Patchwork-Hint: ignore",
-        )
+        list_chatter(box, repo)
         box.write()
+
+
+def ada_series(box: Mbox, v1_shas: list[str], v2_shas: list[str]) -> None:
+    """Ada's mboxstat, v1 and a v2 a day later, with their reviews."""
+    cover = (
+        "mboxstat: who sends the patches",
+        "A small script that counts the patches each sender posted to a list\n"
+        "archive, leaving replies out, and its documentation.\n\n"
+        "Ada Lovelace (3):\n"
+        "  mboxstat: count the patches each sender posted\n"
+        "  mboxstat: leave replies out of the count\n"
+        "  docs: describe mboxstat\n",
+    )
+    v1 = box.series("ada", v1_shas, prefix="PATCH", cover=cover)
+    reviews_of_v1(box, v1, v1_shas)
+    box.clock += timedelta(days=1)
+    v2 = box.series(
+        "ada",
+        v2_shas,
+        prefix="PATCH v2",
+        cover=(
+            cover[0],
+            "Changes since v1: a regex for replies (Bob), an example in the docs\n"
+            "(Dave).\n\n" + cover[1],
+        ),
+        reply_to=[v1[0]],
+        notes={2: "v2: match Re:/RE:/Aw:/Sv: with a regex; survive a missing Subject"},
+    )
+    reviews_of_v2(box, v1, v2)
+
+
+def bob_single(box: Mbox, single_sha: list[str]) -> None:
+    """Bob's single patch, reviewed and applied."""
+    single = box.series("bob", single_sha, prefix="PATCH")
+    box.add(
+        "frank",
+        "Re: [PATCH] contrib: bash completion for mboxstat",
+        "Reviewed-by: Frank Reviewer <frank@example.org>\n",
+        reply_to=single,
+        minutes=40,
+    )
+    box.add(
+        "dave",
+        "Re: [PATCH] contrib: bash completion for mboxstat",
+        "Applied, thanks!\n",
+        reply_to=single,
+        minutes=50,
+    )
+
+
+def carol_series(box: Mbox, c_shas: list[str]) -> None:
+    """Carol's two tests, the first reviewed."""
+    series_c = box.series("carol", c_shas, prefix="PATCH")
+    box.add(
+        "frank",
+        "Re: [PATCH 1/2] tests: a first test for the sender count",
+        "Reviewed-by: Frank Reviewer <frank@example.org>\n",
+        reply_to=series_c[:1],
+        minutes=30,
+    )
+
+
+def list_chatter(box: Mbox, repo: Repo) -> None:
+    """A pull request, a discussion without a patch, and a patch the list ignores."""
+    box.add(
+        "dave",
+        "[GIT PULL] mboxstat for the next release",
+        "Hi,\n\nplease pull mboxstat, as reviewed on the list.\n\n"
+        + pull_request(repo, "mboxstat-v2")
+        + "-- \nDave\n",
+    )
+    box.clock += timedelta(hours=1)
+    thread = box.add(
+        "carol",
+        "Release planning for 1.0",
+        "Shall we branch next week? Anything that must go in first?\n",
+    )
+    box.add(
+        "ada",
+        "Re: Release planning for 1.0",
+        "> Shall we branch next week?\n\nFine with me once mboxstat is in.\n",
+        reply_to=[thread],
+        minutes=30,
+    )
+    box.add(
+        "frank",
+        "[PATCH] scratch: do not track this",
+        "A throw-away experiment.\n\n---\ndiff --git a/x b/x\n--- a/x\n+++ b/x\n"
+        "@@ -1 +1 @@\n-a\n+b\n",
+        extra="X-Patchwork-Hint: ignore",
+    )
 
 
 if __name__ == "__main__":

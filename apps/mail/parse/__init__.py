@@ -93,20 +93,7 @@ def _counting_message_class(limit: int) -> type[email.message.Message]:
 
 def parse_mail(raw: bytes) -> ParsedMail:
     """Parse a raw RFC 822 message; MailParseError says why one cannot be used."""
-    if not raw or not raw.strip():
-        raise MailParseError("empty message")
-    try:
-        message = email.message_from_bytes(
-            raw.replace(b"\x00", b""),
-            _class=_counting_message_class(MAX_PARTS),
-            policy=email.policy.compat32,
-        )
-    except MailParseError:
-        raise
-    except RecursionError as exc:  # the stdlib parser recurses once per nesting level
-        raise MailParseError("MIME parts nested too deeply") from exc
-    except Exception as exc:  # the stdlib parser is lenient; anything here is pathological
-        raise MailParseError(f"unparseable message: {exc}") from exc
+    message = _parse_message(raw)
     headers = [(str(k), str(v)) for k, v in message.raw_items()]
     if not headers:
         raise MailParseError("no headers")
@@ -126,18 +113,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
         decode_header(first("Reply-To")),
     )
     raw_subject = decode_header(first("Subject"))
-    parts = text_parts(message)
-    plain = [text for kind, text in parts if kind == "plain"]
-    body = clean_content("\n".join(text.strip("\n") for text in plain))
-    diffs: list[str] = []
-    messages: list[str] = []
-    for kind, text in parts:
-        diff, rest = split_patch(text)
-        if diff:
-            diffs.append(diff)
-        if kind == "plain" and rest.strip():
-            messages.append(rest.strip("\n"))
-    message_text = clean_content("\n".join(messages))
+    body, diff, message_text = _split_text(text_parts(message))
     return ParsedMail(
         msgid=msgid,
         refs=parse_references(every("In-Reply-To"), every("References"), msgid),
@@ -153,8 +129,42 @@ def parse_mail(raw: bytes) -> ParsedMail:
         state_name=decode_header(first("X-Patchwork-State")).strip(),
         action_required=bool(every("X-Patchwork-Action-Required")),
         body=body,
-        diff="".join(diffs) or None,
+        diff=diff,
         message=message_text,
         pull_url=find_pull_url(message_text),
         depends_on=parse_depends_on(body),
     )
+
+
+def _parse_message(raw: bytes) -> email.message.Message:
+    """The stdlib's parse of raw, its failures (and too many MIME parts) as MailParseError."""
+    if not raw or not raw.strip():
+        raise MailParseError("empty message")
+    try:
+        return email.message_from_bytes(
+            raw.replace(b"\x00", b""),
+            _class=_counting_message_class(MAX_PARTS),
+            policy=email.policy.compat32,
+        )
+    except MailParseError:
+        raise
+    except RecursionError as exc:  # the stdlib parser recurses once per nesting level
+        raise MailParseError("MIME parts nested too deeply") from exc
+    except Exception as exc:  # the stdlib parser is lenient; anything here is pathological
+        raise MailParseError(f"unparseable message: {exc}") from exc
+
+
+def _split_text(parts: list[tuple[str, str]]) -> tuple[str, str | None, str]:
+    """(body, diff, message) of a mail's text parts: the whole plain text, the diffs of
+    every part, and the plain text without its diffs."""
+    plain = [text for kind, text in parts if kind == "plain"]
+    body = clean_content("\n".join(text.strip("\n") for text in plain))
+    diffs: list[str] = []
+    messages: list[str] = []
+    for kind, text in parts:
+        diff, rest = split_patch(text)
+        if diff:
+            diffs.append(diff)
+        if kind == "plain" and rest.strip():
+            messages.append(rest.strip("\n"))
+    return body, "".join(diffs) or None, clean_content("\n".join(messages))

@@ -47,7 +47,12 @@ def parse_dependency(value: str) -> Dependency | None:
         if kind in parts and parts.index(kind) + 1 < len(parts):
             key = parts[parts.index(kind) + 1]
             if is_id(key):
-                return Dependency(**{f"{kind}_id": parse_id(key)})
+                number = parse_id(key)
+                if kind == "series":
+                    return Dependency(series_id=number)
+                return (
+                    Dependency(patch_id=number) if kind == "patch" else Dependency(cover_id=number)
+                )
             if kind != "series" and "@" in key:
                 return Dependency(msgid=f"<{key}>")
     return None

@@ -37,131 +37,172 @@ def _starts_file(line: str) -> bool:
 def split_patch(text: str) -> tuple[str | None, str]:
     """(diff, the rest) of a text body; the diff is None when there is none."""
     text = text.replace("\r\n", "\n")
-    diff: list[str] = []
-    rest: list[str] = []
-    pending: list[str] = []
-    state = TEXT
-    old = new = 0
-    # len(diff) after the last line a hunk or header consumed: blank lines past it (after
-    # a binary patch) are trailing space, not content.
-    kept = 0
-
-    def header_only_complete() -> bool:
-        return pending[0].startswith("diff --git") and any(
-            _GIT_CHANGE_RE.match(line) for line in pending[1:]
-        )
-
+    splitter = _Splitter()
     lines = text.split("\n")
     index = 0
     while index < len(lines):
-        line = lines[index]
-        index += 1
-        if state == TEXT:
+        if not splitter.feed(lines[index]):
+            index += 1
+    return splitter.result(text)
+
+
+class _Splitter:
+    """split_patch's state machine, a line at a time: one method per state, each
+    returning True when the line must be read again in the state it moved to."""
+
+    def __init__(self) -> None:
+        self.diff: list[str] = []
+        self.rest: list[str] = []
+        # A file's header lines, until a hunk (or a complete git header) makes them a diff.
+        self.pending: list[str] = []
+        self.state = TEXT
+        # The old and new lines the current hunk still counts.
+        self.old = self.new = 0
+        # len(diff) after the last line a hunk or header consumed: blank lines past it
+        # (after a binary patch) are trailing space, not content.
+        self.kept = 0
+        # Indexed by state (TEXT, HEADER, MINUS, PLUS, HUNK, AFTER, BINARY).
+        self._handlers = (
+            self._text,
+            self._header,
+            self._minus,
+            self._plus,
+            self._hunk,
+            self._after,
+            self._binary,
+        )
+
+    def feed(self, line: str) -> bool:
+        return self._handlers[self.state](line)
+
+    def result(self, text: str) -> tuple[str | None, str]:
+        # A header-only diff (rename, mode change, empty file) may end the mail.
+        if self.state == HEADER and self.pending and self._header_only_complete():
+            self.diff.extend(self.pending)
+        elif self.pending:
+            self.rest.extend(self.pending)
+        diff = self.diff
+        if not diff:
+            return None, text
+        while len(diff) > self.kept and diff[-1] == "":
+            diff.pop()
+        return "\n".join(diff) + "\n", "\n".join(self.rest)
+
+    def _header_only_complete(self) -> bool:
+        return self.pending[0].startswith("diff --git") and any(
+            _GIT_CHANGE_RE.match(line) for line in self.pending[1:]
+        )
+
+    def _start_file(self, line: str) -> bool:
+        """Start a file's header if line starts one."""
+        if _starts_file(line):
+            self.pending, self.state = [line], HEADER
+        elif line.startswith("--- "):
+            self.pending, self.state = [line], MINUS
+        else:
+            return False
+        return True
+
+    def _accept(self, line: str, state: int) -> None:
+        """The pending header is a diff, line included."""
+        self.diff.extend(self.pending)
+        self.diff.append(line)
+        self.pending, self.state = [], state
+
+    def _reject(self) -> None:
+        """The pending lines were prose after all."""
+        self.rest.extend(self.pending)
+        self.pending, self.state = [], TEXT
+
+    def _hunk_starts(self, hunk: re.Match[str]) -> None:
+        self.state = HUNK
+        self.old, self.new = (int(c) if c else 1 for c in hunk.groups())
+
+    def _text(self, line: str) -> bool:
+        if not self._start_file(line):
+            self.rest.append(line)
+        return False
+
+    def _header(self, line: str) -> bool:
+        pending = self.pending
+        if line.startswith("--- "):
+            pending.append(line)
+            self.state = MINUS
+        elif line.startswith("GIT binary patch"):
+            self._accept(line, BINARY)
+        elif line.startswith("Binary files ") and line.endswith(" differ"):
+            self._accept(line, AFTER)
+        elif _GIT_HEADER_RE.match(line) and pending[0].startswith("diff "):
+            pending.append(line)
+        elif pending[0].startswith("Index: ") and _INDEX_HEADER_RE.match(line):
+            pending.append(line)
+        elif self._header_only_complete():
+            self.diff.extend(pending)
+            self.pending, self.state = [], AFTER
+            return True
+        else:
+            # "diff" or "Index:" in prose: not a diff after all.
+            self._reject()
             if _starts_file(line):
-                pending, state = [line], HEADER
-            elif line.startswith("--- "):
-                pending, state = [line], MINUS
-            else:
-                rest.append(line)
-        elif state == HEADER:
-            if line.startswith("--- "):
-                pending.append(line)
-                state = MINUS
-            elif line.startswith("GIT binary patch"):
-                diff.extend(pending)
-                diff.append(line)
-                pending, state = [], BINARY
-            elif line.startswith("Binary files ") and line.endswith(" differ"):
-                diff.extend(pending)
-                diff.append(line)
-                pending, state = [], AFTER
-            elif _GIT_HEADER_RE.match(line) and pending[0].startswith("diff "):
-                pending.append(line)
-            elif pending[0].startswith("Index: ") and _INDEX_HEADER_RE.match(line):
-                pending.append(line)
-            elif header_only_complete():
-                diff.extend(pending)
-                pending, state = [], AFTER
-                index -= 1
-            else:
-                # "diff" or "Index:" in prose: not a diff after all.
-                rest.extend(pending)
-                pending, state = [], TEXT
-                if _starts_file(line):
-                    index -= 1
-                else:
-                    rest.append(line)
-        elif state == MINUS:
-            if line.startswith("+++ "):
-                pending.append(line)
-                state = PLUS
-            else:
-                rest.extend(pending)
-                pending, state = [], TEXT
-                index -= 1
-        elif state == PLUS:
-            hunk = _HUNK_RE.match(line)
-            if hunk:
-                diff.extend(pending)
-                diff.append(line)
-                pending, state = [], HUNK
-                old, new = (int(c) if c else 1 for c in hunk.groups())
-            else:
-                rest.extend(pending)
-                pending, state = [], TEXT
-                index -= 1
-        elif state == HUNK:
-            if line.startswith("\\"):
-                diff.append(line)
-            elif line.startswith("-"):
-                diff.append(line)
-                old -= 1
-            elif line.startswith("+"):
-                diff.append(line)
-                new -= 1
-            elif line.startswith(" ") or line == "":
-                # Mailers strip the lone space of an empty context line.
-                diff.append(line)
-                old -= 1
-                new -= 1
-            else:
-                state = AFTER
-                index -= 1
-                continue
-            kept = len(diff)
-            if old <= 0 and new <= 0:
-                state = AFTER
-        elif state == AFTER:
-            hunk = _HUNK_RE.match(line)
-            if hunk:
-                diff.append(line)
-                state = HUNK
-                old, new = (int(c) if c else 1 for c in hunk.groups())
-            elif line.startswith("\\ "):
-                diff.append(line)
-            elif _starts_file(line):
-                pending, state = [line], HEADER
-            elif line.startswith("--- "):
-                pending, state = [line], MINUS
-            else:
-                state = TEXT
-                rest.append(line)
-        elif state == BINARY:
-            if line == "" or _BINARY_LINE_RE.match(line):
-                diff.append(line)
-            else:
-                state = AFTER
-                index -= 1
-    # A header-only diff (rename, mode change, empty file) may end the mail.
-    if state == HEADER and pending and header_only_complete():
-        diff.extend(pending)
-    elif pending:
-        rest.extend(pending)
-    if not diff:
-        return None, text
-    while len(diff) > kept and diff[-1] == "":
-        diff.pop()
-    return "\n".join(diff) + "\n", "\n".join(rest)
+                return True
+            self.rest.append(line)
+        return False
+
+    def _minus(self, line: str) -> bool:
+        if not line.startswith("+++ "):
+            self._reject()
+            return True
+        self.pending.append(line)
+        self.state = PLUS
+        return False
+
+    def _plus(self, line: str) -> bool:
+        hunk = _HUNK_RE.match(line)
+        if not hunk:
+            self._reject()
+            return True
+        self._accept(line, HUNK)
+        self._hunk_starts(hunk)
+        return False
+
+    def _hunk(self, line: str) -> bool:
+        if line.startswith("\\"):
+            pass
+        elif line.startswith("-"):
+            self.old -= 1
+        elif line.startswith("+"):
+            self.new -= 1
+        elif line.startswith(" ") or line == "":
+            # Mailers strip the lone space of an empty context line.
+            self.old -= 1
+            self.new -= 1
+        else:
+            self.state = AFTER
+            return True
+        self.diff.append(line)
+        self.kept = len(self.diff)
+        if self.old <= 0 and self.new <= 0:
+            self.state = AFTER
+        return False
+
+    def _after(self, line: str) -> bool:
+        hunk = _HUNK_RE.match(line)
+        if hunk:
+            self.diff.append(line)
+            self._hunk_starts(hunk)
+        elif line.startswith("\\ "):
+            self.diff.append(line)
+        elif not self._start_file(line):
+            self.state = TEXT
+            self.rest.append(line)
+        return False
+
+    def _binary(self, line: str) -> bool:
+        if line == "" or _BINARY_LINE_RE.match(line):
+            self.diff.append(line)
+            return False
+        self.state = AFTER
+        return True
 
 
 def find_filenames(diff: str) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 
 class ProjectLike(Protocol):
@@ -14,6 +14,9 @@ class ProjectLike(Protocol):
     subject_match: str
 
 
+_Project = TypeVar("_Project", bound=ProjectLike)  # choose_project gives back what it got
+
+
 def list_keys(project: ProjectLike) -> set[str]:
     """The identifiers a project's list is known by: its List-Id and its address."""
     keys = {project.listid.strip().strip("<>").strip().lower(), project.listemail.strip().lower()}
@@ -21,10 +24,10 @@ def list_keys(project: ProjectLike) -> set[str]:
 
 
 def choose_project(
-    projects: Iterable[ProjectLike], list_ids: list[str], subject: str
-) -> tuple[ProjectLike | None, str]:
+    projects: Iterable[_Project], list_ids: list[str], subject: str
+) -> tuple[_Project | None, str]:
     """(project, reason): the first list id that names a list, then subject_match or its default."""
-    by_list: dict[str, list[ProjectLike]] = {}
+    by_list: dict[str, list[_Project]] = {}
     for project in sorted(projects, key=lambda p: p.pk):
         for key in list_keys(project):
             by_list.setdefault(key, []).append(project)

@@ -39,7 +39,7 @@ class Subject:
 
 def split_prefix(bracket: str) -> list[str]:
     """The tokens of one bracketed prefix: "PATCH v2 1/3" -> PATCH, v2, 1/3."""
-    tokens = []
+    tokens: list[str] = []
     for token in _TOKEN_RE.findall(bracket):
         glued = _GLUED_RE.match(token)
         tokens.extend(glued.groups() if glued else [token])

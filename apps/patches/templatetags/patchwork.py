@@ -16,7 +16,7 @@ def mail_body(text: str | None) -> SafeString:
     """Escape a mail body, wrapping quoted lines ('>') so they can be dimmed."""
     lines = []
     for line in (text or "").split("\n"):
-        escaped = escape(line)
+        escaped: str = escape(line)
         if line.startswith(">"):
             escaped = f'<span class="quote">{escaped}</span>'
         lines.append(escaped)

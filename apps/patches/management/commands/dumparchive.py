@@ -8,6 +8,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
@@ -16,7 +17,13 @@ from apps.patches.mbox import patches_mbox_chunks
 from apps.patches.models import Patch
 from apps.projects.models import Project
 
-COMPRESSIONS = {"none": ("", ""), "gz": ("gz", ".gz"), "bz2": ("bz2", ".bz2"), "xz": ("xz", ".xz")}
+# tarfile's write mode and the file name's suffix.
+COMPRESSIONS: dict[str, tuple[Literal["w", "w:gz", "w:bz2", "w:xz"], str]] = {
+    "none": ("w", ""),
+    "gz": ("w:gz", ".gz"),
+    "bz2": ("w:bz2", ".bz2"),
+    "xz": ("w:xz", ".xz"),
+}
 # The line that starts each message of our mbox (see apps/patches/mbox.py).
 SEPARATOR_RE = re.compile(rb"^From patchwork \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\r?\n$")
 FROM_RE = re.compile(rb"^>*From ")
@@ -85,7 +92,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         total = 0
         try:
-            with tarfile.open(partial, mode=f"w:{mode}" if mode else "w") as archive:
+            with tarfile.open(partial, mode=mode) as archive:
                 for project in selected:
                     count = self._add_project(archive, project)
                     total += count
