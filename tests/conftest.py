@@ -1,4 +1,8 @@
-"""Shared fixtures: default data and named personas."""
+"""Shared fixtures: default data, named personas, the frob project and its git tree.
+
+Passwords are hashed with MD5 in every test process (tests/pytest_env.py sets
+TEST_FAST_PASSWORD_HASHER); no test module needs to say so again.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import pytest
 from django.db.models.signals import post_migrate
 
 from tests.factories import make_person, make_project, make_user
+from tests.mail.conftest import make_base_repo
 
 # The default states and tags are installed by a migration, so every test database has them.
 # Transactional tests flush the tables afterwards; Django then sends post_migrate, and this
@@ -96,3 +101,21 @@ def superuser(db):
 @pytest.fixture
 def project(maintainer):
     return make_project("demo", name="Demo", maintainers=[maintainer])
+
+
+@pytest.fixture
+def frob(maintainer):
+    """The project the test mails are sent to (List-Id frob.lists.example.org)."""
+    return make_project(
+        "frob",
+        name="Frobnicator",
+        listid="frob.lists.example.org",
+        listemail="frob@lists.example.org",
+        maintainers=[maintainer],
+    )
+
+
+@pytest.fixture
+def base_repo(tmp_path):
+    """A git repository holding the tree the test mails apply to."""
+    return make_base_repo(tmp_path / "frob")

@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.downloads.conftest import GIT_MAILS, git, make_base_repo
+from tests.mail.conftest import GIT as GIT_MAILS
+from tests.mail.conftest import git, make_base_repo
 
 pytestmark = pytest.mark.e2e
 

@@ -1,15 +1,13 @@
-"""Helpers for mail tests: the frob project (the list the test mails go to) and delivery."""
+"""Real mail for tests: the files under tests/data/mail, delivering them, the git tree they apply to."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
-
-import pytest
 
 from apps.mail.intake import mail_store
 from apps.mail.models import IncomingMail
 from apps.mail.services import mail_ingest
-from tests.factories import make_project
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "mail"
 GIT = DATA / "git"
@@ -34,19 +32,40 @@ def git_mails(scenario: str) -> list[Path]:
     return sorted((GIT / scenario).glob("*.eml"))
 
 
-@pytest.fixture
-def frob(maintainer):
-    """The project the test mails are sent to (List-Id frob.lists.example.org)."""
-    return make_project(
-        "frob",
-        name="Frobnicator",
-        listid="frob.lists.example.org",
-        listemail="frob@lists.example.org",
-        maintainers=[maintainer],
+def deliver_parsed(raw: bytes) -> IncomingMail:
+    """Deliver one mail that must be parsed (a failure says why)."""
+    mail = deliver(raw)
+    assert mail.status == IncomingMail.PARSED, (mail.status, mail.reason)
+    return mail
+
+
+def deliver_scenario(name: str) -> None:
+    for path in git_mails(name):
+        deliver_parsed(path.read_bytes())
+
+
+def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=check, capture_output=True, text=True, timeout=60
     )
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    """Personas get passwords; hashing them properly is slow and beside the point here."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def make_base_repo(path: Path) -> Path:
+    """The tree the test mails were made against (tests/data/mail/generate_git_mails.py)."""
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q")
+    git(path, "config", "user.name", "Tester")
+    git(path, "config", "user.email", "tester@example.org")
+    git(path, "config", "commit.gpgsign", "false")
+    files = {
+        "src/frob.c": "int frob(int x)\n{\n\treturn x + 1;\n}\n",
+        "README.md": "# Frobnicator\n\nIt frobs.\n",
+        "docs/old.txt": "old\n",
+        "docs/gone.txt": "this file goes away\n",
+    }
+    for name, text in files.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(text)
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "initial import")
+    return path
