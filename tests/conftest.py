@@ -12,7 +12,7 @@ import pytest
 from django.db.models.signals import post_migrate
 
 from tests.factories import make_person, make_project, make_user
-from tests.mail.conftest import make_base_repo
+from tests.mails import make_base_repo
 
 # The default states and tags are installed by a migration, so every test database has them.
 # Transactional tests flush the tables afterwards; Django then sends post_migrate, and this

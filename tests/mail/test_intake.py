@@ -15,7 +15,7 @@ from django.db import connection
 
 from apps.mail.models import IncomingMail
 from apps.patches.models import Patch
-from tests.mail.conftest import DATA, deliver, git_mails, read
+from tests.mails import DATA, deliver, git_mails, read
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.mail.conftest import GIT as GIT_MAILS
-from tests.mail.conftest import git, make_base_repo
+from tests.mails import GIT as GIT_MAILS
+from tests.mails import git, make_base_repo
 
 pytestmark = pytest.mark.e2e
 
@@ -141,7 +141,7 @@ def server(tmp_path_factory):
     try:
         _manage(env, "migrate", "--noinput", "-v", "0")
         token = json.loads(
-            _manage(env, "shell", "-c", "from tests.api.e2e_setup import setup; setup()")
+            _manage(env, "shell", "-c", "from tests.clients.git_pw_setup import setup; setup()")
             .strip()
             .splitlines()[-1]
         )["token"]

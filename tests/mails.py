@@ -9,7 +9,7 @@ from apps.mail.intake import mail_store
 from apps.mail.models import IncomingMail
 from apps.mail.services import mail_ingest
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "mail"
+DATA = Path(__file__).resolve().parent / "data" / "mail"
 GIT = DATA / "git"
 
 

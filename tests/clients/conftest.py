@@ -1,0 +1,1 @@
+from tests.xmlrpc.conftest import daphne_server  # noqa: F401
