@@ -1,4 +1,5 @@
-"""Shared fixtures: default data, named personas, the frob project and its git tree.
+"""Shared fixtures: default data, named personas, the frob project and its git tree,
+and real servers and browsers for end-to-end tests (tests/servers.py, tests/browsers.py).
 
 Passwords are hashed with MD5 in every test process (tests/pytest_env.py sets
 TEST_FAST_PASSWORD_HASHER); no test module needs to say so again.
@@ -11,8 +12,10 @@ import importlib
 import pytest
 from django.db.models.signals import post_migrate
 
+from tests.browsers import chromium
 from tests.factories import make_person, make_project, make_user
 from tests.mails import make_base_repo
+from tests.servers import Daphne, process_env
 
 # The default states and tags are installed by a migration, so every test database has them.
 # Transactional tests flush the tables afterwards; Django then sends post_migrate, and this
@@ -119,3 +122,30 @@ def frob(maintainer):
 def base_repo(tmp_path):
     """A git repository holding the tree the test mails apply to."""
     return make_base_repo(tmp_path / "frob")
+
+
+@pytest.fixture(scope="session")
+def daphne_server(django_db_setup, tmp_path_factory):
+    """One daphne over the test database for the whole session (its tests are `live`)."""
+    server = Daphne(process_env(), tmp_path_factory.mktemp("daphne") / "daphne.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup, tmp_path_factory):
+    """A daphne over the test database for one test module (browser tests)."""
+    server = Daphne(process_env(), tmp_path_factory.mktemp("server") / "daphne.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for one test module (mark its tests `needs_chromium`)."""
+    with chromium() as browser:
+        yield browser

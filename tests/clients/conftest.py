@@ -1,1 +1,0 @@
-from tests.xmlrpc.conftest import daphne_server  # noqa: F401
