@@ -124,24 +124,24 @@ def base_repo(tmp_path):
     return make_base_repo(tmp_path / "frob")
 
 
-@pytest.fixture(scope="session")
-def daphne_server(django_db_setup, tmp_path_factory):
-    """One daphne over the test database for the whole session (its tests are `live`)."""
-    server = Daphne(process_env(), tmp_path_factory.mktemp("daphne") / "daphne.log")
+def _daphne(tmp_path_factory, name: str):
+    server = Daphne(process_env(), tmp_path_factory.mktemp(name) / "daphne.log")
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def daphne_server(django_db_setup, tmp_path_factory):
+    """One daphne over the test database for the whole session (its tests are `live`)."""
+    yield from _daphne(tmp_path_factory, "daphne")
 
 
 @pytest.fixture(scope="module")
 def server(django_db_setup, tmp_path_factory):
     """A daphne over the test database for one test module (browser tests)."""
-    server = Daphne(process_env(), tmp_path_factory.mktemp("server") / "daphne.log")
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _daphne(tmp_path_factory, "server")
 
 
 @pytest.fixture(scope="module")
