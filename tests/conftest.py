@@ -1,4 +1,9 @@
-"""Shared fixtures: default data and named personas."""
+"""Shared fixtures: default data, named personas, the frob project and its git tree,
+and real servers and browsers for end-to-end tests (tests/servers.py, tests/browsers.py).
+
+Passwords are hashed with MD5 in every test process (tests/pytest_env.py sets
+TEST_FAST_PASSWORD_HASHER); no test module needs to say so again.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,10 @@ import importlib
 import pytest
 from django.db.models.signals import post_migrate
 
+from tests.browsers import chromium
 from tests.factories import make_person, make_project, make_user
+from tests.mails import make_base_repo
+from tests.servers import Daphne, process_env
 
 # The default states and tags are installed by a migration, so every test database has them.
 # Transactional tests flush the tables afterwards; Django then sends post_migrate, and this
@@ -96,3 +104,48 @@ def superuser(db):
 @pytest.fixture
 def project(maintainer):
     return make_project("demo", name="Demo", maintainers=[maintainer])
+
+
+@pytest.fixture
+def frob(maintainer):
+    """The project the test mails are sent to (List-Id frob.lists.example.org)."""
+    return make_project(
+        "frob",
+        name="Frobnicator",
+        listid="frob.lists.example.org",
+        listemail="frob@lists.example.org",
+        maintainers=[maintainer],
+    )
+
+
+@pytest.fixture
+def base_repo(tmp_path):
+    """A git repository holding the tree the test mails apply to."""
+    return make_base_repo(tmp_path / "frob")
+
+
+def _daphne(tmp_path_factory, name: str):
+    server = Daphne(process_env(), tmp_path_factory.mktemp(name) / "daphne.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def daphne_server(django_db_setup, tmp_path_factory):
+    """One daphne over the test database for the whole session (its tests are `live`)."""
+    yield from _daphne(tmp_path_factory, "daphne")
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup, tmp_path_factory):
+    """A daphne over the test database for one test module (browser tests)."""
+    yield from _daphne(tmp_path_factory, "server")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for one test module (mark its tests `needs_chromium`)."""
+    with chromium() as browser:
+        yield browser

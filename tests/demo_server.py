@@ -9,11 +9,9 @@ Redis), on a database of their own under a temporary PATCHWORK_VAR_DIR.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.servers import ROOT, Daphne
+from tests.servers import ROOT, Daphne, manage
 
 # Settings a newcomer has not made; DJANGO_/PYTEST_ belong to this test run.
 NOT_A_NEWCOMERS = ("DATABASE_", "REDIS_", "PATCHWORK_", "CELERY_", "DJANGO_", "PYTEST_", "LOG_")
@@ -25,18 +23,6 @@ def embedded_env(var: Path, **overrides: str) -> dict[str, str]:
     env.update(DEBUG="1", PATCHWORK_VAR_DIR=str(var), PYTHONPATH=str(ROOT))
     env.update(overrides)
     return env
-
-
-def manage(env: dict[str, str], *args: str, stdin: bytes | None = None):
-    """Run manage.py in its own process (as an MTA or a shell would); the finished process."""
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        timeout=300,
-    )
 
 
 def demo_server(var: Path) -> tuple[Daphne, dict[str, str]]:

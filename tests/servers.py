@@ -124,3 +124,15 @@ def stop_process(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+def manage(env: dict[str, str], *args: str, stdin: bytes | None = None, timeout: float = 300):
+    """Run manage.py in its own process (as an MTA or a shell would); the finished process."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+    )

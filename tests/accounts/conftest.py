@@ -1,27 +1,12 @@
-"""Fixtures for the account pages: a clean throttle cache and mail-link helpers."""
+"""Helpers for the account pages: the links in confirmation mails."""
 
 from __future__ import annotations
 
 import re
 
-import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 LINK = re.compile(r"https?://\S+/confirm/#(\w+)")
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # The default hasher is deliberately slow; these tests hash hundreds of passwords.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def _clean_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def confirmation_key(message) -> str:

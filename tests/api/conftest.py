@@ -132,19 +132,3 @@ def state(slug: str) -> State:
 
 def events_of(category: str, **filters):
     return list(Event.objects.filter(category=category, **filters).order_by("id"))
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Personas are created with passwords; hash them cheaply in these tests."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def _clean_throttle_counters():
-    """Failed logins and bad tokens are counted per address in the cache: start each test clean."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()

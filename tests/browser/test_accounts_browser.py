@@ -15,7 +15,7 @@ import pytest
 
 from apps.projects.models import APIToken, Person, User
 from tests import browsers
-from tests.browsers import DESKTOP, PHONE, chromium, needs_chromium
+from tests.browsers import DESKTOP, PHONE, needs_chromium
 from tests.factories import make_patch, make_person, make_project
 from tests.servers import Daphne, process_env
 
@@ -56,12 +56,6 @@ def server(django_db_setup, tmp_path_factory):
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 def shoot(page, name: str) -> None:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from apps.patches.models import PatchTag
 from apps.projects.models import Tag
 from tests import browsers
-from tests.browsers import PHONE, chromium, needs_chromium, new_page
+from tests.browsers import PHONE, needs_chromium, new_page
 from tests.factories import (
     default_state,
     make_check,
@@ -28,7 +28,7 @@ from tests.factories import (
     make_series,
     make_user,
 )
-from tests.servers import ROOT, Daphne, process_env
+from tests.servers import ROOT
 
 pytestmark = [
     pytest.mark.browser,
@@ -56,21 +56,6 @@ PEOPLE = [
     ("Jonathan Cameron-Smythe", "jic23@example.org"),
     ("Li Wei", "li.wei@example.cn"),
 ]
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup, tmp_path_factory):
-    server = Daphne(process_env(), tmp_path_factory.mktemp("density-server") / "daphne.log")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture

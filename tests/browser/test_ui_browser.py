@@ -15,7 +15,7 @@ from django.utils import timezone
 from apps.patches.models import Bundle, Patch, PatchTag
 from apps.projects.models import Tag
 from tests import browsers
-from tests.browsers import DESKTOP, PHONE, chromium, needs_chromium, new_page
+from tests.browsers import DESKTOP, PHONE, needs_chromium, new_page
 from tests.factories import (
     default_state,
     make_check,
@@ -27,7 +27,6 @@ from tests.factories import (
     make_series,
     make_user,
 )
-from tests.servers import Daphne, process_env
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,21 +34,6 @@ pytestmark = [
     needs_chromium,
     pytest.mark.django_db(transaction=True),
 ]
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup, tmp_path_factory):
-    server = Daphne(process_env(), tmp_path_factory.mktemp("ui-server") / "daphne.log")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 def shoot(page, name: str) -> None:

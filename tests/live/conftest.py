@@ -1,4 +1,5 @@
-"""Helpers for live-page tests: websocket clients with a session, changes made elsewhere."""
+"""Helpers for live-page tests: websocket clients with a session, changes made elsewhere,
+and the events they should hear."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
 from django.test import Client
 
+from apps.events.models import Event
+from apps.events.services import event_record
+from apps.patches.services import patch_update
 from config.asgi import application
+from tests.factories import default_state, make_patch
 
 # Consumers read the database from another thread: test data must be committed
 # (the root conftest puts back the states and tags the migrations installed).
@@ -66,6 +71,34 @@ async def receive(communicator, timeout: float = 5) -> dict:
 def run(func, *args, **kwargs):
     """Run a change in the database thread, as another process's request would."""
     return database_sync_to_async(func)(*args, **kwargs)
+
+
+def new_patch(project, **fields):
+    """A patch with its patch-created event, committed as mail ingestion would."""
+    with transaction.atomic():
+        patch = make_patch(project, **fields)
+        event_record(category=Event.PATCH_CREATED, project=project, patch=patch)
+    return patch
+
+
+def set_state(patch, slug, actor=None):
+    return patch_update(patch=patch, actor=actor, state=default_state(slug))
+
+
+def latest_event_id() -> int:
+    return Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def event_ids(**filters) -> list[int]:
+    return list(Event.objects.filter(**filters).order_by("id").values_list("id", flat=True))
+
+
+async def follow(path: str, user=None):
+    """A page at `path` connected and caught up to the latest event."""
+    communicator, connected, _ = await ws_open(path, user)
+    assert connected
+    await ws_resume(communicator, last=await run(latest_event_id))
+    return communicator
 
 
 @pytest.fixture

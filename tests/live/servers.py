@@ -16,37 +16,15 @@ from pathlib import Path
 
 from django.conf import settings
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-
-
-def database_url() -> str:
-    """The test database (not the configured one) as a DATABASE_URL."""
-    db = settings.DATABASES["default"]
-    user = db.get("USER") or ""
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    auth = f"{user}{password}@" if user else ""
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}{port}/{db['NAME']}"
+from tests import servers
+from tests.servers import BIN, ROOT
 
 
 def process_env(**overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=database_url(),
-        REDIS_URL=settings.REDIS_URL,
-        DEBUG="1",
-        # The same key as the test process: sessions made there log browsers in here.
-        SECRET_KEY=settings.SECRET_KEY,
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        # This topology has a worker: tasks go through the broker.
-        CELERY_TASK_ALWAYS_EAGER="0",
-        LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT),
+    """A process of this topology: Redis as layer and broker, tasks through a worker."""
+    return servers.process_env(
+        **{"REDIS_URL": settings.REDIS_URL, "CELERY_TASK_ALWAYS_EAGER": "0", **overrides}
     )
-    env.update(overrides)
-    return env
 
 
 class Daphne:

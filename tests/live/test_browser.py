@@ -9,7 +9,6 @@ process), and must show without reload, each exactly once, across a restart.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,20 +27,10 @@ from apps.patches.models import Patch
 from apps.patches.services import patch_update
 from apps.projects.services import api_token_regenerate
 from apps.series.models import Series
+from tests.browsers import chromium, needs_chromium
 from tests.factories import default_state, make_patch, make_project
 from tests.live.servers import CeleryWorker, Daphne, parsemail
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 MAIL = Path(__file__).resolve().parents[1] / "data" / "mail" / "git" / "v1"
 WAIT_MS = 20_000
 
@@ -60,7 +49,7 @@ pytestmark = [
         reason="needs the real topology (DATABASE_URL=postgres://…, REDIS_URL=redis://…): two "
         "daphne processes and a celery worker must share the database and the channel layer",
     ),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+    needs_chromium,
     pytest.mark.django_db(transaction=True),
 ]
 
@@ -92,23 +81,11 @@ def browser():
     with that loop running the database set-up of the next test would not see the
     test connection's state.)
     """
-    from playwright.sync_api import sync_playwright
-
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                yield instance
-            finally:
-                instance.close()
-                connections.close_all()  # those opened while Playwright's loop ran
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium() as instance:
+        try:
+            yield instance
+        finally:
+            connections.close_all()  # those opened while Playwright's loop ran
 
 
 def elsewhere(func, *args):

@@ -4,37 +4,26 @@ from __future__ import annotations
 
 from unittest import mock
 
-from django.db import transaction
-
 from apps.events import consumers, publish
 from apps.events.live import catchup
 from apps.events.live.pages import live_page_open
 from apps.events.models import Event
 from apps.events.services import event_record
 from apps.patches.services import patch_update
-from tests.factories import default_state, make_patch, make_project
-from tests.live.conftest import live_db, receive, run, ws_open, ws_resume
+from tests.factories import make_patch, make_project
+from tests.live.conftest import (
+    event_ids,
+    latest_event_id,
+    live_db,
+    new_patch,
+    receive,
+    run,
+    set_state,
+    ws_open,
+    ws_resume,
+)
 
 pytestmark = live_db
-
-
-def new_patch(project, **fields):
-    with transaction.atomic():
-        patch = make_patch(project, **fields)
-        event_record(category=Event.PATCH_CREATED, project=project, patch=patch)
-    return patch
-
-
-def set_state(patch, slug, actor=None):
-    return patch_update(patch=patch, actor=actor, state=default_state(slug))
-
-
-def latest_event_id() -> int:
-    return Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
-
-
-def event_ids(**filters) -> list[int]:
-    return list(Event.objects.filter(**filters).order_by("id").values_list("id", flat=True))
 
 
 async def test_resume_replays_missed_events_in_order_as_one_batch(project, maintainer):

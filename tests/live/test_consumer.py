@@ -4,38 +4,21 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
-from django.db import transaction
 
 from apps.events.models import Event
-from apps.events.services import event_record
-from apps.patches.services import patch_update
-from tests.factories import default_state, make_patch, make_project
-from tests.live.conftest import live_db, receive, run, ws_open, ws_resume
+from tests.factories import make_patch, make_project
+from tests.live.conftest import (
+    follow,
+    latest_event_id,
+    live_db,
+    receive,
+    run,
+    set_state,
+    ws_open,
+    ws_resume,
+)
 
 pytestmark = live_db
-
-
-def new_patch(project, **fields):
-    """A patch with its patch-created event, committed as mail ingestion would."""
-    with transaction.atomic():
-        patch = make_patch(project, **fields)
-        event_record(category=Event.PATCH_CREATED, project=project, patch=patch)
-    return patch
-
-
-def set_state(patch, slug, actor=None):
-    return patch_update(patch=patch, actor=actor, state=default_state(slug))
-
-
-def latest_event_id() -> int:
-    return Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
-
-
-async def follow(path: str, user=None):
-    communicator, connected, _ = await ws_open(path, user)
-    assert connected
-    await ws_resume(communicator, last=await run(latest_event_id))
-    return communicator
 
 
 # --- connecting --------------------------------------------------------------------

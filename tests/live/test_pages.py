@@ -17,20 +17,15 @@ from tests.factories import (
     make_series,
     make_user,
 )
-from tests.live.conftest import live_db, receive, run, ws_open, ws_resume
+from tests.live.conftest import (
+    follow,
+    latest_event_id,
+    live_db,
+    receive,
+    run,
+)
 
 pytestmark = live_db
-
-
-def latest_event_id() -> int:
-    return Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
-
-
-async def follow(path: str, user=None):
-    communicator, connected, _ = await ws_open(path, user)
-    assert connected
-    await ws_resume(communicator, last=await run(latest_event_id))
-    return communicator
 
 
 async def ops_of(communicator) -> dict[str, dict]:

@@ -4,39 +4,24 @@ from __future__ import annotations
 
 import json
 
-from django.db import transaction
-
 from apps.events.live import render
 from apps.events.live.pages import live_page_open
 from apps.events.models import Event
-from apps.events.services import event_record
 from apps.patches.services import patch_update
 from tests.factories import default_state, make_patch, make_project, make_user
-from tests.live.conftest import live_db, receive, run, ws_open, ws_resume
+from tests.live.conftest import (
+    follow,
+    latest_event_id,
+    live_db,
+    new_patch,
+    receive,
+    run,
+    set_state,
+    ws_open,
+    ws_resume,
+)
 
 pytestmark = live_db
-
-
-def new_patch(project, **fields):
-    with transaction.atomic():
-        patch = make_patch(project, **fields)
-        event_record(category=Event.PATCH_CREATED, project=project, patch=patch)
-    return patch
-
-
-def set_state(patch, slug, actor=None):
-    return patch_update(patch=patch, actor=actor, state=default_state(slug))
-
-
-def latest_event_id() -> int:
-    return Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
-
-
-async def follow(path: str, user=None):
-    communicator, connected, _ = await ws_open(path, user)
-    assert connected
-    await ws_resume(communicator, last=await run(latest_event_id))
-    return communicator
 
 
 async def test_each_viewer_gets_rows_rendered_with_their_own_permissions(project, maintainer):

@@ -22,7 +22,6 @@ from apps.patches.services import patch_update
 from apps.projects.models import Tag
 from apps.series.models import Series
 from tests.factories import (
-    default_state,
     make_cover,
     make_cover_comment,
     make_patch,
@@ -31,7 +30,17 @@ from tests.factories import (
     make_series,
     make_user,
 )
-from tests.live.conftest import live_db, receive, run, session_cookie, ws_open, ws_resume
+from tests.live.conftest import (
+    event_ids,
+    latest_event_id,
+    live_db,
+    receive,
+    run,
+    session_cookie,
+    set_state,
+    ws_open,
+    ws_resume,
+)
 
 
 def live(test):
@@ -60,10 +69,6 @@ def add_patch(series, number):
         patch = make_patch(series.project, series=series, number=number)
         event_record(category=Event.PATCH_CREATED, project=series.project, patch=patch)
     return patch
-
-
-def set_state(patch, slug, actor):
-    return patch_update(patch=patch, actor=actor, state=default_state(slug))
 
 
 def archive(patch, actor):
@@ -96,14 +101,6 @@ def reviewed_on_cover(series):
             cover=series.cover,
             cover_comment=comment,
         )
-
-
-def latest_event_id() -> int:
-    return Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
-
-
-def event_ids(**filters) -> list[int]:
-    return list(Event.objects.filter(**filters).order_by("id").values_list("id", flat=True))
 
 
 async def follow(project, user=None, query: str = "", *, cookie: str = ""):

@@ -15,7 +15,7 @@ from apps.mail.models import IncomingMail
 from apps.patches.models import Bundle, Cover, CoverComment, Patch, PatchComment
 from apps.projects.models import Project
 from apps.series.models import Series
-from tests.mail.conftest import GIT, git_mails
+from tests.mails import GIT, git_mails
 
 pytestmark = pytest.mark.django_db
 

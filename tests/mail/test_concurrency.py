@@ -23,8 +23,8 @@ from apps.patches.models import Patch
 from apps.projects.models import Project
 from apps.series.revisions import revisions_supersede_due
 from tests.mail.concurrency_env import worker_env
-from tests.mail.conftest import DATA, git_mails, read
 from tests.mail.snapshot import reset_ingested, snapshot, snapshot_diff
+from tests.mails import DATA, git_mails, read
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "apps" / "mail" / "demo" / "demo.mbox"

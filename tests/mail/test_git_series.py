@@ -9,7 +9,7 @@ from apps.mail.models import IncomingMail
 from apps.mail.parse.hashing import hash_diff
 from apps.patches.models import Cover, Patch
 from apps.series.models import Series
-from tests.mail.conftest import deliver, deliver_all, git_mails
+from tests.mails import deliver, deliver_all, git_mails
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from apps.mail.parse import parse_mail
 from apps.mail.parse.hashing import hash_diff
-from tests.mail.conftest import DATA
+from tests.mails import DATA
 
 PWHASH = Path(__file__).resolve().parents[2] / "tools" / "pwhash"
 

@@ -13,7 +13,7 @@ from django.test import Client
 from apps.mail.models import IncomingMail
 from apps.patches.models import Cover, Patch, PatchComment
 from tests.api.client import ApiClient
-from tests.mail.conftest import deliver_all
+from tests.mails import deliver_all
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.test import Client
 from apps.patches import links
 from apps.patches.models import CoverComment, Patch, PatchComment
 from tests.api.client import ApiClient
-from tests.mail.conftest import deliver, deliver_all, git_mails
+from tests.mails import deliver, deliver_all, git_mails
 
 pytestmark = pytest.mark.django_db
 

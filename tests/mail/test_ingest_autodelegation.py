@@ -7,7 +7,7 @@ import pytest
 from apps.patches.models import Patch
 from apps.projects.models import DelegationRule
 from tests.factories import make_user
-from tests.mail.conftest import deliver
+from tests.mails import deliver
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ import pytest
 from apps.events.models import Event
 from apps.mail.models import AwaitedMessage, IncomingMail
 from apps.patches.models import Cover, CoverComment, Patch, PatchComment
-from tests.mail.conftest import deliver, deliver_all, git_mails, read
 from tests.mail.snapshot import reset_ingested, snapshot
+from tests.mails import deliver, deliver_all, git_mails, read
 
 pytestmark = pytest.mark.django_db
 

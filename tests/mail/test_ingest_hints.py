@@ -9,7 +9,7 @@ from apps.mail.models import IncomingMail
 from apps.patches.models import Patch
 from apps.projects.models import DelegationRule
 from tests.factories import make_person, make_user
-from tests.mail.conftest import deliver, git_mails
+from tests.mails import deliver, git_mails
 
 pytestmark = pytest.mark.django_db
 

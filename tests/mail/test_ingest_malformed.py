@@ -11,7 +11,7 @@ from apps.mail.models import IncomingMail
 from apps.patches.models import Patch
 from apps.projects.models import Person
 from apps.series.models import Series, SeriesReference
-from tests.mail.conftest import deliver, git_mails, read
+from tests.mails import deliver, git_mails, read
 
 pytestmark = pytest.mark.django_db
 

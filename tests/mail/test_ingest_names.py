@@ -14,7 +14,7 @@ from apps.projects.models import Person
 from apps.series.models import Series
 from tests.api.client import ApiClient
 from tests.factories import make_person
-from tests.mail.conftest import deliver, read
+from tests.mails import deliver, read
 
 pytestmark = pytest.mark.django_db
 

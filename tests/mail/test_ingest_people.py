@@ -6,7 +6,7 @@ import pytest
 
 from apps.projects.models import Person
 from tests.factories import make_user
-from tests.mail.conftest import deliver, git_mails, read
+from tests.mails import deliver, git_mails, read
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ import pytest
 from apps.mail.models import IncomingMail
 from apps.patches.models import Patch
 from tests.factories import make_project
-from tests.mail.conftest import deliver, git_mails
+from tests.mails import deliver, git_mails
 
 pytestmark = pytest.mark.django_db
 

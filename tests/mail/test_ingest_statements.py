@@ -13,7 +13,7 @@ from apps.mail.context import IngestContext, worker_context
 from apps.mail.intake import mail_store
 from apps.mail.models import IncomingMail
 from apps.mail.services import mail_ingest_pending, mail_store_ingest
-from tests.mail.conftest import git_mails, read
+from tests.mails import git_mails, read
 
 # Committed transactions, as in production: no test savepoints, people cached once committed.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from apps.patches.models import Patch, PatchTag
 from apps.projects.models import Tag
-from tests.mail.conftest import deliver, deliver_all, git_mails, read
+from tests.mails import deliver, deliver_all, git_mails, read
 
 pytestmark = pytest.mark.django_db
 P1 = "<40382c694d3e3a5efd9973080834e5680642098c.v1.git.ada@example.org>"

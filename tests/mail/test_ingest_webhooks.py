@@ -14,7 +14,7 @@ from apps.mail.services import mail_ingest_pending
 from apps.webhooks.models import Delivery, Webhook
 from apps.webhooks.services import webhook_update
 from tests.factories import make_project, make_user
-from tests.mail.conftest import git_mails, read
+from tests.mails import git_mails, read
 
 pytestmark = pytest.mark.django_db
 

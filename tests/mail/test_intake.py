@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
 import sys
 from io import StringIO
 from pathlib import Path
@@ -15,7 +14,8 @@ from django.db import connection
 
 from apps.mail.models import IncomingMail
 from apps.patches.models import Patch
-from tests.mail.conftest import DATA, deliver, git_mails, read
+from tests.mails import DATA, deliver, git_mails, read
+from tests.servers import manage as run_manage
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,17 +114,6 @@ def process_env(tmp_path, settings):
     with connection.cursor() as cursor:
         cursor.execute("VACUUM INTO %s", [str(path)])
     return env, path
-
-
-def run_manage(env, *args, stdin: bytes = b"") -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        timeout=120,
-    )
 
 
 def count_patches(path: Path | None) -> int:

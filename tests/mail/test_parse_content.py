@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apps.mail.parse import MailParseError, parse_mail
-from tests.mail.conftest import read
+from tests.mails import read
 
 SIMPLE = read("diff/prose.eml").decode().split("---\n", 1)[1].split("-- \n")[0]
 

@@ -9,7 +9,7 @@ import pytest
 
 from apps.mail.parse import parse_mail
 from apps.mail.parse.diff import find_filenames, split_patch
-from tests.mail.conftest import read
+from tests.mails import read
 
 SIMPLE = read("diff/prose.eml").decode().split("---\n", 1)[1].split("-- \n")[0]
 
@@ -112,7 +112,7 @@ def test_filenames_ignore_dev_null():
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_git_series_diffs_apply_exactly(tmp_path):
     """The stored diffs of renames, deletions, mode changes, binaries and empty files apply."""
-    from tests.mail.conftest import git_mails
+    from tests.mails import git_mails
 
     repo = tmp_path / "frob"
     (repo / "src").mkdir(parents=True)

@@ -18,7 +18,7 @@ import pytest
 from apps.mail.parse import parse_mail
 from apps.patches.models import Patch
 from tests.api.client import ApiClient
-from tests.mail.conftest import deliver, read
+from tests.mails import deliver, read
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 

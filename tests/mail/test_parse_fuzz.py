@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from apps.mail.parse import MailParseError, parse_mail
 from apps.mail.parse.diff import split_patch
 from apps.mail.parse.subject import parse_subject
-from tests.mail.conftest import DATA
+from tests.mails import DATA
 
 SAMPLES = [p.read_bytes() for p in sorted(DATA.rglob("*.eml"))[:40]]
 

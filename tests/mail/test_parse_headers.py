@@ -15,7 +15,7 @@ from apps.mail.parse.headers import (
     parse_msgid,
     parse_references,
 )
-from tests.mail.conftest import GIT, read
+from tests.mails import GIT, read
 
 
 def test_rfc2047_words_in_several_charsets_are_joined():

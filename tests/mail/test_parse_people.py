@@ -6,7 +6,7 @@ import pytest
 
 from apps.mail.parse import MailParseError, parse_mail
 from apps.mail.parse.people import parse_submitter
-from tests.mail.conftest import read
+from tests.mails import read
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import pytest
 
 from apps.mail.parse import parse_mail
 from apps.mail.parse.pull import find_pull_url
-from tests.mail.conftest import GIT, read
+from tests.mails import GIT, read
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from django.utils import timezone
 from apps.mail.intake import mail_enqueue, mail_store
 from apps.mail.models import IncomingMail
 from apps.mail.tasks import mail_prune, mail_sweep
-from tests.mail.conftest import deliver, git_mails
+from tests.mails import deliver, git_mails
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ import redis
 from apps.mail.models import IncomingMail
 from apps.patches.models import Patch
 from tests.mail.concurrency_env import worker_env
-from tests.mail.conftest import git_mails
+from tests.mails import git_mails
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))

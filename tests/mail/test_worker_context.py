@@ -10,7 +10,7 @@ from apps.mail.models import IncomingMail
 from apps.mail.services import mail_ingest_pending
 from apps.patches.models import Patch, PatchTag
 from tests.factories import make_project
-from tests.mail.conftest import git_mails
+from tests.mails import git_mails
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ import pytest
 
 from apps.mail.models import IncomingMail
 from apps.webhooks.models import Webhook
-from tests.browsers import DESKTOP, browser_context, chromium, needs_chromium
+from tests.browsers import DESKTOP, browser_context, needs_chromium
 from tests.factories import (
     make_bundle,
     make_check,
@@ -25,7 +25,6 @@ from tests.factories import (
     make_series,
     make_user,
 )
-from tests.servers import Daphne, process_env
 
 pytestmark = [
     pytest.mark.browser,
@@ -42,21 +41,6 @@ document.addEventListener("securitypolicyviolation", function (e) {
                            (e.sourceFile || "") + ":" + e.lineNumber);
 });
 """
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup, tmp_path_factory):
-    server = Daphne(process_env(), tmp_path_factory.mktemp("csp-server") / "daphne.log")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from apps.patches.models import Cover, CoverComment, Patch, PatchComment, PatchT
 from apps.projects.models import Project
 from apps.series.models import Series, SeriesReference
 from config.celery import app as celery_app
-from tests.mail.conftest import git_mails, read
 from tests.mail.snapshot import snapshot
+from tests.mails import git_mails, read
 
 pytestmark = pytest.mark.django_db
 

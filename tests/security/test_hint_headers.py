@@ -14,7 +14,7 @@ from apps.patches.models import Patch
 from apps.patches.services import patch_check_can_edit
 from apps.projects.models import Project
 from tests.factories import make_project, make_user
-from tests.mail.conftest import deliver, git_mails
+from tests.mails import deliver, git_mails
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from apps.events.models import Event
 from apps.mail.models import AwaitedMessage
 from apps.patches.models import Patch
 from apps.series.models import Series
-from tests.mail.conftest import DATA, deliver, deliver_all, git_mails
 from tests.mail.snapshot import reset_ingested, snapshot
+from tests.mails import DATA, deliver, deliver_all, git_mails
 
 pytestmark = pytest.mark.django_db
 

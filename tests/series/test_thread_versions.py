@@ -11,8 +11,8 @@ from apps.events.models import Event
 from apps.patches.models import Patch
 from apps.series.models import Series
 from tests.api.client import ApiClient
-from tests.mail.conftest import DATA, deliver_all
 from tests.mail.snapshot import reset_ingested, snapshot
+from tests.mails import DATA, deliver_all
 
 pytestmark = pytest.mark.django_db
 

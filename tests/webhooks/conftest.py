@@ -25,11 +25,6 @@ class StubResolver:
 
 
 @pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def resolver(monkeypatch) -> StubResolver:
     stub = StubResolver()
     monkeypatch.setattr(outbound, "resolve", stub)

@@ -1,4 +1,4 @@
-"""A real daphne server over the test database, and XML-RPC clients talking to it.
+"""XML-RPC clients talking to the session's daphne (daphne_server, the root conftest).
 
 The server runs in a subprocess, so test data must be committed: tests using it
 are marked `live` (see tests/servers.py).
@@ -10,17 +10,7 @@ import xmlrpc.client
 
 import pytest
 
-from tests.servers import Daphne, live, process_env  # noqa: F401 - live is used by the tests
-
-
-@pytest.fixture(scope="session")
-def daphne_server(django_db_setup, tmp_path_factory):
-    """One daphne server for the whole XML-RPC test session."""
-    server = Daphne(process_env(), tmp_path_factory.mktemp("daphne") / "daphne.log")
-    try:
-        yield server
-    finally:
-        server.stop()
+from tests.servers import live  # noqa: F401 - the tests import it from here
 
 
 def proxy(url: str, username: str | None = None, password: str = "password"):

@@ -16,9 +16,9 @@ from apps.projects.models import State
 from apps.series.models import Series
 from apps.series.revisions import find_change_id, revisions_supersede_due
 from apps.series.tasks import series_supersede_due
-from tests.beyond.helpers import unthreaded, v1, v2, with_body_line, with_header
 from tests.factories import make_project
-from tests.mail.conftest import deliver, deliver_all, git_mails
+from tests.mails import deliver, deliver_all, git_mails
+from tests.rerolls import unthreaded, v1, v2, with_body_line, with_header
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from apps.events.models import Event
 from apps.patches.models import Bundle
 from tests.factories import default_state, make_bundle, make_patch, make_project, make_user
-from tests.ui.conftest import htmx_headers
+from tests.web.conftest import htmx_headers
 
 pytestmark = pytest.mark.django_db
 

@@ -1,30 +1,47 @@
-"""Fixtures for downloads: real git-made mails ingested, and the repository they apply to."""
+"""Real mail for tests: the files under tests/data/mail, delivering them, the git tree they apply to."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from apps.mail.intake import mail_store
 from apps.mail.models import IncomingMail
 from apps.mail.services import mail_ingest
-from tests.factories import make_project
 
-GIT_MAILS = Path(__file__).resolve().parent.parent / "data" / "mail" / "git"
+DATA = Path(__file__).resolve().parent / "data" / "mail"
+GIT = DATA / "git"
 
 
-def deliver(raw: bytes) -> IncomingMail:
+def read(name: str | Path) -> bytes:
+    path = Path(name)
+    return (path if path.is_absolute() else DATA / path).read_bytes()
+
+
+def deliver(mail: str | Path | bytes, *, list_id: str = "") -> IncomingMail:
     """Store and ingest one mail in this process, as `parsemail --sync` does."""
-    mail = mail_ingest(mail_store(raw, enqueue=False))
+    raw = mail if isinstance(mail, bytes) else read(mail)
+    return mail_ingest(mail_store(raw, list_id=list_id, enqueue=False))
+
+
+def deliver_all(paths, *, list_id: str = "") -> list[IncomingMail]:
+    return [deliver(path, list_id=list_id) for path in paths]
+
+
+def git_mails(scenario: str) -> list[Path]:
+    return sorted((GIT / scenario).glob("*.eml"))
+
+
+def deliver_parsed(raw: bytes) -> IncomingMail:
+    """Deliver one mail that must be parsed (a failure says why)."""
+    mail = deliver(raw)
     assert mail.status == IncomingMail.PARSED, (mail.status, mail.reason)
     return mail
 
 
 def deliver_scenario(name: str) -> None:
-    for path in sorted((GIT_MAILS / name).glob("*.eml")):
-        deliver(path.read_bytes())
+    for path in git_mails(name):
+        deliver_parsed(path.read_bytes())
 
 
 def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -52,34 +69,3 @@ def make_base_repo(path: Path) -> Path:
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "initial import")
     return path
-
-
-@pytest.fixture
-def frob(maintainer):
-    return make_project(
-        "frob",
-        name="Frobnicator",
-        listid="frob.lists.example.org",
-        listemail="frob@lists.example.org",
-        maintainers=[maintainer],
-    )
-
-
-@pytest.fixture
-def base_repo(tmp_path):
-    return make_base_repo(tmp_path / "frob")
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def _clean_throttle_counters():
-    """Failed logins and bad tokens are counted per address in the cache: start each test clean."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()

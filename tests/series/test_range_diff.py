@@ -16,9 +16,9 @@ from apps.series.rangediff.services import (
 )
 from apps.series.tasks import series_range_diff
 from tests.api.client import ApiClient
-from tests.beyond.helpers import v1, v2
 from tests.factories import make_patch, make_patch_comment, make_person, make_series
-from tests.mail.conftest import deliver
+from tests.mails import deliver
+from tests.rerolls import v1, v2
 
 pytestmark = pytest.mark.django_db
 

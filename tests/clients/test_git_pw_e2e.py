@@ -25,7 +25,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.downloads.conftest import GIT_MAILS, git, make_base_repo
+from tests.mails import GIT as GIT_MAILS
+from tests.mails import git, make_base_repo
+from tests.servers import manage, stop_process
 
 pytestmark = pytest.mark.e2e
 
@@ -98,16 +100,10 @@ class Database:
 
 
 def _manage(env: dict, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, f"manage.py {args[0]} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
+    done = manage(env, *args, timeout=600)
+    out, err = done.stdout.decode(), done.stderr.decode()
+    assert done.returncode == 0, f"manage.py {args[0]} failed:\n{out}\n{err}"
+    return out
 
 
 def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
@@ -140,7 +136,7 @@ def server(tmp_path_factory):
     try:
         _manage(env, "migrate", "--noinput", "-v", "0")
         token = json.loads(
-            _manage(env, "shell", "-c", "from tests.api.e2e_setup import setup; setup()")
+            _manage(env, "shell", "-c", "from tests.clients.git_pw_setup import setup; setup()")
             .strip()
             .splitlines()[-1]
         )["token"]
@@ -166,12 +162,7 @@ def server(tmp_path_factory):
         yield {"base": base, "api": f"{base}/api/1.4", "token": token, "env": env}
     finally:
         if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=30)
+            stop_process(process)
         database.drop()
 
 

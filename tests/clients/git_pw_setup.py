@@ -1,6 +1,6 @@
 """Accounts for the git-pw end-to-end test, created in the server's own database.
 
-Run by the test as ``manage.py shell -c "from tests.api.e2e_setup import setup; setup()"``;
+Run by the test as ``manage.py shell -c "from tests.clients.git_pw_setup import setup; setup()"``;
 prints the maintainer's API token as JSON. The mail itself arrives through
 ``manage.py parsearchive``, the way a real list archive is loaded.
 """

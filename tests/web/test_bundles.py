@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from apps.patches.models import Bundle
 from tests.factories import make_bundle, make_patch, make_project
-from tests.ui.conftest import htmx_headers
+from tests.web.conftest import htmx_headers
 
 pytestmark = pytest.mark.django_db
 

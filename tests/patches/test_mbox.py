@@ -12,7 +12,9 @@ from apps.patches import links
 from apps.patches.mbox import patch_to_mbox
 from apps.patches.models import Cover, Patch
 from apps.series.models import Series
-from tests.downloads.conftest import GIT_MAILS, deliver, deliver_scenario, git
+from tests.mails import GIT as GIT_MAILS
+from tests.mails import deliver_parsed as deliver
+from tests.mails import deliver_scenario, git
 
 pytestmark = pytest.mark.django_db
 

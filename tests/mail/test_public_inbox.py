@@ -16,8 +16,8 @@ from apps.mail.models import InboxCursor, IncomingMail
 from apps.mail.tasks import mail_follow_inboxes
 from apps.patches.models import Cover, Patch
 from apps.series.models import Series
-from tests.beyond.helpers import v1, v2
-from tests.mail.conftest import deliver
+from tests.mails import deliver
+from tests.rerolls import v1, v2
 
 pytestmark = pytest.mark.django_db
 

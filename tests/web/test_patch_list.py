@@ -18,7 +18,7 @@ from tests.factories import (
     make_series,
     make_user,
 )
-from tests.ui.conftest import htmx_headers
+from tests.web.conftest import htmx_headers
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 
 from apps.webhooks.services import webhook_create
-from tests.beyond.helpers import v1, v2
-from tests.mail.conftest import deliver
+from tests.mails import deliver
+from tests.rerolls import v1, v2
 from tests.webhooks.conftest import receiver  # noqa: F401
 from tests.webhooks.schema import _registry, validate_event
 

@@ -26,7 +26,7 @@ from apps.patches.models import Patch
 from apps.patches.services import patch_update
 from apps.projects.models import State
 from tests.factories import make_check, make_person, make_project, make_user
-from tests.xmlrpc.conftest import live
+from tests.servers import live
 
 pytestmark = [live, pytest.mark.e2e]
 

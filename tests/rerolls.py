@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.mail.conftest import git_mails
+from tests.mails import git_mails
 
 
 def with_header(raw: bytes, name: str, value: str | None) -> bytes:

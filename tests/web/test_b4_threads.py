@@ -11,9 +11,9 @@ import pytest
 from django.urls import reverse
 
 from apps.projects.models import State
-from tests.beyond.helpers import v1
-from tests.beyond.test_b4_e2e import V1_COVER, V1_PATCH_1, b4_config
-from tests.mail.conftest import deliver
+from tests.clients.test_b4_e2e import V1_COVER, V1_PATCH_1, b4_config
+from tests.mails import deliver
+from tests.rerolls import v1
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,7 @@ import pytest
 from apps.patches import links
 from apps.patches.models import PatchTag
 from apps.series.models import Series
-from tests.downloads.conftest import git
-from tests.mail.conftest import DATA, deliver, deliver_all, git_mails
+from tests.mails import DATA, deliver, deliver_all, git, git_mails
 
 pytestmark = pytest.mark.django_db
 

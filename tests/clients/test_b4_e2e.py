@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.test_git_pw_e2e import api_get, commits, server  # noqa: F401
-from tests.downloads.conftest import git, make_base_repo
+from tests.clients.test_git_pw_e2e import api_get, commits, server  # noqa: F401
+from tests.mails import git, make_base_repo
 
 pytestmark = pytest.mark.e2e
 
