@@ -19,6 +19,7 @@ from django.db import (
 from django.utils import timezone
 
 from apps.events.services import events_batch_save, events_batched
+from apps.mail.arrival import thread_lookup
 from apps.mail.context import IngestContext, worker_context
 from apps.mail.intake import mail_new
 from apps.mail.locks import claimed_project, mail_claim, project_lock
@@ -41,7 +42,6 @@ from apps.patches.models import Cover, Patch
 from apps.projects.models import Project
 from apps.series.dependencies import series_dependencies_arrived
 from apps.series.models import Series
-from apps.series.services import thread_lookup
 
 log = logging.getLogger(__name__)
 
