@@ -34,9 +34,9 @@ from email.utils import format_datetime, formataddr
 from django.db.models import Case, F, TextField, Value, When
 from django.db.models.functions import Length, Substr
 
+from apps.patches.cover_review import cover_trailers_by_patch
 from apps.patches.models import Bundle, Cover, CoverComment, Patch, PatchComment
 from apps.patches.selectors import parse_headers
-from apps.series.cover_review import cover_trailers_by_patch
 from apps.series.models import Series
 
 # Trailers a reviewer's reply adds to the commit when the patch is applied.
