@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
+
+# AwaitedMessage is mail's table (app label "mail", unchanged), defined in apps/series/models.py:
+# series placement and dependencies keep their state in it, and series may not import mail.
+# Imported here so `apps.mail.models.AwaitedMessage` is where ingestion finds it.
+from apps.series.models import AwaitedMessage
 
 
 class IncomingMail(models.Model):
@@ -40,50 +44,7 @@ class IncomingMail(models.Model):
         return f"{self.msgid or 'mail'} ({self.status})"
 
 
-class AwaitedMessage(models.Model):
-    """A Message-ID that something is waiting for, so its arrival completes the picture.
-
-    Lists deliver out of order: a reply may come before the patch it answers
-    (REPLY: the waiting mail), a patch before the cover letter or earlier patch
-    it is threaded to (THREAD: the series it was put in, depth 0 = its
-    In-Reply-To), a series before one it Depends-on (DEPENDS: the series).
-    """
-
-    REPLY = "reply"
-    THREAD = "thread"
-    DEPENDS = "depends"
-    KINDS = [(REPLY, "reply"), (THREAD, "thread"), (DEPENDS, "depends")]
-
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
-    msgid = models.CharField(max_length=255)
-    kind = models.CharField(max_length=8, choices=KINDS)
-    mail = models.ForeignKey(
-        IncomingMail, null=True, blank=True, on_delete=models.CASCADE, related_name="awaiting"
-    )
-    series = models.ForeignKey(
-        "series.Series", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    # REPLY: index of msgid in the mail's references (higher = closer parent);
-    # THREAD: distance from the referencing mail (0 = its direct parent).
-    position = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        indexes = [models.Index(fields=["project", "msgid"], name="awaited_project_msgid")]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["mail", "msgid"],
-                condition=Q(mail__isnull=False),
-                name="unique_awaited_reply",
-            ),
-            models.UniqueConstraint(
-                fields=["kind", "series", "msgid", "position"],
-                condition=Q(series__isnull=False),
-                name="unique_awaited_series",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} awaits {self.msgid}"
+__all__ = ["AwaitedMessage", "InboxCursor", "IncomingMail"]
 
 
 class InboxCursor(models.Model):

@@ -20,6 +20,7 @@ from apps.mail.parse.tags import find_trailers
 from apps.mail.tagging import patch_tags_refresh, series_tags_refresh
 from apps.patches.models import Cover, CoverComment, Patch, PatchComment
 from apps.projects.models import Person, Project
+from apps.series.models import Series
 
 # References a waiting reply keeps: the thread root and the nearest ones.
 MAX_AWAITED = 20
@@ -163,8 +164,6 @@ def comment_create(
 
 
 def _cover_series_id(cover: Cover) -> int | None:
-    from apps.series.models import Series
-
     return Series.objects.filter(cover=cover).values_list("pk", flat=True).first()
 
 

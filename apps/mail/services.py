@@ -18,10 +18,11 @@ from django.db import (
 )
 from django.utils import timezone
 
-from apps.events.services import events_batch_save, events_batched
+from apps.events.services import events_batched
+from apps.mail.arrival import thread_lookup
 from apps.mail.context import IngestContext, worker_context
 from apps.mail.intake import mail_new
-from apps.mail.locks import claimed_project, mail_claim, project_lock
+from apps.mail.locks import mail_claim, project_lock
 from apps.mail.models import AwaitedMessage, IncomingMail
 from apps.mail.parse import MailParseError, ParsedMail, parse_mail
 from apps.mail.parse.route import choose_project
@@ -41,7 +42,6 @@ from apps.patches.models import Cover, Patch
 from apps.projects.models import Project
 from apps.series.dependencies import series_dependencies_arrived
 from apps.series.models import Series
-from apps.series.services import thread_lookup
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def mail_ingest(mail: IncomingMail, *, context: IngestContext | None = None) -> 
 def mail_ingest_pending(mail_id: int, *, context: IngestContext | None = None):
     """Claim a stored mail if it is still pending and ingest it; None if it is not."""
     context = context or worker_context()
-    return _ingest(lambda: mail_claim(mail_id, context), context)
+    return _ingest(lambda: mail_claim(mail_id), context)
 
 
 def mail_store_ingest(
@@ -94,8 +94,7 @@ def _ingest(start, context: IngestContext | None) -> IncomingMail | None:
                     if mail is None:
                         return None
                     if mail.status == IncomingMail.PENDING:
-                        # Written with the mail's events, in the statement that inserts them.
-                        _finish(mail, _ingest_mail(mail, context), attempt=True, with_events=True)
+                        _finish(mail, _ingest_mail(mail, context), attempt=True)
                     return mail
             except Exception:
                 context.people.clear()  # what this transaction changed on them is gone
@@ -165,9 +164,7 @@ def _ingest_mail(mail: IncomingMail, context: IngestContext) -> Result:
     return _ingest_parsed(mail, parsed, context)
 
 
-def _finish(
-    mail: IncomingMail, result: Result, *, attempt: bool = False, with_events: bool = False
-) -> None:
+def _finish(mail: IncomingMail, result: Result, *, attempt: bool = False) -> None:
     mail.status = result.status
     mail.outcome = result.outcome[:255]
     mail.reason = result.reason
@@ -176,11 +173,7 @@ def _finish(
     if attempt:
         mail.attempts += 1
         fields.append("attempts")
-    update_fields = None if mail.pk is None else fields
-    if with_events:
-        events_batch_save(mail, update_fields=update_fields)
-    else:
-        mail.save(update_fields=update_fields)
+    mail.save(update_fields=None if mail.pk is None else fields)
 
 
 def _stored_as(project: Project, msgid: str) -> str:
@@ -205,7 +198,7 @@ def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContex
         project, why = choose_project(context.projects, list_ids, parsed.raw_subject)
     if project is None:
         return Result.ignored(why)
-    project = claimed_project(mail, project) or project_lock(project)
+    project = project_lock(project)
     mail.project = project
 
     subject = parsed.subject

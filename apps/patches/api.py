@@ -6,6 +6,7 @@ from typing import Any
 
 from ninja import NinjaAPI, Router
 
+from apps.checks.selectors import check_states
 from apps.patches import api_filters as f
 from apps.patches.models import Patch
 from apps.patches.search import patch_search_api
@@ -81,7 +82,9 @@ def patches_filtered(request, ctx: ApiContext):
 
 
 def render_patches(page: list, ctx: ApiContext, *, detail: bool = False) -> list[dict]:
-    extras = patch_list_extras(page, related=ctx.since("1.2"))
+    extras = patch_list_extras(
+        page, related=ctx.since("1.2"), checks=check_states(p.pk for p in page)
+    )
     rendered = [patch_to_dict(p, ctx, extras, detail=detail) for p in page]
     if ctx.since("1.4"):
         # An addition of the latest version (docs/openapi-beyond.yaml): one query a page.

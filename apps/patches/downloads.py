@@ -35,13 +35,12 @@ from apps.patches.mbox import (
     patch_filename,
     patch_for_download,
     patch_mbox_chunks,
-    series_filename,
-    series_mbox_chunks,
 )
 from apps.patches.models import Bundle, Cover, Patch
 from apps.patches.services import bundle_check_can_view
 from apps.projects.api_auth import api_authenticate
 from apps.projects.api_support import ApiError
+from apps.series.mbox import series_filename, series_mbox_chunks
 from apps.series.models import Series
 
 _Response = TypeVar("_Response", HttpResponse, StreamingHttpResponse)

@@ -12,14 +12,14 @@ Public functions:
   (or the series id) prepends the patches before it in its series, as
   ``git pw patch apply`` asks with ``?series=*``.
 - ``cover_to_mbox(cover)``: a cover letter (no diff).
-- ``series_to_mbox(series)`` / ``series_mbox_chunks(series)``: a series' patches
-  in series order, whole or as a stream of chunks.
 - ``bundle_to_mbox(bundle)`` / ``bundle_mbox_chunks(bundle)``: a bundle's
   patches in bundle order.
 - ``patches_mbox_chunks(patch_ids)``: any list of patches, in the given order,
   streamed in batches (bulk downloads, exports).
-- ``patch_filename``, ``cover_filename``, ``series_filename``,
-  ``bundle_filename``: download file names (``Content-Disposition``).
+- ``patch_filename``, ``cover_filename``, ``bundle_filename``: download file
+  names (``Content-Disposition``).
+
+A series as mbox: apps/series/mbox.py.
 """
 
 from __future__ import annotations
@@ -34,10 +34,9 @@ from email.utils import format_datetime, formataddr
 from django.db.models import Case, F, TextField, Value, When
 from django.db.models.functions import Length, Substr
 
+from apps.patches.cover_review import cover_trailers_by_patch
 from apps.patches.models import Bundle, Cover, CoverComment, Patch, PatchComment
 from apps.patches.selectors import parse_headers
-from apps.series.cover_review import cover_trailers_by_patch
-from apps.series.models import Series
 
 # Trailers a reviewer's reply adds to the commit when the patch is applied.
 TRAILER_RE = re.compile(
@@ -76,24 +75,21 @@ class SeriesMismatch(ValueError):
 # --- file names ------------------------------------------------------------------------
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
+    """A name as a file name."""
     return FILENAME_RE.sub("-", name or "").strip("-") or "patch"
 
 
 def patch_filename(patch: Patch, *, raw: bool = False) -> str:
-    return _slug(patch.name) + (".diff" if raw else ".patch")
+    return slug(patch.name) + (".diff" if raw else ".patch")
 
 
 def cover_filename(cover: Cover) -> str:
-    return _slug(cover.name) + ".mbox"
-
-
-def series_filename(series: Series) -> str:
-    return _slug(series.name or f"series-{series.pk}") + ".patch"
+    return slug(cover.name) + ".mbox"
 
 
 def bundle_filename(bundle: Bundle) -> str:
-    return f"bundle-{bundle.pk}-{_slug(bundle.name)}.mbox"
+    return f"bundle-{bundle.pk}-{slug(bundle.name)}.mbox"
 
 
 # --- one message -------------------------------------------------------------------------
@@ -322,19 +318,6 @@ def _patches_pieces(ids: list[int]) -> Iterator:
             yield "\n"
         first = False
         yield from _render_patches(patches)
-
-
-def series_patch_ids(series: Series) -> list[int]:
-    return list(series.patches.order_by("number", "date", "id").values_list("id", flat=True))
-
-
-def series_mbox_chunks(series: Series) -> Iterator[str]:
-    """A series' patches in series order, streamed."""
-    return patches_mbox_chunks(series_patch_ids(series))
-
-
-def series_to_mbox(series: Series) -> str:
-    return "".join(series_mbox_chunks(series))
 
 
 def bundle_patch_ids(bundle: Bundle) -> list[int]:

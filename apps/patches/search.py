@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection
@@ -45,7 +46,9 @@ MAX_PEOPLE = 500
 IDS_FIRST = 10_000
 OPERATORS = ("state", "from", "delegate", "series", "path", "is", "has", "since", "before")
 IS_VALUES = ("archived", "action-required")
-HAS_VALUES = ("failed-checks",)
+# has:VALUE -> its condition on patches. Apps above patches that hold the data register
+# theirs in AppConfig.ready() (apps.checks: has:failed-checks).
+_HAS: dict[str, Callable[[], Q]] = {}
 # The text full-text search indexes: name, commit message and the diff's paths (one per
 # 'diff --git' line, split at '/' so a directory or a file name matches on its own).
 # The index in the migration is built on exactly this expression, so keep them equal.
@@ -181,18 +184,9 @@ def _from_q(value: str) -> Q:
     return Q(submitter__in=people.values("id"))
 
 
-def _failed_checks_q() -> Q:
-    from apps.checks.models import Check
-
-    # A context's latest check decides: a failure fixed by a later success does not count.
-    newer = Check.objects.filter(
-        patch=OuterRef("patch"),
-        context=OuterRef("context"),
-        user=OuterRef("user"),
-        date__gt=OuterRef("date"),
-    )
-    failing = Check.objects.filter(patch=OuterRef("pk"), state=Check.FAIL).exclude(Exists(newer))
-    return Q(Exists(failing))
+def search_has_register(value: str, condition: Callable[[], Q]) -> None:
+    """Make has:VALUE mean condition() in every search (call it from AppConfig.ready())."""
+    _HAS[value] = condition
 
 
 def term_q(term: Term) -> Q:
@@ -220,9 +214,11 @@ def term_q(term: Term) -> Q:
             return Q(archived=True)
         return Q(state__action_required=True)
     if key == "has":
-        if value.lower() not in HAS_VALUES:
-            raise SearchError(f"'has:{value}' is unknown; use has:failed-checks.")
-        return _failed_checks_q()
+        condition = _HAS.get(value.lower())
+        if condition is None:
+            known = " or ".join(f"has:{name}" for name in _HAS)
+            raise SearchError(f"'has:{value}' is unknown; use {known}.")
+        return condition()
     if key == "since":
         return Q(date__gte=_date(key, value))
     if key == "before":

@@ -15,12 +15,9 @@ from email.header import decode_header, make_header
 from types import SimpleNamespace
 from typing import Any
 
-from django.db import connection
 from django.db.models import F, Lookup, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.lookups import In
 
-from apps.checks.models import Check
-from apps.checks.selectors import check_state_combined
 from apps.patches.models import (
     Bundle,
     BundlePatch,
@@ -264,44 +261,6 @@ def patch_tag_counts(patch_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     return counts
 
 
-# The latest check of each (patch, context, user), counted by state per patch.
-_LATEST_CHECK_STATES = (
-    "SELECT patch_id, state, COUNT(*) FROM ("
-    " SELECT patch_id, state, ROW_NUMBER() OVER (PARTITION BY patch_id, context, user_id"
-    " ORDER BY date DESC, id DESC) AS latest"
-    f" FROM {Check._meta.db_table} WHERE {{where}}) checks"
-    " WHERE latest = 1 GROUP BY patch_id, state"
-)
-
-
-def patch_check_summaries(patch_ids: Iterable[int]) -> dict[int, dict]:
-    """For each patch: its combined check state and counts per state, in one query.
-
-    What apps.checks.selectors.check_summaries() computes from every check row, here
-    computed by the database (only the newest check of a context and user counts).
-    """
-    ids = [int(pk) for pk in patch_ids]
-    if connection.vendor == "postgresql":
-        where, params = "patch_id = ANY(%s::bigint[])", [int_array(ids)]
-    else:
-        where, params = f"patch_id IN ({', '.join(['%s'] * len(ids))})", ids
-    found: dict[int, dict[str, int]] = defaultdict(dict)
-    if ids:
-        with connection.cursor() as cursor:
-            cursor.execute(_LATEST_CHECK_STATES.format(where=where), params)
-            for patch_id, state, count in cursor.fetchall():
-                found[patch_id][state] = count
-    summaries = {}
-    for patch_id in ids:
-        counts = found.get(patch_id, {})
-        summaries[patch_id] = {
-            "state": check_state_combined(counts),
-            "counts": {state: counts.get(state, 0) for state, _ in Check.STATES},
-            "total": sum(counts.values()),
-        }
-    return summaries
-
-
 def patch_related(patches: Iterable[Patch]) -> dict[int, list[Patch]]:
     """For each patch in a relation, the other patches of that relation."""
     patches = [p for p in patches if p.related_id]
@@ -319,14 +278,16 @@ def patch_related(patches: Iterable[Patch]) -> dict[int, list[Patch]]:
     return {p.pk: [m for m in members[p.related_id] if m.pk != p.pk] for p in patches}
 
 
-def patch_list_extras(patches: list[Patch], *, related: bool = True) -> PatchListExtras:
-    """Check states, tag counts and relations of a page of patches: three queries at most."""
+def patch_list_extras(
+    patches: list[Patch], *, related: bool = True, checks: dict[int, str] | None = None
+) -> PatchListExtras:
+    """Tag counts and relations of a page of patches (two queries at most), with their check
+    states as given (apps.checks.selectors.check_states)."""
     ids = [p.pk for p in patches]
     if not ids:
         return PatchListExtras()
-    summaries = patch_check_summaries(ids)
     return PatchListExtras(
-        checks={pid: summary["state"] for pid, summary in summaries.items()},
+        checks=checks or {},
         tags=patch_tag_counts(ids),
         related=patch_related(patches) if related else {},
     )

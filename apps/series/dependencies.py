@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from apps.mail.models import AwaitedMessage
-from apps.mail.parse.depends import Dependency
+from dataclasses import dataclass
+
 from apps.patches.models import Cover, Patch
-from apps.series.models import Series
+from apps.series.models import AwaitedMessage, Series
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """What a Depends-on value names: a Message-ID, a series id or a patch/cover id."""
+
+    msgid: str = ""
+    series_id: int | None = None
+    patch_id: int | None = None
+    cover_id: int | None = None
 
 
 def series_dependencies_add(*, series: Series, dependencies: list[Dependency]) -> list[str]:

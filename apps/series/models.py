@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.projects.models import Person, Project
@@ -99,3 +100,58 @@ class RangeDiff(models.Model):
 
     def __str__(self) -> str:
         return f"range-diff {self.against_id}..{self.series_id}"
+
+
+class AwaitedMessage(models.Model):
+    """A Message-ID that something is waiting for, so its arrival completes the picture.
+
+    Its table is mail's (app label "mail"); the class lives with series, whose placement
+    (THREAD) and dependencies (DEPENDS) keep their state in it; ingestion adds REPLY rows.
+
+    Lists deliver out of order: a reply may come before the patch it answers
+    (REPLY: the waiting mail), a patch before the cover letter or earlier patch
+    it is threaded to (THREAD: the series it was put in, depth 0 = its
+    In-Reply-To), a series before one it Depends-on (DEPENDS: the series).
+    """
+
+    REPLY = "reply"
+    THREAD = "thread"
+    DEPENDS = "depends"
+    KINDS = [(REPLY, "reply"), (THREAD, "thread"), (DEPENDS, "depends")]
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    msgid = models.CharField(max_length=255)
+    kind = models.CharField(max_length=8, choices=KINDS)
+    mail = models.ForeignKey(
+        "mail.IncomingMail",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="awaiting",
+    )
+    series = models.ForeignKey(
+        "series.Series", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # REPLY: index of msgid in the mail's references (higher = closer parent);
+    # THREAD: distance from the referencing mail (0 = its direct parent).
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        # Mail's table and migrations: the class lives here, below mail, for series to use.
+        app_label = "mail"
+        indexes = [models.Index(fields=["project", "msgid"], name="awaited_project_msgid")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mail", "msgid"],
+                condition=Q(mail__isnull=False),
+                name="unique_awaited_reply",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "series", "msgid", "position"],
+                condition=Q(series__isnull=False),
+                name="unique_awaited_series",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} awaits {self.msgid}"

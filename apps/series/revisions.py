@@ -43,10 +43,10 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from apps.mail.models import AwaitedMessage
 from apps.patches.models import Cover, Patch
+from apps.patches.services import patch_update
 from apps.projects.models import Project, State
-from apps.series.models import Series, SeriesReference
+from apps.series.models import AwaitedMessage, Series, SeriesReference
 from apps.series.tasks import series_range_diff
 
 CHANGE_ID_RE = re.compile(r"^change-id:\s*(\S{1,255})\s*$", re.MULTILINE | re.IGNORECASE)
@@ -201,8 +201,6 @@ def _answers(later: Series, earlier_id: int) -> bool:
 
 def _supersede(older: Series, *, numbers: set[int] | None = None) -> int:
     """Make older's action-required patches (those numbered so, if given) Superseded."""
-    from apps.patches.services import patch_update
-
     state = State.objects.filter(slug=SUPERSEDED).first()
     if state is None:
         return 0

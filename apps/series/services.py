@@ -36,14 +36,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import partial
 
-from django.db.models import Exists, F, IntegerField, OuterRef, Value
+from django.db.models import Exists, F, OuterRef
 
 from apps.events.models import Event
 from apps.events.services import event_record, on_commit
-from apps.mail.models import AwaitedMessage, IncomingMail
 from apps.patches.models import Cover, CoverComment, Patch
 from apps.projects.models import Person, Project
-from apps.series.models import Series, SeriesReference
+from apps.series.models import AwaitedMessage, Series, SeriesReference
 from apps.series.revisions import revision_identity
 from apps.series.tasks import series_range_diff
 
@@ -76,7 +75,8 @@ def _thread_refs(refs: list[str]) -> list[str]:
 
 @dataclass
 class Thread:
-    """What is known of a mail's Message-ID and references when it arrives."""
+    """What is known of a mail's Message-ID and references when it arrives (ingestion looks
+    it up in one query: apps/mail/arrival.py)."""
 
     # AwaitedMessage rows for them: replies, series and dependents waiting for one.
     awaited: list[AwaitedMessage]
@@ -84,62 +84,6 @@ class Thread:
     members: dict[str, int]
     # Which of the references arrived in the project (stored mail), whatever they became.
     arrived: set[str]
-
-
-MEMBER = "member"
-ARRIVED = "arrived"
-
-
-def thread_lookup(project: Project, msgid: str, refs: list[str]) -> Thread:
-    """The AwaitedMessage rows for msgid and refs, the series refs are in, and which refs
-    arrived: one query."""
-    columns = ("row_msgid", "row_kind", "row_series", "row_mail", "row_position")
-    awaited = AwaitedMessage.objects.filter(project=project, msgid__in=[msgid, *refs]).annotate(
-        row_msgid=F("msgid"),
-        row_kind=F("kind"),
-        row_series=F("series_id"),
-        row_mail=F("mail_id"),
-        row_position=F("position"),
-    )
-    members = SeriesReference.objects.filter(project=project, msgid__in=refs).annotate(
-        row_msgid=F("msgid"),
-        row_kind=Value(MEMBER),
-        row_series=F("series_id"),
-        row_mail=Value(None, output_field=IntegerField()),
-        row_position=Value(0),
-    )
-    arrived = IncomingMail.objects.filter(project=project, msgid__in=refs).annotate(
-        row_msgid=F("msgid"),
-        row_kind=Value(ARRIVED),
-        row_series=Value(None, output_field=IntegerField()),
-        row_mail=Value(None, output_field=IntegerField()),
-        row_position=Value(0),
-    )
-    rows = awaited.order_by().values_list(*columns)
-    if refs:
-        rows = rows.union(
-            members.order_by().values_list(*columns),
-            arrived.order_by().values_list(*columns),
-            all=True,
-        )
-    thread = Thread(awaited=[], members={}, arrived=set())
-    for ref, kind, series_id, mail_id, position in rows:
-        if kind == MEMBER:
-            thread.members[ref] = series_id
-        elif kind == ARRIVED:
-            thread.arrived.add(ref)
-        else:
-            thread.awaited.append(
-                AwaitedMessage(
-                    project=project,
-                    msgid=ref,
-                    kind=kind,
-                    series_id=series_id,
-                    mail_id=mail_id,
-                    position=position,
-                )
-            )
-    return thread
 
 
 def series_place(
@@ -154,16 +98,12 @@ def series_place(
     total: int | None,
     name: str,
     is_cover: bool = False,
-    thread: Thread | None = None,
+    thread: Thread,
 ) -> Placement:
-    """Find or create the series of a patch (number >= 1, None if unnumbered) or cover (0).
-
-    `thread` may carry thread_lookup(project, msgid, refs), already fetched.
-    """
+    """Find or create the series of a patch (number >= 1, None if unnumbered) or cover (0)."""
     if number is None or total is None:
         # Unnumbered mail is a series of its own, whatever it replies to.
         return Placement(_series_create(project, submitter, date, version, 1, name), True)
-    thread = thread or thread_lookup(project, msgid, refs)
     refs = _thread_refs(refs)
     members = thread.members
     awaited = thread.awaited

@@ -6,7 +6,7 @@ its usual events (``patch-state-changed``, ``patch-delegated``).
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
@@ -57,9 +57,11 @@ def series_for_project(project: Project | int, query: str = "") -> QuerySet[Seri
     return qs.annotate(received=Count("patches")).order_by(*SERIES_ORDER)
 
 
-def series_rows_of(project: Project | int, series_ids) -> list[SeriesRow]:
+def series_rows_of(
+    project: Project | int, series_ids, *, checks: dict[int, str] | None = None
+) -> list[SeriesRow]:
     """The rows of these series (whatever the search), newest first, as the list shows them."""
-    return series_rows(list(series_for_project(project).filter(pk__in=series_ids)))
+    return series_rows(list(series_for_project(project).filter(pk__in=series_ids)), checks=checks)
 
 
 def series_row_context(user, project: Project) -> dict:
@@ -76,11 +78,10 @@ def series_row_context(user, project: Project) -> dict:
     }
 
 
-def series_rows(page: list[Series]) -> list[SeriesRow]:
-    """Progress, patch states, tag and check summaries and revision changes for a page of
-    series, in 4 queries."""
-    from apps.checks.models import Check
-
+def series_rows(page: list[Series], *, checks: dict[int, str] | None = None) -> list[SeriesRow]:
+    """Progress, patch states, tag summaries and revision changes for a page of series, in
+    3 queries; their check summaries as given (apps.checks.selectors
+    .check_state_worst_by_series)."""
     rows = {s.pk: SeriesRow(series=s, received=getattr(s, "received", 0)) for s in page}
     for sid, state, count in (
         Patch.objects.filter(series__in=rows)
@@ -92,16 +93,9 @@ def series_rows(page: list[Series]) -> list[SeriesRow]:
         "patch__series_id", "tag__abbrev", "count"
     ):
         rows[sid].tags[abbrev] += total
-    worst: dict[int, set[str]] = defaultdict(set)
-    for sid, state in Check.objects.filter(patch__series__in=rows).values_list(
-        "patch__series_id", "state"
-    ):
-        worst[sid].add(state)
-    for sid, states in worst.items():
-        for state in (Check.FAIL, Check.WARNING, Check.PENDING, Check.SUCCESS):
-            if state in states:
-                rows[sid].checks = state
-                break
+    for sid, state in (checks or {}).items():
+        if sid in rows:
+            rows[sid].checks = state
     for sid, sentence in range_diff_sentences(page).items():
         rows[sid].revision_changes = sentence
     return list(rows.values())

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.checks.selectors import check_state_worst_by_series
 from apps.patches.search import SearchError
 from apps.patches.services import UNSET
 from apps.projects.models import Project, State, User
@@ -29,7 +30,8 @@ def series_list(request: HttpRequest, linkname: str) -> HttpResponse:
     try:
         qs = series_for_project(project, query)
         page = Paginator(qs, SERIES_PER_PAGE).get_page(request.GET.get("page"))
-        rows = series_rows(list(page.object_list))
+        shown = list(page.object_list)
+        rows = series_rows(shown, checks=check_state_worst_by_series(s.pk for s in shown))
     except SearchError as exc:
         error, page, rows = str(exc), None, []
     # Rows rendered live (apps/events/live/fragments.py) get the same row context.

@@ -5,7 +5,6 @@ Delivery itself (claiming, sending, retrying, sweeping) is in apps/webhooks/deli
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
@@ -13,9 +12,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import Q, TextField
-from django.db.models.expressions import RawSQL
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.events.models import Event
@@ -254,27 +252,19 @@ def delivery_redeliver(*, delivery: Delivery) -> Delivery:
 # --- the outbox ----------------------------------------------------------------------
 
 
-def webhooks_for_events(
-    events: list[Event], *, known: dict[int, list[tuple[int, list[str]]]] | None = None
-) -> dict[int, list[int]]:
-    """Per event (by position), the ids of the active webhooks that want it, in one query —
-    or none when `known` already has every event's project (webhooks_of_project_sql)."""
+def webhooks_for_events(events: list[Event]) -> dict[int, list[int]]:
+    """Per event (by position), the ids of the active webhooks that want it, in one query."""
     projects = {event.project_id for event in events}
     # webhook id -> (categories, the projects among these it covers; None: all of them)
     wanted: dict[int, tuple[list[str], set[int | None]]] = {}
-    if known is not None and projects <= known.keys():
-        for project_id in projects:
-            for pk, categories in known[project_id]:
-                wanted.setdefault(pk, (categories, set()))[1].add(project_id)
-    else:
-        candidates = (
-            Webhook.objects.filter(active=True, owner__is_active=True)
-            .filter(Q(projects__isnull=True) | Q(projects__in=projects))
-            .values_list("id", "categories", "projects")
-        )
-        # Category filtering is in Python: JSON containment isn't portable to SQLite.
-        for pk, categories, project_id in candidates:
-            wanted.setdefault(pk, (categories, set()))[1].add(project_id)
+    candidates = (
+        Webhook.objects.filter(active=True, owner__is_active=True)
+        .filter(Q(projects__isnull=True) | Q(projects__in=projects))
+        .values_list("id", "categories", "projects")
+    )
+    # Category filtering is in Python: JSON containment isn't portable to SQLite.
+    for pk, categories, project_id in candidates:
+        wanted.setdefault(pk, (categories, set()))[1].add(project_id)
     return {
         index: [
             pk
@@ -286,47 +276,12 @@ def webhooks_for_events(
     }
 
 
-def webhooks_of_project_sql() -> RawSQL:
-    """A Project queryset annotation: its active webhooks (those of active owners, covering
-    it or every project) as JSON text, [[id, categories], ...] — read with the project's row
-    (ingestion reads it with the project's lock), for webhooks_of_project()."""
-    webhook = Webhook._meta.db_table
-    owner = User._meta.db_table
-    through = Webhook.projects.through._meta
-    webhook_col = through.get_field("webhook").column
-    project_col = through.get_field("project").column
-    q = connection.ops.quote_name
-    outer = f"{q(Project._meta.db_table)}.{q(Project._meta.pk.column)}"
-    if connection.vendor == "postgresql":
-        items = "COALESCE(json_agg(json_build_array(w.id, w.categories)), '[]')::text"
-    else:
-        items = "json_group_array(json_array(w.id, json(w.categories)))"
-    return RawSQL(
-        f"SELECT {items} FROM {q(webhook)} w INNER JOIN {q(owner)} u ON u.id = w.owner_id "
-        f"WHERE w.active AND u.is_active AND ("
-        f"NOT EXISTS (SELECT 1 FROM {q(through.db_table)} s WHERE s.{q(webhook_col)} = w.id) "
-        f"OR EXISTS (SELECT 1 FROM {q(through.db_table)} s WHERE s.{q(webhook_col)} = w.id "
-        f"AND s.{q(project_col)} = {outer}))",
-        (),
-        output_field=TextField(),
-    )
-
-
-def webhooks_of_project(value: str | None) -> list[tuple[int, list[str]]]:
-    """The (id, categories) pairs of webhooks_of_project_sql's JSON text, by id."""
-    return sorted((pk, categories or []) for pk, categories in json.loads(value or "[]"))
-
-
-def deliveries_create_for_events(
-    events: list[Event], *, known: dict[int, list[tuple[int, list[str]]]] | None = None
-) -> list[Delivery]:
-    """Create the events' deliveries in the current transaction; queue them once it commits.
-
-    `known`: project id -> its active webhooks, read in this transaction (webhooks_for_events).
-    """
+def deliveries_create_for_events(events: list[Event]) -> list[Delivery]:
+    """Create the events' deliveries in the current transaction; queue them once it commits
+    (the events listener: WebhooksConfig.ready)."""
     if not events:
         return []
-    targets = webhooks_for_events(events, known=known)
+    targets = webhooks_for_events(events)
     if not any(targets.values()):
         return []
     now = timezone.now()

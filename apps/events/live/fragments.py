@@ -273,6 +273,7 @@ def series_list_ops(
     and the rows a resuming page shows (by series id: archiving is not an event)."""
     from django.template.loader import get_template
 
+    from apps.checks.selectors import check_state_worst_by_series
     from apps.events.live.render import row_op, viewer_request
     from apps.projects.models import Project
     from apps.series.models import Series
@@ -294,7 +295,8 @@ def series_list_ops(
         )
     else:
         matching = set(touched)
-    rows = {row.series.pk: row for row in series_rows_of(project, list(touched))}
+    checks = check_state_worst_by_series(touched)
+    rows = {row.series.pk: row for row in series_rows_of(project, list(touched), checks=checks)}
     if not rows:
         return []
     request = viewer_request(viewer, f"/project/{project.linkname}/series/")

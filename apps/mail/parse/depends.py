@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from apps.projects.params import is_id, parse_id
+from apps.series.dependencies import Dependency
 
 _DEPENDS_RE = re.compile(r"^Depends-on:[ \t]*(\S.*?)\s*$", re.MULTILINE | re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Dependency:
-    """What a Depends-on value names: a Message-ID, a series id or a patch/cover id."""
-
-    msgid: str = ""
-    series_id: int | None = None
-    patch_id: int | None = None
-    cover_id: int | None = None
+__all__ = ["Dependency", "parse_dependency", "parse_depends_on"]
 
 
 def parse_depends_on(content: str) -> list[Dependency]:

@@ -24,8 +24,9 @@ from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
+from apps.checks.selectors import check_summaries
 from apps.patches.models import Patch, PatchTag
-from apps.patches.selectors import ids_in, light_rows, patch_check_summaries, submitter_columns
+from apps.patches.selectors import ids_in, light_rows, submitter_columns
 from apps.projects.models import Tag
 
 # Shown for a patch whose mail had no subject (its name is "", as in Patchwork).
@@ -139,7 +140,7 @@ def patch_rows_decorate(patches: list[Patch], options: RowOptions) -> list[Patch
             ids_in("patch_id", ids), ids_in("tag_id", [t.pk for t in options.tag_columns])
         ).values_list("patch_id", "tag_id", "count"):
             counts[(patch_id, tag_id)] = count
-    summaries = patch_check_summaries(ids) if ids else {}
+    summaries = check_summaries(ids) if ids else {}
     url_of = patch_url_builder()
     series_prefix = reverse("series-detail", args=[0])[:-2]
     tz = timezone.get_current_timezone()
