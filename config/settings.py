@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "channels",
     # Serves the REST API docs' JavaScript from static files rather than a CDN.
     "ninja",
+    "apps.accounts",
     "apps.projects",
     "apps.patches",
     "apps.series",

@@ -30,7 +30,7 @@ urlpatterns = [
     path("", include("apps.patches.urls")),
     path("", include("apps.series.urls")),
     path("", include("apps.projects.urls")),
-    path("", include("apps.projects.accounts.urls")),
+    path("", include("apps.accounts.urls")),
     path("", include("apps.webhooks.urls")),
     path("", include("apps.xmlrpc.pwclient_urls")),
 ]

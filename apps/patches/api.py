@@ -6,6 +6,7 @@ from typing import Any
 
 from ninja import NinjaAPI, Router
 
+from apps.accounts.models import User
 from apps.patches import api_filters as f
 from apps.patches.models import Patch
 from apps.patches.search import patch_search_api
@@ -36,7 +37,7 @@ from apps.projects.api_support import (
     query_doc,
     require_user,
 )
-from apps.projects.models import State, User
+from apps.projects.models import State
 from apps.projects.selectors import state_lookup, user_is_maintainer
 from apps.series.selectors import series_next_revisions
 

@@ -33,9 +33,10 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.patches.models import Patch
 from apps.patches.selectors import ids_in
-from apps.projects.models import Person, State, User
+from apps.projects.models import Person, State
 from apps.projects.params import is_id, parse_id
 
 MAX_TERMS = 12

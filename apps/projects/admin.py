@@ -1,17 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from apps.projects.models import (
-    APIToken,
-    DelegationRule,
-    EmailConfirmation,
-    EmailOptout,
-    Person,
-    Project,
-    State,
-    Tag,
-    User,
-)
+from apps.accounts.models import APIToken, EmailConfirmation, EmailOptout, User
+from apps.projects.models import DelegationRule, Person, Project, State, Tag
 
 
 @admin.register(User)

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from ninja import NinjaAPI, Router
 
+from apps.accounts.models import User
 from apps.projects.api_support import (
     LIST_PARAMS,
     ApiContext,
@@ -24,7 +25,7 @@ from apps.projects.api_support import (
     require_user,
     validation_errors,
 )
-from apps.projects.models import Person, Project, User
+from apps.projects.models import Person, Project
 from apps.projects.params import parse_id
 from apps.projects.selectors import user_is_maintainer
 from apps.projects.serializers import person_to_dict, project_to_dict, user_to_dict

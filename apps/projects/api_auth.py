@@ -20,9 +20,9 @@ from django.http import HttpRequest
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 
-from apps.projects.accounts import throttle
+from apps.accounts import throttle
+from apps.accounts.models import APIToken
 from apps.projects.api_support import ApiError
-from apps.projects.models import APIToken
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 # last_used is informational; don't write it on every request.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.accounts.models import User
 from apps.projects.api_support import ApiContext
-from apps.projects.models import Person, Project, User
+from apps.projects.models import Person, Project
 
 
 def user_embedded(user: User | None, ctx: ApiContext) -> dict[str, Any] | None:

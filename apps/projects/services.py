@@ -9,15 +9,9 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from apps.projects.accounts.selectors import waiting_registrations
-from apps.projects.models import (
-    APIToken,
-    EmailConfirmation,
-    EmailOptout,
-    Person,
-    Project,
-    User,
-)
+from apps.accounts.models import APIToken, EmailConfirmation, EmailOptout, User
+from apps.accounts.selectors import waiting_registrations
+from apps.projects.models import Person, Project
 
 
 @transaction.atomic

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from apps.accounts.models import EmailConfirmation, EmailOptout, User
 from apps.projects import services
-from apps.projects.models import EmailConfirmation, EmailOptout, Person, User
+from apps.projects.models import Person
 from tests.factories import make_person, make_user
 
 pytestmark = pytest.mark.django_db

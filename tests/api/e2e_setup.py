@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 
-from apps.projects.models import Project, User
+from apps.accounts.models import User
+from apps.projects.models import Project
 from apps.projects.services import api_token_regenerate
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from apps.projects.models import APIToken
+from apps.accounts.models import APIToken
 from apps.projects.services import api_token_regenerate
 from tests.api import schema
 from tests.api.client import ApiClient

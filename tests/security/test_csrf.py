@@ -13,8 +13,9 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from apps.accounts.models import APIToken, User
 from apps.patches.models import Bundle, Patch
-from apps.projects.models import APIToken, Person, User
+from apps.projects.models import Person
 from apps.webhooks import outbound
 from apps.webhooks.models import Webhook
 from tests.factories import make_person

@@ -14,7 +14,7 @@ import hashlib
 
 from django.core.cache import cache
 
-from apps.projects.accounts.selectors import user_by_login
+from apps.accounts.selectors import user_by_login
 from config.clientaddr import client_address
 
 __all__ = ["client_address"]  # callers count by it; it lives in config beside the settings

@@ -8,9 +8,9 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-from apps.projects.accounts import throttle
-from apps.projects.accounts.selectors import registration_waiting, user_by_login
-from apps.projects.models import User
+from apps.accounts import throttle
+from apps.accounts.models import User
+from apps.accounts.selectors import registration_waiting, user_by_login
 
 MAX_ITEMS_PER_PAGE = 500
 

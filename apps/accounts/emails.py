@@ -7,7 +7,7 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from apps.projects.models import EmailConfirmation
+from apps.accounts.models import EmailConfirmation
 
 SUBJECTS = {
     EmailConfirmation.REGISTRATION: "Patchwork account confirmation",

@@ -17,18 +17,19 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from apps.projects import services
-from apps.projects.accounts import selectors, throttle
-from apps.projects.accounts.emails import confirmation_mail_send
-from apps.projects.accounts.forms import (
+from apps.accounts import selectors, throttle
+from apps.accounts.emails import confirmation_mail_send
+from apps.accounts.forms import (
     EmailForm,
     LinkEmailForm,
     LoginForm,
     RegistrationForm,
     UserSettingsForm,
 )
+from apps.accounts.models import APIToken, EmailConfirmation
+from apps.projects import services
 from apps.projects.api_support import VERSIONS, pwclient_backend
-from apps.projects.models import APIToken, EmailConfirmation, Person
+from apps.projects.models import Person
 
 MAIL_THROTTLED = "Too many confirmation mails were asked for recently. Try again in an hour."
 

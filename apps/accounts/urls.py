@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from apps.projects.accounts import views
+from apps.accounts import views
 
 urlpatterns = [
     path("user/login/", views.LoginView.as_view(), name="login"),

@@ -10,7 +10,8 @@ from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from apps.projects.models import EmailConfirmation, EmailOptout, Person, Project, User
+from apps.accounts.models import EmailConfirmation, EmailOptout, User
+from apps.projects.models import Person, Project
 
 
 def user_by_login(identifier: str) -> User | None:
