@@ -17,7 +17,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 from django.http import Http404
 from ninja import NinjaAPI
 
-from apps.projects.api_support import (
+from apps.api.support import (
     LATEST,
     NO_PERMISSION,
     VERSIONS,
@@ -34,15 +34,39 @@ log = logging.getLogger(__name__)
 INDEX = ("bundles", "covers", "events", "patches", "people", "projects", "users", "series")
 
 ROUTER_MODULES = (
-    "apps.projects.api",
-    "apps.patches.api",
-    "apps.patches.api_comments",
-    "apps.patches.api_covers",
-    "apps.patches.api_bundles",
-    "apps.checks.api",
-    "apps.series.api",
-    "apps.events.api",
+    "apps.api.projects",
+    "apps.api.patches",
+    "apps.api.comments",
+    "apps.api.covers",
+    "apps.api.bundles",
+    "apps.api.checks",
+    "apps.api.series",
+    "apps.api.events",
 )
+
+
+# The operation ids the REST schema published before the resources moved to apps.api
+# (ninja derives them from the view's module): clients may have generated code from them.
+OPERATION_ID_PREFIXES = {
+    "apps.api.projects": "apps_projects_api",
+    "apps.api.patches": "apps_patches_api",
+    "apps.api.comments": "apps_patches_api_comments",
+    "apps.api.covers": "apps_patches_api_covers",
+    "apps.api.bundles": "apps_patches_api_bundles",
+    "apps.api.checks": "apps_checks_api",
+    "apps.api.series": "apps_series_api",
+    "apps.api.events": "apps_events_api",
+}
+
+
+class PatchworkAPI(NinjaAPI):
+    """A NinjaAPI whose operation ids stay what they were published as."""
+
+    def get_openapi_operation_id(self, operation) -> str:
+        prefix = OPERATION_ID_PREFIXES.get(operation.view_func.__module__)
+        if prefix is None:
+            return super().get_openapi_operation_id(operation)
+        return f"{prefix}_{operation.view_func.__name__}"
 
 
 def _handle_api_error(request, exc: ApiError):
@@ -74,7 +98,7 @@ def _mount_webhooks(api: NinjaAPI) -> None:
 def build_api(version: str, *, versioned: bool = True) -> NinjaAPI:
     """The API of one version, mounted at /api/<version>/ (or at /api/ for the latest)."""
     v = ApiVersion(version, versioned)
-    api = NinjaAPI(
+    api = PatchworkAPI(
         title="Patchwork API",
         version=version,
         description=f"Patchwork's REST API, version {version}"

@@ -17,7 +17,7 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.utils.deprecation import MiddlewareMixin
 
-from apps.projects.api_support import json_response
+from apps.api.support import json_response
 from apps.projects.params import NUL_MESSAGE, nul_fields
 
 

@@ -27,8 +27,8 @@ from apps.accounts.forms import (
     UserSettingsForm,
 )
 from apps.accounts.models import APIToken, EmailConfirmation
+from apps.api.support import VERSIONS, pwclient_backend
 from apps.projects import services
-from apps.projects.api_support import VERSIONS, pwclient_backend
 from apps.projects.models import Person
 
 MAIL_THROTTLED = "Too many confirmation mails were asked for recently. Try again in an hour."

@@ -261,7 +261,7 @@ def series_search_q(query: str) -> Q:
 
 def series_search_api(qs: QuerySet, request) -> QuerySet:
     """The REST series list's ``q``: 400 with the reason when the query is not understood."""
-    from apps.projects.api_support import invalid
+    from apps.api.support import invalid
 
     query = request.GET.get("q", "")
     if not query.strip():
@@ -274,7 +274,7 @@ def series_search_api(qs: QuerySet, request) -> QuerySet:
 
 def patch_search_api(qs: QuerySet[Patch], request) -> QuerySet[Patch]:
     """The REST ``q`` parameter: 400 with the reason when the query is not understood."""
-    from apps.projects.api_support import invalid
+    from apps.api.support import invalid
 
     query = request.GET.get("q", "")
     if not query.strip():

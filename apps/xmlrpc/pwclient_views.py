@@ -7,7 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 
-from apps.projects.api_support import pwclient_backend
+from apps.api.support import pwclient_backend
 from apps.projects.models import Project
 from apps.projects.selectors import projects_all
 

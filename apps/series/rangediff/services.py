@@ -9,10 +9,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from apps.api.support import ApiContext
 from apps.patches import links
 from apps.patches.mbox import commit_message, trailers_by_patch
 from apps.patches.models import Patch
-from apps.projects.api_support import ApiContext
 from apps.series.models import RangeDiff, Series
 from apps.series.rangediff.compare import CHANGED, NEW, compare
 from apps.series.rangediff.synthetic import PatchText

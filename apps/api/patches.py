@@ -7,17 +7,9 @@ from typing import Any
 from ninja import NinjaAPI, Router
 
 from apps.accounts.models import User
-from apps.patches import api_filters as f
-from apps.patches.models import Patch
-from apps.patches.search import patch_search_api
-from apps.patches.selectors import (
-    patch_list_extras,
-    patch_summaries,
-    patches_for_detail,
-)
-from apps.patches.serializers import patch_to_dict
-from apps.patches.services import patch_check_can_edit, patch_update
-from apps.projects.api_support import (
+from apps.api import filters as f
+from apps.api.serializers.patches import patch_to_dict
+from apps.api.support import (
     DATED_LIST_PARAMS,
     ApiContext,
     ApiError,
@@ -37,6 +29,14 @@ from apps.projects.api_support import (
     query_doc,
     require_user,
 )
+from apps.patches.models import Patch
+from apps.patches.search import patch_search_api
+from apps.patches.selectors import (
+    patch_list_extras,
+    patch_summaries,
+    patches_for_detail,
+)
+from apps.patches.services import patch_check_can_edit, patch_update
 from apps.projects.models import State
 from apps.projects.selectors import state_lookup, user_is_maintainer
 from apps.series.selectors import series_next_revisions

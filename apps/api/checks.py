@@ -6,12 +6,9 @@ from typing import Any
 
 from ninja import NinjaAPI, Router
 
-from apps.checks.models import Check
-from apps.checks.serializers import check_to_dict
-from apps.checks.services import CHECK_STATES, check_check_can_create, check_create
-from apps.patches import api_filters as f
-from apps.patches.models import Patch
-from apps.projects.api_support import (
+from apps.api import filters as f
+from apps.api.serializers.checks import check_to_dict
+from apps.api.support import (
     DATED_LIST_PARAMS,
     ApiVersion,
     RequestData,
@@ -27,6 +24,9 @@ from apps.projects.api_support import (
     query_doc,
     require_user,
 )
+from apps.checks.models import Check
+from apps.checks.services import CHECK_STATES, check_check_can_create, check_create
+from apps.patches.models import Patch
 
 CHECK_ORDER = {
     "id": "id",

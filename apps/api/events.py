@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from ninja import NinjaAPI, Router
 
-from apps.events.models import Event
-from apps.events.selectors import events_by_id
-from apps.events.serializers import event_to_dict
-from apps.patches import api_filters as f
-from apps.projects.api_support import (
+from apps.api import filters as f
+from apps.api.serializers.events import event_to_dict
+from apps.api.support import (
     DATED_LIST_PARAMS,
     ApiVersion,
     PageSource,
@@ -19,6 +17,8 @@ from apps.projects.api_support import (
     page_response,
     query_doc,
 )
+from apps.events.models import Event
+from apps.events.selectors import events_by_id
 from apps.projects.params import parse_int
 
 CATEGORIES = [value for value, _ in Event.CATEGORIES]

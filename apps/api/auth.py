@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from apps.accounts import throttle
 from apps.accounts.models import APIToken
-from apps.projects.api_support import ApiError
+from apps.api.support import ApiError
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 # last_used is informational; don't write it on every request.

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.checks.serializers import check_embedded
+from apps.api.serializers.checks import check_embedded
+from apps.api.serializers.patches import comment_embedded, cover_embedded, patch_embedded
+from apps.api.serializers.projects import project_embedded, user_embedded
+from apps.api.serializers.series import series_embedded
+from apps.api.support import LATEST, ApiContext, api_base_for, format_datetime
 from apps.events.models import Event
-from apps.patches.serializers import comment_embedded, cover_embedded, patch_embedded
-from apps.projects.api_support import LATEST, ApiContext, api_base_for, format_datetime
-from apps.projects.serializers import project_embedded, user_embedded
-from apps.series.serializers import series_embedded
 
 # The payload fields of each category, in the order the reference shows them.
 PAYLOAD_FIELDS: dict[str, tuple[str, ...]] = {

@@ -7,7 +7,8 @@ from django.db.models import Prefetch
 from ninja import NinjaAPI, Router
 
 from apps.accounts.models import User
-from apps.projects.api_support import (
+from apps.api.serializers.projects import person_to_dict, project_to_dict, user_to_dict
+from apps.api.support import (
     LIST_PARAMS,
     ApiContext,
     ApiVersion,
@@ -28,7 +29,6 @@ from apps.projects.api_support import (
 from apps.projects.models import Person, Project
 from apps.projects.params import parse_id
 from apps.projects.selectors import user_is_maintainer
-from apps.projects.serializers import person_to_dict, project_to_dict, user_to_dict
 from apps.projects.services import project_update, user_settings_update
 
 PROJECT_ORDER = {"id": "id", "name": "name", "linkname": "linkname", "link_name": "linkname"}

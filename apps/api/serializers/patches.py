@@ -9,6 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.api.serializers.projects import (
+    list_archive_url,
+    person_embedded,
+    project_embedded,
+    user_embedded,
+)
+from apps.api.serializers.series import series_embedded
+from apps.api.support import ApiContext, format_datetime
 from apps.patches import links
 from apps.patches.models import Bundle, Cover, CoverComment, Patch, PatchComment
 from apps.patches.selectors import (
@@ -18,15 +26,7 @@ from apps.patches.selectors import (
     parse_headers,
     subject_prefixes,
 )
-from apps.projects.api_support import ApiContext, format_datetime
 from apps.projects.models import Project
-from apps.projects.serializers import (
-    list_archive_url,
-    person_embedded,
-    project_embedded,
-    user_embedded,
-)
-from apps.series.serializers import series_embedded
 
 # The REST collection of each kind of submission: /api/<v>/patches/, /api/<v>/covers/.
 API_COLLECTION = {"patch": "patches", "cover": "covers"}

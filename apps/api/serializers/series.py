@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.api.serializers.projects import person_embedded, project_embedded
+from apps.api.support import ApiContext, format_datetime
 from apps.patches import links
-from apps.projects.api_support import ApiContext, format_datetime
-from apps.projects.serializers import person_embedded, project_embedded
 from apps.series.models import Series
 from apps.series.selectors import SeriesListExtras
 
@@ -28,7 +28,7 @@ def series_embedded(series: Series, ctx: ApiContext) -> dict[str, Any]:
 
 def series_to_dict(series, ctx: ApiContext, extras: SeriesListExtras) -> dict[str, Any]:
     """A series (a model instance or a ``series_summaries`` row) with its page's extras."""
-    from apps.patches.serializers import cover_embedded, patch_embedded
+    from apps.api.serializers.patches import cover_embedded, patch_embedded
 
     patches = extras.patches.get(series.id, [])
     data: dict[str, Any] = {"id": series.id, "url": ctx.api_url("series", series.id)}

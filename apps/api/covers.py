@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from ninja import NinjaAPI, Router
 
-from apps.patches import api_filters as f
-from apps.patches.selectors import covers_for_detail, covers_for_list
-from apps.patches.serializers import cover_to_dict
-from apps.projects.api_support import (
+from apps.api import filters as f
+from apps.api.serializers.patches import cover_to_dict
+from apps.api.support import (
     DATED_LIST_PARAMS,
     ApiVersion,
     apply_ordering,
@@ -18,6 +17,7 @@ from apps.projects.api_support import (
     page_response,
     query_doc,
 )
+from apps.patches.selectors import covers_for_detail, covers_for_list
 
 COVER_ORDER = {"id": "id", "name": "name", "date": "date", "submitter": "submitter__name"}
 COVER_FILTER_DOC = query_doc(

@@ -12,14 +12,14 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import HttpRequest
 
-from apps.patches.links import url_msgid
-from apps.projects.api_support import (
+from apps.api.support import (
     ApiContext,
     bool_filter,
     filter_values,
     id_or_name_q,
     int_filter,
 )
+from apps.patches.links import url_msgid
 from apps.projects.models import Person, Project, State
 from apps.projects.params import is_id, parse_id
 

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from ninja import NinjaAPI, Router
 
-from apps.patches.models import Cover, CoverComment, Patch, PatchComment
-from apps.patches.selectors import cover_comments, patch_comments
-from apps.patches.serializers import comment_to_dict
-from apps.patches.services import comment_check_can_edit, comment_set_addressed
-from apps.projects.api_support import (
+from apps.api.serializers.patches import comment_to_dict
+from apps.api.support import (
     LIST_PARAMS,
     ApiContext,
     ApiVersion,
@@ -25,6 +22,9 @@ from apps.projects.api_support import (
     query_doc,
     require_user,
 )
+from apps.patches.models import Cover, CoverComment, Patch, PatchComment
+from apps.patches.selectors import cover_comments, patch_comments
+from apps.patches.services import comment_check_can_edit, comment_set_addressed
 from apps.projects.params import parse_int
 
 COMMENT_ORDER = {"id": "id", "date": "date"}

@@ -11,17 +11,9 @@ from typing import Any
 from django.http import HttpResponse
 from ninja import NinjaAPI, Router
 
-from apps.patches import api_filters as f
-from apps.patches.models import Bundle, Patch
-from apps.patches.selectors import bundles_visible_to, bundles_with_patches
-from apps.patches.serializers import bundle_to_dict
-from apps.patches.services import (
-    bundle_check_can_edit,
-    bundle_create,
-    bundle_delete,
-    bundle_update,
-)
-from apps.projects.api_support import (
+from apps.api import filters as f
+from apps.api.serializers.patches import bundle_to_dict
+from apps.api.support import (
     LIST_PARAMS,
     ApiContext,
     ApiError,
@@ -38,6 +30,14 @@ from apps.projects.api_support import (
     parse_bool,
     query_doc,
     require_user,
+)
+from apps.patches.models import Bundle, Patch
+from apps.patches.selectors import bundles_visible_to, bundles_with_patches
+from apps.patches.services import (
+    bundle_check_can_edit,
+    bundle_create,
+    bundle_delete,
+    bundle_update,
 )
 from apps.projects.params import parse_int
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ninja import NinjaAPI, Router
 
-from apps.patches import api_filters as f
-from apps.patches.search import series_search_api
-from apps.projects.api_support import (
+from apps.api import filters as f
+from apps.api.serializers.series import series_to_dict
+from apps.api.support import (
     DATED_LIST_PARAMS,
     ApiVersion,
     PageSource,
@@ -17,9 +17,9 @@ from apps.projects.api_support import (
     page_response,
     query_doc,
 )
+from apps.patches.search import series_search_api
 from apps.series.models import Series
 from apps.series.selectors import series_list_extras, series_summaries
-from apps.series.serializers import series_to_dict
 
 SERIES_ORDER = {"id": "id", "name": "name", "date": "date", "submitter": "submitter__name"}
 SERIES_FILTER_DOC = query_doc(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.api.serializers.projects import user_embedded
+from apps.api.support import ApiContext, format_datetime
 from apps.checks.models import Check
-from apps.projects.api_support import ApiContext, format_datetime
-from apps.projects.serializers import user_embedded
 
 
 def check_embedded(check: Check, ctx: ApiContext) -> dict[str, Any]:

@@ -112,7 +112,7 @@ class ApiVersion:
 
     def begin(self, request: HttpRequest) -> ApiContext:
         """Authenticate the caller and build the context of their request."""
-        from apps.projects.api_auth import api_authenticate
+        from apps.api.auth import api_authenticate
 
         user = api_authenticate(request)
         site = site_base_for(request)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from apps.accounts.models import User
-from apps.projects.api_support import ApiContext
+from apps.api.support import ApiContext
 from apps.projects.models import Person, Project
 
 
