@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "apps.events",
     "apps.webhooks",
     "apps.xmlrpc",
+    # Site-wide management commands (cron): see config/apps.py.
+    "config",
 ]
 
 MIDDLEWARE = [

@@ -1,9 +1,16 @@
-"""manage.py cron: run the periodic jobs once, synchronously, for instances without celery beat."""
+"""manage.py cron: run the periodic jobs once, synchronously, for instances without celery beat.
+
+It lives in config/ (an installed app for this) because the jobs are scheduled here:
+CELERY_BEAT_SCHEDULE in config/settings.py, beat in config/celery.py and
+config/heartbeat.py. The schedule names tasks of every app, so no app below owns it.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+
+from config.celery import app
 
 
 class Command(BaseCommand):
@@ -22,8 +29,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, jobs: list[str], list_jobs: bool, **options):
-        from config.celery import app
-
         schedule = settings.CELERY_BEAT_SCHEDULE
         if list_jobs:
             for name, entry in schedule.items():
