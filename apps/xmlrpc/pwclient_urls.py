@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from apps.xmlrpc.pwclient_views import project_pwclientrc, pwclient_page
-from apps.xmlrpc.views import xmlrpc_endpoint
+from apps.xmlrpc.pwclient import project_pwclientrc, pwclient_page
+from apps.xmlrpc.endpoint import xmlrpc_endpoint
 
 urlpatterns = [
     # Old pwclientrc files name the endpoint without the slash; a redirect would

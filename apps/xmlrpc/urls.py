@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from apps.xmlrpc.views import xmlrpc_endpoint
+from apps.xmlrpc.endpoint import xmlrpc_endpoint
 
 urlpatterns = [
     path("", xmlrpc_endpoint, name="xmlrpc"),
