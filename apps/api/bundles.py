@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
-from ninja import NinjaAPI, Router
+from ninja import Router
 
 from apps.api import filters as f
 from apps.api.serializers.patches import bundle_to_dict
@@ -17,7 +17,6 @@ from apps.api.support import (
     LIST_PARAMS,
     ApiContext,
     ApiError,
-    ApiVersion,
     RequestData,
     apply_ordering,
     apply_search,
@@ -31,6 +30,7 @@ from apps.api.support import (
     query_doc,
     require_user,
 )
+from apps.api.versions import begin
 from apps.patches.models import Bundle, Patch
 from apps.patches.selectors import bundles_visible_to, bundles_with_patches
 from apps.patches.services import (
@@ -54,14 +54,14 @@ def _visible(ctx: ApiContext):
     return bundles_with_patches(bundles_visible_to(ctx.user))
 
 
-def _begin(v: ApiVersion, request, id: str) -> ApiContext:
-    """v.begin(), except that bad credentials on a bundle that is not public answer 404.
+def _begin(request, id: str) -> ApiContext:
+    """begin(), except that bad credentials on a bundle that is not public answer 404.
 
     Refused credentials would otherwise tell a private bundle (403) from a missing
     one (404); the id of a public bundle is no secret, so it keeps the 403.
     """
     try:
-        return v.begin(request)
+        return begin(request)
     except ApiError:
         object_or_404(Bundle.objects.filter(public=True), id)
         raise
@@ -118,55 +118,56 @@ def bundle_fields(data: RequestData, *, partial: bool, bundle: Bundle | None) ->
     return fields
 
 
-def register(api: NinjaAPI, v: ApiVersion) -> None:
-    """Mount the /bundles/ endpoints of one API version."""
-    router = Router(tags=["bundles"])
+# Before BUNDLE_WRITES a version mounts read_router (reads only), then router.
+read_router = Router(tags=["bundles"])
+router = Router(tags=["bundles"])
 
-    @router.get("/", summary="List bundles.", openapi_extra=BUNDLE_FILTER_DOC)
-    def bundles_list(request):
-        ctx = v.begin(request)
-        qs = f.filter_project(_visible(ctx), request, ctx)
-        qs = f.filter_user(qs, request, ctx, "owner", "owner")
-        qs = f.filter_bool(qs, request, ctx, "public", "public")
-        qs = apply_search(qs, request, ["name"])
-        qs = apply_ordering(qs, request, BUNDLE_ORDER, "id")
-        return page_response(request, qs, lambda page: [bundle_to_dict(b, ctx) for b in page])
 
-    @router.get("/{id}/", summary="Show a bundle.")
-    def bundles_read(request, id: str):
-        ctx = _begin(v, request, id)
-        return json_response(bundle_to_dict(object_or_404(_visible(ctx), id), ctx))
+@router.get("/", summary="List bundles.", openapi_extra=BUNDLE_FILTER_DOC)
+@read_router.get("/", summary="List bundles.", openapi_extra=BUNDLE_FILTER_DOC)
+def bundles_list(request):
+    ctx = begin(request)
+    qs = f.filter_project(_visible(ctx), request, ctx)
+    qs = f.filter_user(qs, request, ctx, "owner", "owner")
+    qs = f.filter_bool(qs, request, ctx, "public", "public")
+    qs = apply_search(qs, request, ["name"])
+    qs = apply_ordering(qs, request, BUNDLE_ORDER, "id")
+    return page_response(request, qs, lambda page: [bundle_to_dict(b, ctx) for b in page])
 
-    if v.since("1.2"):
 
-        @router.post("/", summary="Create a bundle.")
-        def bundles_create(request):
-            ctx = v.begin(request)
-            user = require_user(ctx)
-            fields = bundle_fields(parse_body(request), partial=False, bundle=None)
-            bundle = bundle_create(owner=user, **fields)
-            return json_response(bundle_to_dict(object_or_404(_visible(ctx), bundle.pk), ctx), 201)
+@router.post("/", summary="Create a bundle.")
+def bundles_create(request):
+    ctx = begin(request)
+    user = require_user(ctx)
+    fields = bundle_fields(parse_body(request), partial=False, bundle=None)
+    bundle = bundle_create(owner=user, **fields)
+    return json_response(bundle_to_dict(object_or_404(_visible(ctx), bundle.pk), ctx), 201)
 
-        @router.api_operation(["PATCH", "PUT"], "/{id}/", summary="Update a bundle.")
-        def bundles_update(request, id: str):
-            ctx = _begin(v, request, id)
-            bundle = object_or_404(_visible(ctx), id)
-            if not bundle_check_can_edit(require_user(ctx), bundle):
-                raise forbidden()
-            fields = bundle_fields(
-                parse_body(request), partial=request.method == "PATCH", bundle=bundle
-            )
-            if fields:
-                bundle_update(bundle=bundle, **fields)
-            return json_response(bundle_to_dict(object_or_404(_visible(ctx), bundle.pk), ctx))
 
-        @router.delete("/{id}/", summary="Delete a bundle.")
-        def bundles_delete(request, id: str):
-            ctx = _begin(v, request, id)
-            bundle = object_or_404(_visible(ctx), id)
-            if not bundle_check_can_edit(require_user(ctx), bundle):
-                raise forbidden()
-            bundle_delete(bundle=bundle)
-            return HttpResponse(status=204)
+@router.get("/{id}/", summary="Show a bundle.")
+@read_router.get("/{id}/", summary="Show a bundle.")
+def bundles_read(request, id: str):
+    ctx = _begin(request, id)
+    return json_response(bundle_to_dict(object_or_404(_visible(ctx), id), ctx))
 
-    api.add_router("/bundles", router)
+
+@router.api_operation(["PATCH", "PUT"], "/{id}/", summary="Update a bundle.")
+def bundles_update(request, id: str):
+    ctx = _begin(request, id)
+    bundle = object_or_404(_visible(ctx), id)
+    if not bundle_check_can_edit(require_user(ctx), bundle):
+        raise forbidden()
+    fields = bundle_fields(parse_body(request), partial=request.method == "PATCH", bundle=bundle)
+    if fields:
+        bundle_update(bundle=bundle, **fields)
+    return json_response(bundle_to_dict(object_or_404(_visible(ctx), bundle.pk), ctx))
+
+
+@router.delete("/{id}/", summary="Delete a bundle.")
+def bundles_delete(request, id: str):
+    ctx = _begin(request, id)
+    bundle = object_or_404(_visible(ctx), id)
+    if not bundle_check_can_edit(require_user(ctx), bundle):
+        raise forbidden()
+    bundle_delete(bundle=bundle)
+    return HttpResponse(status=204)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ninja import NinjaAPI, Router
+from ninja import Router
 
 from apps.api import filters as f
 from apps.api.serializers.checks import check_to_dict
 from apps.api.support import (
     DATED_LIST_PARAMS,
-    ApiVersion,
     RequestData,
     apply_ordering,
     date_filters,
@@ -24,6 +23,7 @@ from apps.api.support import (
     query_doc,
     require_user,
 )
+from apps.api.versions import begin
 from apps.checks.models import Check
 from apps.checks.services import CHECK_STATES, check_check_can_create, check_create
 from apps.patches.models import Patch
@@ -68,48 +68,47 @@ def check_fields(data: RequestData) -> dict[str, Any]:
     return fields
 
 
-def register(api: NinjaAPI, v: ApiVersion) -> None:
-    """Mount the check endpoints of one API version."""
-    router = Router(tags=["checks"])
+router = Router(tags=["checks"])
 
-    @router.get("/{patch_id}/checks/", summary="List checks.", openapi_extra=CHECK_FILTER_DOC)
-    def checks_list(request, patch_id: str):
-        ctx = v.begin(request)
-        patch = object_or_404(Patch.objects.only("id"), patch_id)
-        qs = Check.objects.filter(patch=patch).select_related("user")
-        qs = f.filter_user(qs, request, ctx, "user", "user")
-        states = filter_values(request, "state", ctx)
-        if states:
-            unknown = [s for s in states if s not in CHECK_STATES]
-            if unknown:
-                raise invalid(
-                    {"state": [f"Select a valid choice. {unknown[0]} is not one of the choices."]}
-                )
-            qs = qs.filter(state__in=states)
-        contexts = filter_values(request, "context", ctx)
-        if contexts:
-            qs = qs.filter(context__in=contexts)
-        qs = date_filters(qs, request)
-        qs = apply_ordering(qs, request, CHECK_ORDER, "id")
-        return page_response(request, qs, lambda page: [check_to_dict(c, ctx) for c in page])
 
-    @router.post("/{patch_id}/checks/", summary="Create a check.")
-    def checks_create(request, patch_id: str):
-        ctx = v.begin(request)
-        patch = object_or_404(
-            Patch.objects.select_related("project").defer("content", "diff", "headers"), patch_id
-        )
-        user = require_user(ctx)
-        if not check_check_can_create(user, patch):
-            raise forbidden()
-        check = check_create(patch=patch, user=user, **check_fields(parse_body(request)))
-        return json_response(check_to_dict(check, ctx), status=201)
+@router.get("/{patch_id}/checks/", summary="List checks.", openapi_extra=CHECK_FILTER_DOC)
+def checks_list(request, patch_id: str):
+    ctx = begin(request)
+    patch = object_or_404(Patch.objects.only("id"), patch_id)
+    qs = Check.objects.filter(patch=patch).select_related("user")
+    qs = f.filter_user(qs, request, ctx, "user", "user")
+    states = filter_values(request, "state", ctx)
+    if states:
+        unknown = [s for s in states if s not in CHECK_STATES]
+        if unknown:
+            raise invalid(
+                {"state": [f"Select a valid choice. {unknown[0]} is not one of the choices."]}
+            )
+        qs = qs.filter(state__in=states)
+    contexts = filter_values(request, "context", ctx)
+    if contexts:
+        qs = qs.filter(context__in=contexts)
+    qs = date_filters(qs, request)
+    qs = apply_ordering(qs, request, CHECK_ORDER, "id")
+    return page_response(request, qs, lambda page: [check_to_dict(c, ctx) for c in page])
 
-    @router.get("/{patch_id}/checks/{check_id}/", summary="Show a check.")
-    def checks_read(request, patch_id: str, check_id: str):
-        ctx = v.begin(request)
-        patch = object_or_404(Patch.objects.only("id"), patch_id)
-        check = object_or_404(Check.objects.filter(patch=patch).select_related("user"), check_id)
-        return json_response(check_to_dict(check, ctx))
 
-    api.add_router("/patches", router)
+@router.post("/{patch_id}/checks/", summary="Create a check.")
+def checks_create(request, patch_id: str):
+    ctx = begin(request)
+    patch = object_or_404(
+        Patch.objects.select_related("project").defer("content", "diff", "headers"), patch_id
+    )
+    user = require_user(ctx)
+    if not check_check_can_create(user, patch):
+        raise forbidden()
+    check = check_create(patch=patch, user=user, **check_fields(parse_body(request)))
+    return json_response(check_to_dict(check, ctx), status=201)
+
+
+@router.get("/{patch_id}/checks/{check_id}/", summary="Show a check.")
+def checks_read(request, patch_id: str, check_id: str):
+    ctx = begin(request)
+    patch = object_or_404(Patch.objects.only("id"), patch_id)
+    check = object_or_404(Check.objects.filter(patch=patch).select_related("user"), check_id)
+    return json_response(check_to_dict(check, ctx))

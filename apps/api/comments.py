@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from ninja import NinjaAPI, Router
+from ninja import Router
 
 from apps.api.serializers.patches import comment_to_dict
 from apps.api.support import (
     LIST_PARAMS,
     ApiContext,
-    ApiVersion,
     apply_ordering,
     apply_search,
     forbidden,
@@ -22,6 +21,7 @@ from apps.api.support import (
     query_doc,
     require_user,
 )
+from apps.api.versions import begin
 from apps.patches.models import Cover, CoverComment, Patch, PatchComment
 from apps.patches.selectors import cover_comments, patch_comments
 from apps.patches.services import comment_check_can_edit, comment_set_addressed
@@ -59,64 +59,65 @@ def _addressed_update(request, ctx: ApiContext, comment, project):
     return json_response(comment_to_dict(comment, ctx, project=project))
 
 
-def register(api: NinjaAPI, v: ApiVersion) -> None:
-    """Mount the comment endpoints of one API version."""
-    patches = Router(tags=["comments"])
-    covers = Router(tags=["comments"])
+PATCH_COMMENTS = PatchComment.objects.select_related("submitter", "patch__project")
+COVER_COMMENTS = CoverComment.objects.select_related("submitter", "cover__project")
 
-    @patches.get(
-        "/{id}/comments/", summary="List patch comments.", openapi_extra=query_doc(*LIST_PARAMS)
+# Mounted at /patches and /covers; the *_detail routers from COMMENT_DETAIL on.
+patches = Router(tags=["comments"])
+covers = Router(tags=["comments"])
+patches_detail = Router(tags=["comments"])
+covers_detail = Router(tags=["comments"])
+
+
+@patches.get(
+    "/{id}/comments/", summary="List patch comments.", openapi_extra=query_doc(*LIST_PARAMS)
+)
+def patch_comments_list(request, id: str):
+    ctx = begin(request)
+    patch = object_or_404(
+        Patch.objects.select_related("project").defer("content", "diff", "headers"), id
     )
-    def patch_comments_list(request, id: str):
-        ctx = v.begin(request)
-        patch = object_or_404(
-            Patch.objects.select_related("project").defer("content", "diff", "headers"), id
-        )
-        return _comment_list(request, ctx, patch_comments(patch), patch.project)
+    return _comment_list(request, ctx, patch_comments(patch), patch.project)
 
-    @covers.get(
-        "/{id}/comments/",
-        summary="List cover letter comments.",
-        openapi_extra=query_doc(*LIST_PARAMS),
-    )
-    def cover_comments_list(request, id: str):
-        ctx = v.begin(request)
-        cover = object_or_404(
-            Cover.objects.select_related("project").defer("content", "headers"), id
-        )
-        return _comment_list(request, ctx, cover_comments(cover), cover.project)
 
-    if v.since("1.3"):
-        patch_qs = PatchComment.objects.select_related("submitter", "patch__project")
-        cover_qs = CoverComment.objects.select_related("submitter", "cover__project")
+@covers.get(
+    "/{id}/comments/",
+    summary="List cover letter comments.",
+    openapi_extra=query_doc(*LIST_PARAMS),
+)
+def cover_comments_list(request, id: str):
+    ctx = begin(request)
+    cover = object_or_404(Cover.objects.select_related("project").defer("content", "headers"), id)
+    return _comment_list(request, ctx, cover_comments(cover), cover.project)
 
-        @patches.get("/{patch_id}/comments/{comment_id}/", summary="Show a patch comment.")
-        def patch_comments_read(request, patch_id: str, comment_id: str):
-            ctx = v.begin(request)
-            comment = _comment_or_404(patch_qs, patch_id, comment_id, "patch_id")
-            return json_response(comment_to_dict(comment, ctx, project=comment.patch.project))
 
-        @patches.patch(
-            "/{patch_id}/comments/{comment_id}/", summary="Mark a patch comment addressed."
-        )
-        def patch_comments_partial_update(request, patch_id: str, comment_id: str):
-            ctx = v.begin(request)
-            comment = _comment_or_404(patch_qs, patch_id, comment_id, "patch_id")
-            return _addressed_update(request, ctx, comment, comment.patch.project)
+@patches_detail.get("/{patch_id}/comments/{comment_id}/", summary="Show a patch comment.")
+def patch_comments_read(request, patch_id: str, comment_id: str):
+    ctx = begin(request)
+    comment = _comment_or_404(PATCH_COMMENTS, patch_id, comment_id, "patch_id")
+    return json_response(comment_to_dict(comment, ctx, project=comment.patch.project))
 
-        @covers.get("/{cover_id}/comments/{comment_id}/", summary="Show a cover comment.")
-        def cover_comments_read(request, cover_id: str, comment_id: str):
-            ctx = v.begin(request)
-            comment = _comment_or_404(cover_qs, cover_id, comment_id, "cover_id")
-            return json_response(comment_to_dict(comment, ctx, project=comment.cover.project))
 
-        @covers.patch(
-            "/{cover_id}/comments/{comment_id}/", summary="Mark a cover comment addressed."
-        )
-        def cover_comments_partial_update(request, cover_id: str, comment_id: str):
-            ctx = v.begin(request)
-            comment = _comment_or_404(cover_qs, cover_id, comment_id, "cover_id")
-            return _addressed_update(request, ctx, comment, comment.cover.project)
+@patches_detail.patch(
+    "/{patch_id}/comments/{comment_id}/", summary="Mark a patch comment addressed."
+)
+def patch_comments_partial_update(request, patch_id: str, comment_id: str):
+    ctx = begin(request)
+    comment = _comment_or_404(PATCH_COMMENTS, patch_id, comment_id, "patch_id")
+    return _addressed_update(request, ctx, comment, comment.patch.project)
 
-    api.add_router("/patches", patches)
-    api.add_router("/covers", covers)
+
+@covers_detail.get("/{cover_id}/comments/{comment_id}/", summary="Show a cover comment.")
+def cover_comments_read(request, cover_id: str, comment_id: str):
+    ctx = begin(request)
+    comment = _comment_or_404(COVER_COMMENTS, cover_id, comment_id, "cover_id")
+    return json_response(comment_to_dict(comment, ctx, project=comment.cover.project))
+
+
+@covers_detail.patch(
+    "/{cover_id}/comments/{comment_id}/", summary="Mark a cover comment addressed."
+)
+def cover_comments_partial_update(request, cover_id: str, comment_id: str):
+    ctx = begin(request)
+    comment = _comment_or_404(COVER_COMMENTS, cover_id, comment_id, "cover_id")
+    return _addressed_update(request, ctx, comment, comment.cover.project)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from ninja import NinjaAPI, Router
+from ninja import Router
 
 from apps.api import filters as f
 from apps.api.serializers.events import event_to_dict
 from apps.api.support import (
     DATED_LIST_PARAMS,
-    ApiVersion,
     PageSource,
     apply_ordering,
     date_filters,
@@ -17,6 +16,7 @@ from apps.api.support import (
     page_response,
     query_doc,
 )
+from apps.api.versions import EVENTS_AFTER, begin
 from apps.events.models import Event
 from apps.events.selectors import events_by_id
 from apps.projects.params import parse_int
@@ -56,39 +56,36 @@ def _after_cursor(request) -> int | None:
     return after
 
 
-def register(api: NinjaAPI, v: ApiVersion) -> None:
-    """Mount the /events/ endpoint of one API version."""
-    router = Router(tags=["events"])
+def events_list(request):
+    ctx = begin(request)
+    qs = f.filter_project(Event.objects.all(), request, ctx)
+    categories = filter_values(request, "category", ctx)
+    if categories:
+        unknown = [c for c in categories if c not in CATEGORIES]
+        if unknown:
+            raise invalid(
+                {
+                    "category": [
+                        f"Select a valid choice. {unknown[0]} is not one of the available choices."
+                    ]
+                }
+            )
+        qs = qs.filter(category__in=categories)
+    for name in ("series", "patch", "cover"):
+        qs = f.filter_ids(qs, request, ctx, name, f"{name}_id")
+    qs = date_filters(qs, request)
+    after = _after_cursor(request) if ctx.since(EVENTS_AFTER) else None
+    if after is not None:
+        # A cursor that never misses an event, whatever the dates say: larger ids, oldest first.
+        qs = qs.filter(pk__gt=after).order_by("id")
+    else:
+        qs = apply_ordering(qs, request, EVENT_ORDER, "-date")
+    pages = PageSource(qs, events_by_id)
+    return page_response(request, pages, lambda page: [event_to_dict(e, ctx=ctx) for e in page])
 
-    doc = EVENT_CURSOR_DOC if v.since("1.4") else EVENT_FILTER_DOC
 
-    @router.get("/", summary="List events.", openapi_extra=doc)
-    def events_list(request):
-        ctx = v.begin(request)
-        qs = f.filter_project(Event.objects.all(), request, ctx)
-        categories = filter_values(request, "category", ctx)
-        if categories:
-            unknown = [c for c in categories if c not in CATEGORIES]
-            if unknown:
-                raise invalid(
-                    {
-                        "category": [
-                            f"Select a valid choice. {unknown[0]} is not one of the "
-                            "available choices."
-                        ]
-                    }
-                )
-            qs = qs.filter(category__in=categories)
-        for name in ("series", "patch", "cover"):
-            qs = f.filter_ids(qs, request, ctx, name, f"{name}_id")
-        qs = date_filters(qs, request)
-        after = _after_cursor(request) if v.since("1.4") else None
-        if after is not None:
-            # A cursor that never misses an event, whatever the dates say: larger ids, oldest first.
-            qs = qs.filter(pk__gt=after).order_by("id")
-        else:
-            qs = apply_ordering(qs, request, EVENT_ORDER, "-date")
-        pages = PageSource(qs, events_by_id)
-        return page_response(request, pages, lambda page: [event_to_dict(e, ctx=ctx) for e in page])
-
-    api.add_router("/events", router)
+# The same endpoint, documented with or without the ``after`` cursor (EVENTS_AFTER).
+router = Router(tags=["events"])
+router.get("/", summary="List events.", openapi_extra=EVENT_CURSOR_DOC)(events_list)
+router_before_cursor = Router(tags=["events"])
+router_before_cursor.get("/", summary="List events.", openapi_extra=EVENT_FILTER_DOC)(events_list)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ninja import NinjaAPI, Router
+from ninja import Router
 
 from apps.accounts.models import User
 from apps.api import filters as f
@@ -13,7 +13,6 @@ from apps.api.support import (
     DATED_LIST_PARAMS,
     ApiContext,
     ApiError,
-    ApiVersion,
     PageSource,
     RequestData,
     apply_ordering,
@@ -29,6 +28,7 @@ from apps.api.support import (
     query_doc,
     require_user,
 )
+from apps.api.versions import PATCH_HASH_AND_MSGID, PATCH_RELATED, REVISION_LINKS, begin
 from apps.patches.models import Patch
 from apps.patches.search import patch_search_api
 from apps.patches.selectors import (
@@ -73,7 +73,7 @@ def patches_filtered(request, ctx: ApiContext):
     qs = f.filter_user(qs, request, ctx, "delegate", "delegate")
     qs = f.filter_state(qs, request, ctx)
     qs = f.filter_bool(qs, request, ctx, "archived", "archived")
-    if ctx.since("1.2"):
+    if ctx.since(PATCH_HASH_AND_MSGID):
         qs = f.filter_hash(qs, request, ctx)
         qs = f.filter_msgid(qs, request, ctx)
     qs = date_filters(qs, request)
@@ -82,9 +82,9 @@ def patches_filtered(request, ctx: ApiContext):
 
 
 def render_patches(page: list, ctx: ApiContext, *, detail: bool = False) -> list[dict]:
-    extras = patch_list_extras(page, related=ctx.since("1.2"))
+    extras = patch_list_extras(page, related=ctx.since(PATCH_RELATED))
     rendered = [patch_to_dict(p, ctx, extras, detail=detail) for p in page]
-    if ctx.since("1.4"):
+    if ctx.since(REVISION_LINKS):
         # An addition of the latest version (docs/openapi-beyond.yaml): one query a page.
         later = series_next_revisions({p.series_id for p in page if p.series_id})
         for patch, data in zip(page, rendered, strict=True):
@@ -202,7 +202,7 @@ def patch_changes(
             value = _text_value(data.get(name), name, errors)
             if name not in errors:
                 changes[name] = value
-    if ctx.since("1.2") and "related" in data:
+    if ctx.since(PATCH_RELATED) and "related" in data:
         related = _related_value(data, errors)
         if "related" not in errors:
             changes["related"] = related
@@ -213,32 +213,31 @@ def patch_changes(
     return changes
 
 
-def register(api: NinjaAPI, v: ApiVersion) -> None:
-    """Mount the /patches/ endpoints of one API version."""
-    router = Router(tags=["patches"])
+router = Router(tags=["patches"])
 
-    @router.get("/", summary="List patches.", openapi_extra=PATCH_FILTER_DOC)
-    def patches_list(request):
-        ctx = v.begin(request)
-        pages = PageSource(patches_filtered(request, ctx), patch_summaries)
-        return page_response(request, pages, lambda page: render_patches(page, ctx))
 
-    @router.get("/{id}/", summary="Show a patch.")
-    def patches_read(request, id: str):
-        ctx = v.begin(request)
-        return json_response(patch_detail_dict(object_or_404(patches_for_detail(), id), ctx))
+@router.get("/", summary="List patches.", openapi_extra=PATCH_FILTER_DOC)
+def patches_list(request):
+    ctx = begin(request)
+    pages = PageSource(patches_filtered(request, ctx), patch_summaries)
+    return page_response(request, pages, lambda page: render_patches(page, ctx))
 
-    @router.api_operation(["PATCH", "PUT"], "/{id}/", summary="Update a patch.")
-    def patches_update(request, id: str):
-        ctx = v.begin(request)
-        patch = object_or_404(patches_for_detail(), id)
-        user = require_user(ctx)
-        if not patch_check_can_edit(user, patch):
-            raise forbidden()
-        changes = patch_changes(parse_body(request), ctx, patch, partial=request.method == "PATCH")
-        if changes:
-            patch_update(patch=patch, actor=user, **changes)
-            patch = object_or_404(patches_for_detail(), patch.pk)
-        return json_response(patch_detail_dict(patch, ctx))
 
-    api.add_router("/patches", router)
+@router.get("/{id}/", summary="Show a patch.")
+def patches_read(request, id: str):
+    ctx = begin(request)
+    return json_response(patch_detail_dict(object_or_404(patches_for_detail(), id), ctx))
+
+
+@router.api_operation(["PATCH", "PUT"], "/{id}/", summary="Update a patch.")
+def patches_update(request, id: str):
+    ctx = begin(request)
+    patch = object_or_404(patches_for_detail(), id)
+    user = require_user(ctx)
+    if not patch_check_can_edit(user, patch):
+        raise forbidden()
+    changes = patch_changes(parse_body(request), ctx, patch, partial=request.method == "PATCH")
+    if changes:
+        patch_update(patch=patch, actor=user, **changes)
+        patch = object_or_404(patches_for_detail(), patch.pk)
+    return json_response(patch_detail_dict(patch, ctx))

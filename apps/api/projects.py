@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from ninja import NinjaAPI, Router
+from ninja import Router
 
 from apps.accounts.models import User
 from apps.api.serializers.projects import person_to_dict, project_to_dict, user_to_dict
 from apps.api.support import (
     LIST_PARAMS,
     ApiContext,
-    ApiVersion,
     apply_ordering,
     apply_search,
     forbidden,
@@ -26,6 +25,7 @@ from apps.api.support import (
     require_user,
     validation_errors,
 )
+from apps.api.versions import USER_SETTINGS_WRITE, begin
 from apps.projects.models import Person, Project
 from apps.projects.params import parse_id
 from apps.projects.selectors import user_is_maintainer
@@ -65,10 +65,10 @@ def project_lookup_or_404(raw: str) -> Project:
     return project
 
 
-def _project_changes(data, v: ApiVersion) -> dict:
+def _project_changes(data, ctx: ApiContext) -> dict:
     changes, errors = {}, {}
     for name, since in PROJECT_WRITABLE.items():
-        if name not in data or not v.since(since):
+        if name not in data or not ctx.since(since):
             continue
         value = data.get(name)
         if name == "show_dependencies":
@@ -96,7 +96,7 @@ def _user_changes(data, ctx: ApiContext, user: User) -> dict:
             else:
                 changes[name] = value.strip()
     settings = data.get("settings")
-    if settings is not None and ctx.since("1.2"):
+    if settings is not None and ctx.since(USER_SETTINGS_WRITE):
         if ctx.user.pk != user.pk:
             errors["settings"] = ["Only your own settings can be changed."]
         elif not isinstance(settings, dict):
@@ -132,85 +132,87 @@ def _user_errors(exc: ValidationError) -> dict[str, list[str]]:
     return errors
 
 
-def register(api: NinjaAPI, v: ApiVersion) -> None:
-    """Mount the projects, people and users endpoints of one API version."""
-    projects = Router(tags=["projects"])
-    people = Router(tags=["people"])
-    users = Router(tags=["users"])
+projects = Router(tags=["projects"])
+people = Router(tags=["people"])
+users = Router(tags=["users"])
 
-    @projects.get("/", summary="List projects.", openapi_extra=query_doc(*LIST_PARAMS))
-    def projects_list(request):
-        ctx = v.begin(request)
-        qs = apply_search(_projects(), request, ["name", "linkname", "listid", "listemail"])
-        qs = apply_ordering(qs, request, PROJECT_ORDER, "id")
-        return page_response(request, qs, lambda page: [project_to_dict(p, ctx) for p in page])
 
-    @projects.get("/{id}/", summary="Show a project (by ID or linkname).")
-    def projects_read(request, id: str):
-        ctx = v.begin(request)
-        return json_response(project_to_dict(project_lookup_or_404(id), ctx))
+@projects.get("/", summary="List projects.", openapi_extra=query_doc(*LIST_PARAMS))
+def projects_list(request):
+    ctx = begin(request)
+    qs = apply_search(_projects(), request, ["name", "linkname", "listid", "listemail"])
+    qs = apply_ordering(qs, request, PROJECT_ORDER, "id")
+    return page_response(request, qs, lambda page: [project_to_dict(p, ctx) for p in page])
 
-    @projects.api_operation(["PATCH", "PUT"], "/{id}/", summary="Update a project.")
-    def projects_update(request, id: str):
-        ctx = v.begin(request)
-        user = require_user(ctx)
-        project = project_lookup_or_404(id)
-        if not user_is_maintainer(user, project):
-            raise forbidden()
-        changes = _project_changes(parse_body(request), v)
-        if changes:
-            project_update(project=project, **changes)
-        return json_response(project_to_dict(project_lookup_or_404(str(project.pk)), ctx))
 
-    @people.get("/", summary="List people.", openapi_extra=query_doc(*LIST_PARAMS))
-    def people_list(request):
-        ctx = v.begin(request)
-        require_user(ctx)
-        qs = apply_search(Person.objects.select_related("user"), request, ["name", "email"])
-        qs = apply_ordering(qs, request, PERSON_ORDER, "id")
-        return page_response(request, qs, lambda page: [person_to_dict(p, ctx) for p in page])
+@projects.get("/{id}/", summary="Show a project (by ID or linkname).")
+def projects_read(request, id: str):
+    ctx = begin(request)
+    return json_response(project_to_dict(project_lookup_or_404(id), ctx))
 
-    @people.get("/{id}/", summary="Show a person.")
-    def people_read(request, id: str):
-        ctx = v.begin(request)
-        require_user(ctx)
-        person = object_or_404(Person.objects.select_related("user"), id)
-        return json_response(person_to_dict(person, ctx))
 
-    @users.get("/", summary="List users.", openapi_extra=query_doc(*LIST_PARAMS))
-    def users_list(request):
-        ctx = v.begin(request)
-        require_user(ctx)
-        qs = apply_search(
-            User.objects.filter(is_active=True),
-            request,
-            ["username", "first_name", "last_name", "email"],
-        )
-        qs = apply_ordering(qs, request, USER_ORDER, "id")
-        return page_response(request, qs, lambda page: [user_to_dict(u, ctx) for u in page])
+@projects.api_operation(["PATCH", "PUT"], "/{id}/", summary="Update a project.")
+def projects_update(request, id: str):
+    ctx = begin(request)
+    user = require_user(ctx)
+    project = project_lookup_or_404(id)
+    if not user_is_maintainer(user, project):
+        raise forbidden()
+    changes = _project_changes(parse_body(request), ctx)
+    if changes:
+        project_update(project=project, **changes)
+    return json_response(project_to_dict(project_lookup_or_404(str(project.pk)), ctx))
 
-    @users.get("/{id}/", summary="Show a user.")
-    def users_read(request, id: str):
-        ctx = v.begin(request)
-        require_user(ctx)
-        user = object_or_404(User.objects.filter(is_active=True), id)
-        return json_response(user_to_dict(user, ctx, detail=True))
 
-    @users.api_operation(["PATCH", "PUT"], "/{id}/", summary="Update a user.")
-    def users_update(request, id: str):
-        ctx = v.begin(request)
-        caller = require_user(ctx)
-        user = object_or_404(User.objects.filter(is_active=True), id)
-        if caller.pk != user.pk and not caller.is_superuser:
-            raise forbidden()
-        changes = _user_changes(parse_body(request), ctx, user)
-        if changes:
-            try:
-                user_settings_update(user=user, **changes)
-            except ValidationError as exc:
-                raise invalid(_user_errors(exc)) from exc
-        return json_response(user_to_dict(user, ctx, detail=True))
+@people.get("/", summary="List people.", openapi_extra=query_doc(*LIST_PARAMS))
+def people_list(request):
+    ctx = begin(request)
+    require_user(ctx)
+    qs = apply_search(Person.objects.select_related("user"), request, ["name", "email"])
+    qs = apply_ordering(qs, request, PERSON_ORDER, "id")
+    return page_response(request, qs, lambda page: [person_to_dict(p, ctx) for p in page])
 
-    api.add_router("/projects", projects)
-    api.add_router("/people", people)
-    api.add_router("/users", users)
+
+@people.get("/{id}/", summary="Show a person.")
+def people_read(request, id: str):
+    ctx = begin(request)
+    require_user(ctx)
+    person = object_or_404(Person.objects.select_related("user"), id)
+    return json_response(person_to_dict(person, ctx))
+
+
+@users.get("/", summary="List users.", openapi_extra=query_doc(*LIST_PARAMS))
+def users_list(request):
+    ctx = begin(request)
+    require_user(ctx)
+    qs = apply_search(
+        User.objects.filter(is_active=True),
+        request,
+        ["username", "first_name", "last_name", "email"],
+    )
+    qs = apply_ordering(qs, request, USER_ORDER, "id")
+    return page_response(request, qs, lambda page: [user_to_dict(u, ctx) for u in page])
+
+
+@users.get("/{id}/", summary="Show a user.")
+def users_read(request, id: str):
+    ctx = begin(request)
+    require_user(ctx)
+    user = object_or_404(User.objects.filter(is_active=True), id)
+    return json_response(user_to_dict(user, ctx, detail=True))
+
+
+@users.api_operation(["PATCH", "PUT"], "/{id}/", summary="Update a user.")
+def users_update(request, id: str):
+    ctx = begin(request)
+    caller = require_user(ctx)
+    user = object_or_404(User.objects.filter(is_active=True), id)
+    if caller.pk != user.pk and not caller.is_superuser:
+        raise forbidden()
+    changes = _user_changes(parse_body(request), ctx, user)
+    if changes:
+        try:
+            user_settings_update(user=user, **changes)
+        except ValidationError as exc:
+            raise invalid(_user_errors(exc)) from exc
+    return json_response(user_to_dict(user, ctx, detail=True))

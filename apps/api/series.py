@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ninja import NinjaAPI, Router
+from ninja import Router
 
 from apps.api import filters as f
 from apps.api.serializers.series import series_to_dict
 from apps.api.support import (
     DATED_LIST_PARAMS,
-    ApiVersion,
+    ApiContext,
     PageSource,
     apply_ordering,
     date_filters,
@@ -17,6 +17,7 @@ from apps.api.support import (
     page_response,
     query_doc,
 )
+from apps.api.versions import REVISION_LINKS, SERIES_DEPENDENCIES, begin
 from apps.patches.search import series_search_api
 from apps.series.models import Series
 from apps.series.selectors import series_list_extras, series_summaries
@@ -29,34 +30,35 @@ SERIES_FILTER_DOC = query_doc(
 )
 
 
-def register(api: NinjaAPI, v: ApiVersion) -> None:
-    """Mount the /series/ endpoints of one API version."""
-    router = Router(tags=["series"])
-    with_dependencies = v.since("1.4")
-    # Revision links are an addition of the latest version (docs/openapi-beyond.yaml).
-    with_revisions = v.since("1.4")
+def render_series(page: list, ctx: ApiContext) -> list[dict]:
+    ids = [s.id for s in page]
+    extras = series_list_extras(
+        ids,
+        dependencies=ctx.since(SERIES_DEPENDENCIES),
+        # Revision links are an addition of the latest version (docs/openapi-beyond.yaml).
+        revisions=ctx.since(REVISION_LINKS),
+    )
+    return [series_to_dict(s, ctx, extras) for s in page]
 
-    def render(page: list, ctx) -> list[dict]:
-        ids = [s.id for s in page]
-        extras = series_list_extras(ids, dependencies=with_dependencies, revisions=with_revisions)
-        return [series_to_dict(s, ctx, extras) for s in page]
 
-    @router.get("/", summary="List series.", openapi_extra=SERIES_FILTER_DOC)
-    def series_list(request):
-        ctx = v.begin(request)
-        qs = Series.objects.all()
-        qs = f.filter_submitter(qs, request, ctx)
-        qs = f.filter_project(qs, request, ctx)
-        qs = date_filters(qs, request)
-        qs = series_search_api(qs, request)
-        qs = apply_ordering(qs, request, SERIES_ORDER, "id")
-        pages = PageSource(qs, series_summaries)
-        return page_response(request, pages, lambda page: render(page, ctx))
+router = Router(tags=["series"])
 
-    @router.get("/{id}/", summary="Show a series.")
-    def series_read(request, id: str):
-        ctx = v.begin(request)
-        series = object_or_404(Series.objects.all(), id)
-        return json_response(render(series_summaries([series.pk]), ctx)[0])
 
-    api.add_router("/series", router)
+@router.get("/", summary="List series.", openapi_extra=SERIES_FILTER_DOC)
+def series_list(request):
+    ctx = begin(request)
+    qs = Series.objects.all()
+    qs = f.filter_submitter(qs, request, ctx)
+    qs = f.filter_project(qs, request, ctx)
+    qs = date_filters(qs, request)
+    qs = series_search_api(qs, request)
+    qs = apply_ordering(qs, request, SERIES_ORDER, "id")
+    pages = PageSource(qs, series_summaries)
+    return page_response(request, pages, lambda page: render_series(page, ctx))
+
+
+@router.get("/{id}/", summary="Show a series.")
+def series_read(request, id: str):
+    ctx = begin(request)
+    series = object_or_404(Series.objects.all(), id)
+    return json_response(render_series(series_summaries([series.pk]), ctx)[0])

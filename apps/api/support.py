@@ -100,30 +100,6 @@ def api_base_for(site_base: str, version: str | None) -> str:
     return f"{site_base}/api/{version}/" if version else f"{site_base}/api/"
 
 
-@dataclass(frozen=True)
-class ApiVersion:
-    """One mounted API: a version, at /api/<version>/ or (the latest) at /api/."""
-
-    version: str
-    versioned: bool = True
-
-    def since(self, version: str) -> bool:
-        return version_tuple(self.version) >= version_tuple(version)
-
-    def begin(self, request: HttpRequest) -> ApiContext:
-        """Authenticate the caller and build the context of their request."""
-        from apps.api.auth import api_authenticate
-
-        user = api_authenticate(request)
-        site = site_base_for(request)
-        return ApiContext(
-            version=self.version,
-            api_base=api_base_for(site, self.version if self.versioned else None),
-            site_base=site,
-            user=user,
-        )
-
-
 def absolute_uri(request: HttpRequest) -> str:
     """The request's own absolute URL, with https if links are forced to it."""
     uri = request.build_absolute_uri()

@@ -19,7 +19,6 @@ from apps.api.serializers.projects import project_embedded, user_embedded
 from apps.api.support import (
     LATEST,
     ApiContext,
-    ApiVersion,
     RequestData,
     format_datetime,
     invalid,
@@ -30,6 +29,7 @@ from apps.api.support import (
     parse_bool,
     require_user,
 )
+from apps.api.versions import ApiVersion
 from apps.projects.models import Project
 from apps.projects.params import is_id, parse_id, parse_int
 from apps.webhooks import selectors, services
