@@ -8,6 +8,11 @@ from apps.api.serializers.projects import person_embedded, project_embedded
 from apps.api.support import ApiContext, format_datetime
 from apps.patches import links
 from apps.series.models import Series
+from apps.series.rangediff.services import (
+    range_diff_get,
+    range_diff_summary,
+    summary_sentence,
+)
 from apps.series.selectors import SeriesListExtras
 
 
@@ -73,3 +78,26 @@ def series_to_dict(series, ctx: ApiContext, extras: SeriesListExtras) -> dict[st
             else None
         )
     return data
+
+
+def range_diff_event_summary(series: Series, ctx: ApiContext) -> dict | None:
+    """What a series-completed webhook of a revision adds: how it differs from the previous
+    revision, and which of its patches did not change (None if it rerolls nothing)."""
+    if series.previous_revision_id is None:
+        return None
+    against = Series.objects.get(pk=series.previous_revision_id)
+    row = range_diff_get(series=series, against=against)
+    summary = range_diff_summary(row, series=series, against=against)
+    return {
+        "previous_revision": ctx.api_url("series", against.pk),
+        "range_diff": ctx.site_url(
+            links.series_range_diff_path(series.project.linkname, series.pk)
+        ),
+        "version": summary["version"],
+        "previous_version": summary["previous_version"],
+        "patches": summary["patches"],
+        "changed": summary["changed"],
+        **{status: count for status, count in summary["counts"].items() if status != "changed"},
+        "unchanged_patches": [ctx.api_url("patches", pk) for pk in summary["unchanged_patch_ids"]],
+        "summary": summary_sentence(summary),
+    }
