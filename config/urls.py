@@ -31,5 +31,6 @@ urlpatterns = [
     path("", include("apps.series.urls")),
     path("", include("apps.projects.urls")),
     path("", include("apps.accounts.urls")),
+    path("", include("apps.web.about.urls")),
     path("", include("apps.webhooks.urls")),
 ]

@@ -1,4 +1,9 @@
-"""Reads for the account pages."""
+"""Reads for the account pages.
+
+A user's people and maintained projects (apps.projects' models, which point at
+the user) are read through the user's relations, ``user.people`` and
+``user.maintained_projects``: accounts imports nothing above it.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from apps.accounts.models import EmailConfirmation, EmailOptout, User
-from apps.projects.models import Person, Project
 
 
 def user_by_login(identifier: str) -> User | None:
@@ -48,7 +52,7 @@ class AccountAddress:
     """One of a user's addresses as the profile shows it."""
 
     email: str
-    person: Person | None
+    person: Model | None  # an apps.projects Person
     primary: bool
     opted_out: bool
 
@@ -72,7 +76,7 @@ def email_is_opted_out(email: str) -> bool:
 
 def user_addresses(user: User) -> list[AccountAddress]:
     """The user's primary address first, then every linked person's address."""
-    people = list(Person.objects.filter(user=user).order_by("email"))
+    people = list(user.people.order_by("email"))
     emails = [user.email] + [p.email for p in people] if user.email else [p.email for p in people]
     optedout = optedout_emails(emails)
     addresses = []
@@ -97,5 +101,5 @@ def user_pending_links(user: User) -> QuerySet[EmailConfirmation]:
     ).order_by("date")
 
 
-def user_maintained_projects(user: User) -> QuerySet[Project]:
+def user_maintained_projects(user: User) -> QuerySet:
     return user.maintained_projects.order_by("linkname")

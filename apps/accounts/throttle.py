@@ -14,8 +14,8 @@ import hashlib
 
 from django.core.cache import cache
 
+from apps.accounts.clientaddr import client_address
 from apps.accounts.selectors import user_by_login
-from config.clientaddr import client_address
 
 __all__ = ["client_address"]  # callers count by it; it lives in config beside the settings
 

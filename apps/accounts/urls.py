@@ -45,5 +45,4 @@ urlpatterns = [
     path("mail/settings/", views.mail_settings, name="mail-settings"),
     path("mail/optout/", views.mail_optout, name="mail-optout"),
     path("mail/optin/", views.mail_optin, name="mail-optin"),
-    path("about/", views.about, name="about"),
 ]

@@ -1,8 +1,6 @@
-"""Account pages: log-in, registration, confirmations, profile, mail settings, about."""
+"""Account pages: log-in, registration, confirmations, profile, mail settings."""
 
 from __future__ import annotations
-
-from importlib import metadata
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,11 +11,11 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from apps.accounts import selectors, throttle
+from apps.accounts import selectors, services, throttle
 from apps.accounts.emails import confirmation_mail_send
 from apps.accounts.forms import (
     EmailForm,
@@ -27,9 +25,6 @@ from apps.accounts.forms import (
     UserSettingsForm,
 )
 from apps.accounts.models import APIToken, EmailConfirmation
-from apps.api.support import VERSIONS, pwclient_backend
-from apps.projects import services
-from apps.projects.models import Person
 
 MAIL_THROTTLED = "Too many confirmation mails were asked for recently. Try again in an hour."
 
@@ -211,7 +206,7 @@ def user_link(request: HttpRequest) -> HttpResponse:
 @require_POST
 def user_unlink(request: HttpRequest, person_id: int) -> HttpResponse:
     """Detach a linked address (never the account's primary one)."""
-    person = get_object_or_404(Person, pk=person_id, user=request.user)
+    person = get_object_or_404(request.user.people, pk=person_id)
     if person.email.lower() == request.user.email.lower():
         messages.error(request, f"{person.email} is your primary address and stays linked.")
         return redirect("user-profile")
@@ -265,24 +260,3 @@ def _mail_confirmation(request: HttpRequest, type: str) -> HttpResponse:
         form.add_error(None, MAIL_THROTTLED)
         status = 429
     return render(request, "accounts/mail_settings.html", {"form": form}, status=status)
-
-
-def _version() -> str:
-    try:
-        return metadata.version("patchwork-ng")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def about(request: HttpRequest) -> HttpResponse:
-    context = {
-        "version": _version(),
-        "rest_enabled": settings.ENABLE_REST_API,
-        "xmlrpc_enabled": settings.ENABLE_XMLRPC,
-        "api_versions": VERSIONS,
-        "api_url": "/api/",
-        "xmlrpc_url": "/xmlrpc/",
-        "register_url": reverse("register"),
-        "pwclient_backend": pwclient_backend(),
-    }
-    return render(request, "about.html", context)

@@ -7,6 +7,7 @@ from django.db.models import Prefetch
 from ninja import Router
 
 from apps.accounts.models import User
+from apps.accounts.services import user_settings_update
 from apps.api.serializers.projects import person_to_dict, project_to_dict, user_to_dict
 from apps.api.support import (
     LIST_PARAMS,
@@ -29,7 +30,7 @@ from apps.api.versions import USER_SETTINGS_WRITE, begin
 from apps.projects.models import Person, Project
 from apps.projects.params import parse_id
 from apps.projects.selectors import user_is_maintainer
-from apps.projects.services import project_update, user_settings_update
+from apps.projects.services import project_update
 
 PROJECT_ORDER = {"id": "id", "name": "name", "linkname": "linkname", "link_name": "linkname"}
 PERSON_ORDER = {"id": "id", "name": "name", "email": "email"}

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 
 from apps.accounts.models import User
+from apps.accounts.services import api_token_regenerate
 from apps.projects.models import Project
-from apps.projects.services import api_token_regenerate
 
 
 def setup() -> None:

@@ -13,7 +13,7 @@ import urllib.parse
 import urllib.request
 
 from apps.accounts.models import EmailConfirmation, User
-from apps.projects.services import user_register
+from apps.accounts.services import user_register
 from tests.ops.conftest import live
 
 pytestmark = live

@@ -1,10 +1,10 @@
-"""Celery tasks of the projects app."""
+"""Celery tasks of the accounts app (the task keeps its old name: beat and queues know it)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from apps.projects.services import email_confirmations_expire
+from apps.accounts.services import email_confirmations_expire
 
 
 @shared_task(name="projects.confirmations_expire", ignore_result=True)
