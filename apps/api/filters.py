@@ -18,8 +18,11 @@ from apps.api.support import (
     filter_values,
     id_or_name_q,
     int_filter,
+    invalid,
 )
 from apps.patches.links import url_msgid
+from apps.patches.models import Patch
+from apps.patches.search import SearchError, patch_search, series_search_q
 from apps.projects.models import Person, Project, State
 from apps.projects.params import is_id, parse_id
 
@@ -92,3 +95,25 @@ def filter_hash(qs: QuerySet, request: HttpRequest, ctx: ApiContext):
         return qs
     # Hashes are stored as lower-case hex; compare that way so the index is used.
     return qs.filter(hash__in=[v.lower() for v in values])
+
+
+def series_search_api(qs: QuerySet, request) -> QuerySet:
+    """The REST series list's ``q``: 400 with the reason when the query is not understood."""
+    query = request.GET.get("q", "")
+    if not query.strip():
+        return qs
+    try:
+        return qs.filter(series_search_q(query))
+    except SearchError as exc:
+        raise invalid({"q": [str(exc)]}) from None
+
+
+def patch_search_api(qs: QuerySet[Patch], request) -> QuerySet[Patch]:
+    """The REST ``q`` parameter: 400 with the reason when the query is not understood."""
+    query = request.GET.get("q", "")
+    if not query.strip():
+        return qs
+    try:
+        return patch_search(qs, query)
+    except SearchError as exc:
+        raise invalid({"q": [str(exc)]}) from None

@@ -30,7 +30,6 @@ from apps.api.support import (
 )
 from apps.api.versions import PATCH_HASH_AND_MSGID, PATCH_RELATED, REVISION_LINKS, begin
 from apps.patches.models import Patch
-from apps.patches.search import patch_search_api
 from apps.patches.selectors import (
     patch_list_extras,
     patch_summaries,
@@ -77,7 +76,7 @@ def patches_filtered(request, ctx: ApiContext):
         qs = f.filter_hash(qs, request, ctx)
         qs = f.filter_msgid(qs, request, ctx)
     qs = date_filters(qs, request)
-    qs = patch_search_api(qs, request)
+    qs = f.patch_search_api(qs, request)
     return apply_ordering(qs, request, PATCH_ORDER, "id")
 
 

@@ -18,7 +18,6 @@ from apps.api.support import (
     query_doc,
 )
 from apps.api.versions import REVISION_LINKS, SERIES_DEPENDENCIES, begin
-from apps.patches.search import series_search_api
 from apps.series.models import Series
 from apps.series.selectors import series_list_extras, series_summaries
 
@@ -51,7 +50,7 @@ def series_list(request):
     qs = f.filter_submitter(qs, request, ctx)
     qs = f.filter_project(qs, request, ctx)
     qs = date_filters(qs, request)
-    qs = series_search_api(qs, request)
+    qs = f.series_search_api(qs, request)
     qs = apply_ordering(qs, request, SERIES_ORDER, "id")
     pages = PageSource(qs, series_summaries)
     return page_response(request, pages, lambda page: render_series(page, ctx))

@@ -257,29 +257,3 @@ def series_search_q(query: str) -> Q:
             named &= Q(name__icontains=term.value)
         match |= named
     return match
-
-
-def series_search_api(qs: QuerySet, request) -> QuerySet:
-    """The REST series list's ``q``: 400 with the reason when the query is not understood."""
-    from apps.api.support import invalid
-
-    query = request.GET.get("q", "")
-    if not query.strip():
-        return qs
-    try:
-        return qs.filter(series_search_q(query))
-    except SearchError as exc:
-        raise invalid({"q": [str(exc)]}) from None
-
-
-def patch_search_api(qs: QuerySet[Patch], request) -> QuerySet[Patch]:
-    """The REST ``q`` parameter: 400 with the reason when the query is not understood."""
-    from apps.api.support import invalid
-
-    query = request.GET.get("q", "")
-    if not query.strip():
-        return qs
-    try:
-        return patch_search(qs, query)
-    except SearchError as exc:
-        raise invalid({"q": [str(exc)]}) from None
