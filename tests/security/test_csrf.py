@@ -180,7 +180,7 @@ def test_unsafe_rest_calls_with_a_session_need_the_csrf_token(world, method, pat
 
 # Views that skip Django's CSRF check, and why that is safe.
 CSRF_EXEMPT = {
-    "config.api_urls": "the REST API checks CSRF itself for session users (api_auth)",
+    "config.api_urls": "the REST API checks CSRF itself for session users (apps.api.auth)",
     "apps.xmlrpc.endpoint": "XML-RPC authenticates by HTTP Basic only, never by the session",
     "apps.mail.views": "mail intake authenticates by its token only",
 }
