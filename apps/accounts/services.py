@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Model
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -119,7 +119,7 @@ def user_activate(*, user: User) -> User:
     return user
 
 
-def person_unlink(*, person: Model) -> Model:
+def person_unlink(*, person: Any) -> Any:
     """Detach an address from its account; the person and their mail stay.
 
     ``person`` is one of ``user.people`` (the people of apps.projects point at
