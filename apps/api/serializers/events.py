@@ -15,6 +15,7 @@ from apps.api.serializers.patches import comment_embedded, cover_embedded, patch
 from apps.api.serializers.projects import project_embedded, user_embedded
 from apps.api.serializers.series import series_embedded
 from apps.api.support import LATEST, ApiContext, api_base_for, format_datetime
+from apps.api.versions import EVENT_ACTOR
 from apps.events.models import Event
 
 # The payload fields of each category, in the order the reference shows them.
@@ -88,7 +89,7 @@ def event_to_dict(
         "project": project_embedded(event.project, ctx),
         "date": format_datetime(event.date),
     }
-    if ctx.since("1.2"):
+    if ctx.since(EVENT_ACTOR):
         data["actor"] = user_embedded(event.actor, ctx)
     data["payload"] = {
         name: _payload_value(event, name, ctx) for name in PAYLOAD_FIELDS.get(event.category, ())

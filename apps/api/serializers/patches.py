@@ -17,6 +17,7 @@ from apps.api.serializers.projects import (
 )
 from apps.api.serializers.series import series_embedded
 from apps.api.support import ApiContext, format_datetime
+from apps.api.versions import COMMENT_ADDRESSED, LIST_ARCHIVE, PATCH_RELATED, WEB_LINKS
 from apps.patches import links
 from apps.patches.models import Bundle, Cover, CoverComment, Patch, PatchComment
 from apps.patches.selectors import (
@@ -35,7 +36,7 @@ API_COLLECTION = {"patch": "patches", "cover": "covers"}
 def _submission_head(obj: Patch | Cover, ctx: ApiContext, project: Project, kind: str):
     """id, url and web_url of a patch or cover."""
     data: dict[str, Any] = {"id": obj.id, "url": ctx.api_url(API_COLLECTION[kind], obj.id)}
-    if ctx.since("1.1"):
+    if ctx.since(WEB_LINKS):
         path = links.patch_path if kind == "patch" else links.cover_path
         data["web_url"] = ctx.site_url(path(project.linkname, obj.msgid))
     return data
@@ -43,7 +44,7 @@ def _submission_head(obj: Patch | Cover, ctx: ApiContext, project: Project, kind
 
 def _msgid_and_archive(data: dict, obj, ctx: ApiContext, project: Project) -> None:
     data["msgid"] = obj.msgid
-    if ctx.since("1.2"):
+    if ctx.since(LIST_ARCHIVE):
         data["list_archive_url"] = list_archive_url(project, obj.msgid)
 
 
@@ -89,12 +90,12 @@ def patch_to_dict(
             "series": [series_embedded(patch.series, ctx)] if patch.series_id else [],
         }
     )
-    if ctx.since("1.1"):
+    if ctx.since(WEB_LINKS):
         data["comments"] = ctx.api_url("patches", patch.id, "comments")
     data["check"] = extras.check(patch)
     data["checks"] = ctx.api_url("patches", patch.id, "checks")
     data["tags"] = {name: str(count) for name, count in extras.tags.get(patch.pk, {}).items()}
-    if ctx.since("1.2"):
+    if ctx.since(PATCH_RELATED):
         data["related"] = [patch_embedded(p, ctx) for p in extras.related.get(patch.pk, [])]
     if detail:
         data["headers"] = parse_headers(patch.headers)
@@ -142,11 +143,11 @@ def cover_to_dict(cover: Cover, ctx: ApiContext, *, detail: bool = False) -> dic
             "submitter": person_embedded(cover.submitter, ctx),
         }
     )
-    if ctx.since("1.1"):
+    if ctx.since(WEB_LINKS):
         data["mbox"] = ctx.site_url(links.cover_mbox_path(project.linkname, cover.msgid))
     series = _cover_series(cover)
     data["series"] = [series_embedded(series, ctx)] if series else []
-    if ctx.since("1.1"):
+    if ctx.since(WEB_LINKS):
         data["comments"] = ctx.api_url("covers", cover.id, "comments")
     if detail:
         data["headers"] = parse_headers(cover.headers)
@@ -159,9 +160,9 @@ def cover_to_dict(cover: Cover, ctx: ApiContext, *, detail: bool = False) -> dic
 
 def _comment_head(comment, ctx: ApiContext, parent_id: int, kind: str):
     data: dict[str, Any] = {"id": comment.id}
-    if ctx.since("1.3"):
+    if ctx.since(COMMENT_ADDRESSED):
         data["url"] = ctx.api_url(API_COLLECTION[kind], parent_id, "comments", comment.id)
-    if ctx.since("1.1"):
+    if ctx.since(WEB_LINKS):
         path = links.patch_comment_path if kind == "patch" else links.cover_comment_path
         data["web_url"] = ctx.site_url(path(comment.id))
     return data
@@ -199,7 +200,7 @@ def comment_to_dict(
             "headers": parse_headers(comment.headers),
         }
     )
-    if ctx.since("1.3"):
+    if ctx.since(COMMENT_ADDRESSED):
         data["addressed"] = comment.addressed
     return data
 
@@ -211,7 +212,7 @@ def bundle_to_dict(bundle: Bundle, ctx: ApiContext) -> dict[str, Any]:
     """A bundle; its patches should be prefetched (``bundles_with_patches``)."""
     owner = bundle.owner
     data: dict[str, Any] = {"id": bundle.id, "url": ctx.api_url("bundles", bundle.id)}
-    if ctx.since("1.1"):
+    if ctx.since(WEB_LINKS):
         data["web_url"] = ctx.site_url(links.bundle_path(owner.username, bundle.name))
     data.update(
         {

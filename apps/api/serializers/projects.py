@@ -6,6 +6,7 @@ from typing import Any
 
 from apps.accounts.models import User
 from apps.api.support import ApiContext
+from apps.api.versions import LIST_ARCHIVE, SERIES_DEPENDENCIES, SUBJECT_MATCH, USER_SETTINGS_WRITE
 from apps.projects.models import Person, Project
 
 
@@ -25,7 +26,12 @@ def user_embedded(user: User | None, ctx: ApiContext) -> dict[str, Any] | None:
 def user_to_dict(user: User, ctx: ApiContext, *, detail: bool = False) -> dict[str, Any]:
     """A user; the detail view adds its settings (1.2+), shown to that user only."""
     data = user_embedded(user, ctx)
-    if detail and ctx.since("1.2") and ctx.user is not None and ctx.user.pk == user.pk:
+    if (
+        detail
+        and ctx.since(USER_SETTINGS_WRITE)
+        and ctx.user is not None
+        and ctx.user.pk == user.pk
+    ):
         data["settings"] = {
             "send_email": user.send_email,
             "items_per_page": user.items_per_page,
@@ -62,7 +68,7 @@ def project_embedded(project: Project, ctx: ApiContext) -> dict[str, Any]:
         "scm_url": project.scm_url,
         "webscm_url": project.webscm_url,
     }
-    if ctx.since("1.2"):
+    if ctx.since(LIST_ARCHIVE):
         data["list_archive_url"] = project.list_archive_url
         data["list_archive_url_format"] = project.list_archive_url_format
         data["commit_url_format"] = project.commit_url_format
@@ -85,13 +91,13 @@ def project_to_dict(project: Project, ctx: ApiContext) -> dict[str, Any]:
             user_embedded(u, ctx) for u in sorted(project.maintainers.all(), key=lambda u: u.pk)
         ],
     }
-    if ctx.since("1.1"):
+    if ctx.since(SUBJECT_MATCH):
         data["subject_match"] = project.subject_match
-    if ctx.since("1.2"):
+    if ctx.since(LIST_ARCHIVE):
         data["list_archive_url"] = project.list_archive_url
         data["list_archive_url_format"] = project.list_archive_url_format
         data["commit_url_format"] = project.commit_url_format
-    if ctx.since("1.4"):
+    if ctx.since(SERIES_DEPENDENCIES):
         data["show_dependencies"] = project.show_dependencies
     return data
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from apps.api.serializers.projects import person_embedded, project_embedded
 from apps.api.support import ApiContext, format_datetime
+from apps.api.versions import REVISION_LINKS, SERIES_DEPENDENCIES, WEB_LINKS
 from apps.patches import links
 from apps.series.models import Series
 from apps.series.rangediff.services import (
@@ -18,7 +19,7 @@ from apps.series.selectors import SeriesListExtras
 
 def series_embedded(series: Series, ctx: ApiContext) -> dict[str, Any]:
     data: dict[str, Any] = {"id": series.id, "url": ctx.api_url("series", series.id)}
-    if ctx.since("1.1"):
+    if ctx.since(WEB_LINKS):
         data["web_url"] = ctx.site_url(links.series_path(series.id))
     data.update(
         {
@@ -37,7 +38,7 @@ def series_to_dict(series, ctx: ApiContext, extras: SeriesListExtras) -> dict[st
 
     patches = extras.patches.get(series.id, [])
     data: dict[str, Any] = {"id": series.id, "url": ctx.api_url("series", series.id)}
-    if ctx.since("1.1"):
+    if ctx.since(WEB_LINKS):
         data["web_url"] = ctx.site_url(links.series_path(series.id))
     data.update(
         {
@@ -56,13 +57,14 @@ def series_to_dict(series, ctx: ApiContext, extras: SeriesListExtras) -> dict[st
             "patches": [patch_embedded(p, ctx, project=series.project) for p in patches],
         }
     )
-    if ctx.since("1.4"):
+    if ctx.since(SERIES_DEPENDENCIES):
         data["dependencies"] = [
             ctx.api_url("series", pk) for pk in extras.dependencies.get(series.id, [])
         ]
         data["dependents"] = [
             ctx.api_url("series", pk) for pk in extras.dependents.get(series.id, [])
         ]
+    if ctx.since(REVISION_LINKS):
         # Additions (docs/openapi-beyond.yaml).
         data["previous_revision"] = (
             ctx.api_url("series", series.previous_revision_id)
