@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from apps.api.serializers.checks import check_embedded
+from apps.api.serializers.embedded import series_embedded
 from apps.api.serializers.patches import comment_embedded, cover_embedded, patch_embedded
 from apps.api.serializers.projects import project_embedded, user_embedded
-from apps.api.serializers.series import series_embedded
 from apps.api.support import LATEST, ApiContext, api_base_for, format_datetime
 from apps.api.versions import EVENT_ACTOR
 from apps.events.models import Event

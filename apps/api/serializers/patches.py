@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.api.serializers.embedded import series_embedded
 from apps.api.serializers.projects import (
     list_archive_url,
     person_embedded,
     project_embedded,
     user_embedded,
 )
-from apps.api.serializers.series import series_embedded
 from apps.api.support import ApiContext, format_datetime
 from apps.api.versions import COMMENT_ADDRESSED, LIST_ARCHIVE, PATCH_RELATED, WEB_LINKS
 from apps.patches import links

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.api.serializers.patches import cover_embedded, patch_embedded
 from apps.api.serializers.projects import person_embedded, project_embedded
 from apps.api.support import ApiContext, format_datetime
 from apps.api.versions import REVISION_LINKS, SERIES_DEPENDENCIES, WEB_LINKS
@@ -17,25 +18,8 @@ from apps.series.rangediff.services import (
 from apps.series.selectors import SeriesListExtras
 
 
-def series_embedded(series: Series, ctx: ApiContext) -> dict[str, Any]:
-    data: dict[str, Any] = {"id": series.id, "url": ctx.api_url("series", series.id)}
-    if ctx.since(WEB_LINKS):
-        data["web_url"] = ctx.site_url(links.series_path(series.id))
-    data.update(
-        {
-            "name": series.name,
-            "date": format_datetime(series.date),
-            "version": series.version,
-            "mbox": ctx.site_url(links.series_mbox_path(series.id)),
-        }
-    )
-    return data
-
-
 def series_to_dict(series, ctx: ApiContext, extras: SeriesListExtras) -> dict[str, Any]:
     """A series (a model instance or a ``series_summaries`` row) with its page's extras."""
-    from apps.api.serializers.patches import cover_embedded, patch_embedded
-
     patches = extras.patches.get(series.id, [])
     data: dict[str, Any] = {"id": series.id, "url": ctx.api_url("series", series.id)}
     if ctx.since(WEB_LINKS):
