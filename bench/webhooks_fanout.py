@@ -197,10 +197,11 @@ def run(name: str, *, events: int, subscribers: int, arrivals: Arrivals, sequent
     """Record events (one transaction each) and wait for every delivery; one table row."""
     from django.db import transaction
 
+    from apps.accounts.models import User
     from apps.events.models import Event
     from apps.events.services import event_record
     from apps.patches.models import Patch
-    from apps.projects.models import Project, User
+    from apps.projects.models import Project
     from apps.webhooks.models import Delivery, Webhook
 
     project = Project.objects.get(linkname="bench")
@@ -260,7 +261,8 @@ def run(name: str, *, events: int, subscribers: int, arrivals: Arrivals, sequent
 def setup_data() -> None:
     from django.core.management import call_command
 
-    from apps.projects.models import Project, User
+    from apps.accounts.models import User
+    from apps.projects.models import Project
     from tests.factories import make_patch
 
     call_command("migrate", verbosity=0)

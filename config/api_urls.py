@@ -13,7 +13,7 @@ from django.conf import settings
 from django.urls import include, path, re_path
 from django.urls.resolvers import URLPattern
 
-from apps.projects.api_support import json_response
+from apps.api.support import json_response
 from config.api import build_apis
 
 

@@ -23,8 +23,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from apps.accounts.clientaddr import client_is_local
 from config import heartbeat
-from config.clientaddr import client_is_local
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@
   page's form is a 400 before any view runs. PostgreSQL text cannot hold a NUL,
   so a lookup with one fails in the database (a 500); judging it here covers
   every page, API version, download and the XML-RPC and mail endpoints at once.
-  REST bodies are judged where they are parsed (``api_support.parse_body``),
+  REST bodies are judged where they are parsed (``apps.api.support.parse_body``),
   with per-field messages; XML-RPC arguments in ``apps/xmlrpc/rpc.py``.
 - ``SecurityHeadersMiddleware``: a Content-Security-Policy and a Permissions-Policy
   on every response. No inline script anywhere (templates load static files
@@ -17,7 +17,7 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.utils.deprecation import MiddlewareMixin
 
-from apps.projects.api_support import json_response
+from apps.api.support import json_response
 from apps.projects.params import NUL_MESSAGE, nul_fields
 
 

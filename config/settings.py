@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "channels",
     # Serves the REST API docs' JavaScript from static files rather than a CDN.
     "ninja",
+    "apps.accounts",
     "apps.projects",
     "apps.patches",
     "apps.series",
@@ -48,6 +49,8 @@ INSTALLED_APPS = [
     "apps.events",
     "apps.webhooks",
     "apps.xmlrpc",
+    # Site-wide management commands (cron): see config/apps.py.
+    "config",
 ]
 
 MIDDLEWARE = [

@@ -20,9 +20,9 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     # Browsers ask for /favicon.ico where a page names no icon (raw mbox, JSON, admin).
     path("favicon.ico", favicon, name="favicon"),
-    # REST API (all versions) and the legacy XML-RPC API.
+    # REST API (all versions); the legacy XML-RPC API and the pwclient pages.
     path("api/", include("config.api_urls")),
-    path("xmlrpc/", include("apps.xmlrpc.urls")),
+    path("", include("apps.xmlrpc.urls")),
     # Mail intake over HTTP.
     path("mail/", include("apps.mail.urls")),
     # Downloads (mbox, raw diff) come before the pages: a Message-ID may contain '/'.
@@ -30,7 +30,7 @@ urlpatterns = [
     path("", include("apps.patches.urls")),
     path("", include("apps.series.urls")),
     path("", include("apps.projects.urls")),
-    path("", include("apps.projects.accounts.urls")),
+    path("", include("apps.accounts.urls")),
+    path("", include("apps.web.about.urls")),
     path("", include("apps.webhooks.urls")),
-    path("", include("apps.xmlrpc.pwclient_urls")),
 ]

@@ -43,7 +43,7 @@ def digest(text: str | None) -> str | None:
 
 def setup(list_id: str, receiver_url: str) -> dict:
     """A project for the archive's list, three maintainers, two webhooks to the receiver."""
-    from apps.projects.services import api_token_regenerate
+    from apps.accounts.services import api_token_regenerate
     from apps.webhooks.services import webhook_create
 
     linkname = list_id.split(".")[0]

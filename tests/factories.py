@@ -6,9 +6,10 @@ import itertools
 
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.checks.models import Check
 from apps.patches.models import Bundle, BundlePatch, Cover, CoverComment, Patch, PatchComment
-from apps.projects.models import Person, Project, State, Tag, User
+from apps.projects.models import Person, Project, State, Tag
 from apps.series.models import Series
 
 _seq = itertools.count(1)

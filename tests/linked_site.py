@@ -18,6 +18,8 @@ from django.db import transaction
 from django.test import override_settings
 
 import apps.mail.context
+from apps.accounts.models import User
+from apps.accounts.services import api_token_regenerate
 from apps.checks.services import check_create
 from apps.events.models import Event
 from apps.mail.intake import mail_store
@@ -25,8 +27,7 @@ from apps.mail.models import IncomingMail
 from apps.mail.services import mail_ingest
 from apps.patches.models import Bundle, Cover, Patch
 from apps.patches.services import bundle_create, patch_update
-from apps.projects.models import Project, State, User
-from apps.projects.services import api_token_regenerate
+from apps.projects.models import Project, State
 from apps.series.models import Series
 from apps.webhooks.models import Delivery, Webhook
 from apps.webhooks.services import webhook_ping

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from apps.accounts.models import User
 from apps.events.models import Event
-from apps.projects.models import Project, State, User
+from apps.projects.models import Project, State
 
 # The submissions, series and checks an event's JSON embeds, joined in the same query.
 # Projects, users and states are small tables looked up apart (events_with_people):

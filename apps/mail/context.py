@@ -10,8 +10,9 @@ import fnmatch
 import time
 from functools import cached_property
 
+from apps.accounts.models import User
 from apps.mail.parse.diff import find_filenames
-from apps.projects.models import DelegationRule, Person, Project, State, Tag, User
+from apps.projects.models import DelegationRule, Person, Project, State, Tag
 from apps.projects.selectors import state_default, state_lookup, user_is_maintainer
 
 # How long a worker process reuses its context before reading those rows again.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from apps.projects.models import Person, User
+from apps.accounts.models import User
+from apps.projects.models import Person
 
 
 def person_for_mail(*, email: str, name: str, cache: dict[str, Person] | None = None) -> Person:

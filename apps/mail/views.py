@@ -11,8 +11,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from apps.accounts import throttle
 from apps.mail.intake import mail_store
-from apps.projects.accounts import throttle
 from apps.projects.params import NUL_MESSAGE, has_nul, parse_int
 
 log = logging.getLogger(__name__)

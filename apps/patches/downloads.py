@@ -24,6 +24,8 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect
 
+from apps.api.auth import api_authenticate
+from apps.api.support import ApiError
 from apps.patches import links
 from apps.patches.mbox import (
     SeriesMismatch,
@@ -38,8 +40,6 @@ from apps.patches.mbox import (
 )
 from apps.patches.models import Bundle, Cover, Patch
 from apps.patches.services import bundle_check_can_view
-from apps.projects.api_auth import api_authenticate
-from apps.projects.api_support import ApiError
 from apps.series.mbox import series_filename, series_mbox_chunks
 from apps.series.models import Series
 

@@ -23,8 +23,9 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.accounts.models import EmailOptout
 from apps.patches.models import Patch, PatchChangeNotification
-from apps.projects.models import EmailOptout, Person, State
+from apps.projects.models import Person, State
 
 log = logging.getLogger(__name__)
 

@@ -34,9 +34,10 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.patches.models import Patch
 from apps.patches.selectors import ids_in
-from apps.projects.models import Person, State, User
+from apps.projects.models import Person, State
 from apps.projects.params import is_id, parse_id
 
 MAX_TERMS = 12
@@ -252,29 +253,3 @@ def series_search_q(query: str) -> Q:
             named &= Q(name__icontains=term.value)
         match |= named
     return match
-
-
-def series_search_api(qs: QuerySet, request) -> QuerySet:
-    """The REST series list's ``q``: 400 with the reason when the query is not understood."""
-    from apps.projects.api_support import invalid
-
-    query = request.GET.get("q", "")
-    if not query.strip():
-        return qs
-    try:
-        return qs.filter(series_search_q(query))
-    except SearchError as exc:
-        raise invalid({"q": [str(exc)]}) from None
-
-
-def patch_search_api(qs: QuerySet[Patch], request) -> QuerySet[Patch]:
-    """The REST ``q`` parameter: 400 with the reason when the query is not understood."""
-    from apps.projects.api_support import invalid
-
-    query = request.GET.get("q", "")
-    if not query.strip():
-        return qs
-    try:
-        return patch_search(qs, query)
-    except SearchError as exc:
-        raise invalid({"q": [str(exc)]}) from None

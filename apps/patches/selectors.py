@@ -184,7 +184,7 @@ def submitter_columns(field: str = "submitter_id") -> dict[str, Subquery]:
 # --- patches -------------------------------------------------------------------------
 
 
-# What a patch's list summary shows (apps.patches.serializers.patch_to_dict), by column.
+# What a patch's list summary shows (apps.api.serializers.patches.patch_to_dict), by column.
 PATCH_SUMMARY_FIELDS = (
     "id",
     "msgid",

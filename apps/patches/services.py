@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
+from apps.accounts.models import User
 from apps.events.models import Event
 from apps.events.services import event_record
 from apps.patches.models import (
@@ -24,7 +25,7 @@ from apps.patches.models import (
     PatchRelation,
 )
 from apps.patches.notifications import notification_record
-from apps.projects.models import State, User
+from apps.projects.models import State
 from apps.projects.selectors import user_is_maintainer
 
 

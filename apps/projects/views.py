@@ -8,8 +8,8 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from apps.api.support import LATEST, pwclient_backend
 from apps.patches.models import Patch
-from apps.projects.api_support import LATEST, pwclient_backend
 from apps.projects.models import Project, State
 from apps.projects.selectors import projects_all
 

@@ -18,7 +18,7 @@ from apps.patches.selectors import (
 )
 from apps.series.models import Series
 
-# What the REST representation of a series shows (apps.series.serializers), by column.
+# What the REST representation of a series shows (apps.api.serializers.series), by column.
 SERIES_SUMMARY_FIELDS = (
     "id",
     "name",

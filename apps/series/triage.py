@@ -13,10 +13,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 
+from apps.accounts.models import User
 from apps.patches.models import Patch, PatchTag
 from apps.patches.search import series_search_q
 from apps.patches.services import UNSET, patch_update
-from apps.projects.models import Project, State, User
+from apps.projects.models import Project, State
 from apps.projects.selectors import user_is_maintainer
 from apps.series.models import Series
 from apps.series.rangediff.services import range_diff_sentences

@@ -9,10 +9,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.accounts.models import User
 from apps.checks.selectors import check_state_worst_by_series
 from apps.patches.search import SearchError
 from apps.patches.services import UNSET
-from apps.projects.models import Project, State, User
+from apps.projects.models import Project, State
 from apps.series.models import Series
 from apps.series.triage import (
     SERIES_PER_PAGE,

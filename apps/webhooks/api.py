@@ -15,10 +15,10 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
-from apps.projects.api_support import (
+from apps.api.serializers.projects import project_embedded, user_embedded
+from apps.api.support import (
     LATEST,
     ApiContext,
-    ApiVersion,
     RequestData,
     format_datetime,
     invalid,
@@ -29,9 +29,9 @@ from apps.projects.api_support import (
     parse_bool,
     require_user,
 )
+from apps.api.versions import ApiVersion
 from apps.projects.models import Project
 from apps.projects.params import is_id, parse_id, parse_int
-from apps.projects.serializers import project_embedded, user_embedded
 from apps.webhooks import selectors, services
 from apps.webhooks.api_docs import (
     DELIVERY_DETAIL_DOC,

@@ -24,11 +24,11 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.api.serializers.events import event_to_dict
+from apps.api.serializers.series import range_diff_event_summary
+from apps.api.support import LATEST, ApiContext, api_base_for
 from apps.events.models import Event
 from apps.events.selectors import event_get
-from apps.events.serializers import event_to_dict
-from apps.projects.api_support import LATEST, ApiContext, api_base_for
-from apps.series.rangediff.services import range_diff_event_summary
 from apps.webhooks import outbound
 from apps.webhooks.models import Delivery, DeliveryAttempt, Webhook
 from apps.webhooks.services import (

@@ -16,8 +16,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.events.models import Event
-from apps.projects.models import Project, User
+from apps.projects.models import Project
 from apps.webhooks.models import Delivery, Webhook, new_secret
 from apps.webhooks.outbound import TargetRefused, url_check
 

@@ -8,7 +8,7 @@ import binascii
 from django.contrib.auth import authenticate
 from spyne.error import InvalidCredentialsError
 
-from apps.projects.accounts import throttle
+from apps.accounts import throttle
 
 AUTH_REQUIRED = (
     "Authentication required: send the HTTP Basic credentials (username and password) "

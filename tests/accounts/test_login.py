@@ -6,8 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from apps.projects.accounts import throttle
-from apps.projects.models import User
+from apps.accounts import throttle
+from apps.accounts.models import User
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db

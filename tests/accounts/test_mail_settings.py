@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from apps.projects.accounts import throttle
-from apps.projects.accounts.selectors import email_is_opted_out
-from apps.projects.models import EmailConfirmation, EmailOptout
+from apps.accounts import throttle
+from apps.accounts.models import EmailConfirmation, EmailOptout
+from apps.accounts.selectors import email_is_opted_out
 from tests.accounts.conftest import confirmation_key, do_confirmation, show_confirmation
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from apps.projects.accounts import throttle
+from apps.accounts import throttle
 
 pytestmark = pytest.mark.django_db
 

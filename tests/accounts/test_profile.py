@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from apps.projects.models import EmailConfirmation, EmailOptout, Person, User
+from apps.accounts.models import EmailConfirmation, EmailOptout, User
+from apps.projects.models import Person
 from tests.accounts.conftest import confirmation_key, do_confirmation, show_confirmation
 from tests.factories import make_patch, make_person, make_project
 

@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.projects.models import EmailConfirmation, Person, User
+from apps.accounts.models import EmailConfirmation, User
+from apps.projects.models import Person
 from tests.accounts.conftest import confirmation_key, do_confirmation, show_confirmation
 from tests.factories import make_patch, make_person, make_user
 
@@ -222,7 +223,7 @@ def test_failed_mail_leaves_no_account(client, monkeypatch):
     def broken(**kwargs):
         raise OSError("mail server down")
 
-    monkeypatch.setattr("apps.projects.accounts.views.confirmation_mail_send", broken)
+    monkeypatch.setattr("apps.accounts.views.confirmation_mail_send", broken)
     client.raise_request_exception = False
     response = register(client)
     assert response.status_code == 500
@@ -231,7 +232,7 @@ def test_failed_mail_leaves_no_account(client, monkeypatch):
 
 
 def test_registrations_are_throttled_per_client(client, mailoutbox):
-    from apps.projects.accounts import throttle
+    from apps.accounts import throttle
 
     for n in range(throttle.MAILS_PER_ADDRESS):
         assert register(client, username=f"u{n}", email=f"u{n}@example.org").status_code == 200

@@ -7,8 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.projects import services
-from apps.projects.models import EmailConfirmation, EmailOptout, Person, User
+from apps.accounts import services
+from apps.accounts.models import EmailConfirmation, EmailOptout, User
+from apps.projects.models import Person
+from apps.projects.services import person_link
 from tests.factories import make_person, make_user
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +40,7 @@ def test_request_rejects_registration_and_userless_links(stranger):
 
 def test_person_link_moves_an_address_between_accounts(stranger, maintainer):
     person = make_person("shared@example.com", user=maintainer)
-    assert services.person_link(user=stranger, email="SHARED@example.com") == person
+    assert person_link(user=stranger, email="SHARED@example.com") == person
     person.refresh_from_db()
     assert person.user == stranger
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from apps.projects.models import APIToken
+from apps.accounts.models import APIToken
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.test import Client
 
-from apps.projects.services import api_token_regenerate
+from apps.accounts.services import api_token_regenerate
 from tests.api import schema
 
 

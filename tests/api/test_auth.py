@@ -8,8 +8,8 @@ import pytest
 from django.core.cache import cache
 from django.middleware.csrf import _get_new_csrf_string, _mask_cipher_secret
 
-from apps.projects.models import APIToken
-from apps.projects.services import api_token_regenerate
+from apps.accounts.models import APIToken
+from apps.accounts.services import api_token_regenerate
 from tests.api.client import ApiClient
 
 pytestmark = pytest.mark.django_db

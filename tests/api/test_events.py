@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from apps.api.serializers.events import PAYLOAD_FIELDS, event_to_dict
 from apps.checks.services import check_create
 from apps.events.models import Event
-from apps.events.serializers import PAYLOAD_FIELDS, event_to_dict
 from apps.events.services import event_record
 from apps.patches.services import patch_update
 from tests.api.client import ApiClient

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from apps.projects.models import Project, User
+from apps.accounts.models import User
+from apps.projects.models import Project
 from tests.api.client import ApiClient
 from tests.factories import make_person, make_user
 

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _token_use_recorded_once(monkeypatch):
     # A token's last use is written at most once a minute; keep that write out of the counts.
-    monkeypatch.setattr("apps.projects.api_auth.LAST_USED_RESOLUTION", timedelta(days=1))
+    monkeypatch.setattr("apps.api.auth.LAST_USED_RESOLUTION", timedelta(days=1))
 
 
 def grow(project, maintainer, n: int) -> None:

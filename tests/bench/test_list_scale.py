@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from apps.projects import api_support
+from apps.api import support as api_support
 from tests.factories import default_state, make_patch, make_project
 
 BASE = timezone.now() - dt.timedelta(days=30)

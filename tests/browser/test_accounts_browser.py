@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from apps.projects.models import APIToken, Person, User
+from apps.accounts.models import APIToken, User
+from apps.projects.models import Person
 from tests import browsers
 from tests.browsers import DESKTOP, PHONE, needs_chromium
 from tests.factories import make_patch, make_person, make_project

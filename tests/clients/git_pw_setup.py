@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 
-from apps.projects.models import Project, User
-from apps.projects.services import api_token_regenerate
+from apps.accounts.models import User
+from apps.accounts.services import api_token_regenerate
+from apps.projects.models import Project
 
 
 def setup() -> None:

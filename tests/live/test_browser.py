@@ -21,11 +21,11 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.test import Client
 
+from apps.accounts.services import api_token_regenerate
 from apps.events.models import Event
 from apps.events.services import event_record
 from apps.patches.models import Patch
 from apps.patches.services import patch_update
-from apps.projects.services import api_token_regenerate
 from apps.series.models import Series
 from tests.browsers import chromium, needs_chromium
 from tests.factories import default_state, make_patch, make_project

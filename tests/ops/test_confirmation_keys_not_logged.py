@@ -12,8 +12,8 @@ import re
 import urllib.parse
 import urllib.request
 
-from apps.projects.models import EmailConfirmation, User
-from apps.projects.services import user_register
+from apps.accounts.models import EmailConfirmation, User
+from apps.accounts.services import user_register
 from tests.ops.conftest import live
 
 pytestmark = live

@@ -11,9 +11,9 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from apps.accounts.models import EmailConfirmation, User
 from apps.patches.models import PatchChangeNotification
 from apps.patches.services import patch_update
-from apps.projects.models import EmailConfirmation, User
 from config.celery import app
 from tests.factories import default_state, make_patch, make_project, make_user
 

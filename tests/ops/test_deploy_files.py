@@ -24,9 +24,9 @@ from django.conf import settings
 from django.urls import resolve
 from django.utils import timezone
 
+from apps.accounts.models import EmailConfirmation, User
 from apps.patches.models import PatchChangeNotification
 from apps.patches.services import patch_update
-from apps.projects.models import EmailConfirmation, User
 from config import heartbeat
 from tests.factories import default_state, make_patch, make_project, make_user
 from tests.ops.conftest import BIN, ROOT, live, process_env, stop_process

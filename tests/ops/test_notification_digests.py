@@ -13,10 +13,10 @@ from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.urls import resolve
 from django.utils import timezone
 
+from apps.accounts.models import EmailOptout
 from apps.patches.models import PatchChangeNotification
 from apps.patches.notifications import notifications_send
 from apps.patches.services import patch_update
-from apps.projects.models import EmailOptout
 from tests.factories import default_state, make_patch, make_person, make_project
 
 pytestmark = pytest.mark.django_db

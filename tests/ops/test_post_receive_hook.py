@@ -18,9 +18,9 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from apps.accounts.services import api_token_regenerate
 from apps.mail.parse.hashing import hash_diff
 from apps.patches.models import Patch
-from apps.projects.services import api_token_regenerate
 from tests.factories import make_project, make_user
 from tests.ops.conftest import ROOT, live
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from apps.accounts.models import User
 from apps.patches.models import Bundle, Cover, CoverComment, Patch, PatchComment
-from apps.projects.models import Project, User
+from apps.projects.models import Project
 from apps.webhooks.models import Webhook
 from tests.factories import (
     make_bundle,

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from apps.projects.models import APIToken
-from apps.projects.services import api_token_regenerate
+from apps.accounts.models import APIToken
+from apps.accounts.services import api_token_regenerate
 from tests.api import schema
 from tests.api.client import ApiClient
 from tests.factories import make_bundle, make_patch, make_project, make_user

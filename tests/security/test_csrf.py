@@ -13,8 +13,9 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from apps.accounts.models import APIToken, User
 from apps.patches.models import Bundle, Patch
-from apps.projects.models import APIToken, Person, User
+from apps.projects.models import Person
 from apps.webhooks import outbound
 from apps.webhooks.models import Webhook
 from tests.factories import make_person
@@ -179,8 +180,8 @@ def test_unsafe_rest_calls_with_a_session_need_the_csrf_token(world, method, pat
 
 # Views that skip Django's CSRF check, and why that is safe.
 CSRF_EXEMPT = {
-    "config.api_urls": "the REST API checks CSRF itself for session users (api_auth)",
-    "apps.xmlrpc.views": "XML-RPC authenticates by HTTP Basic only, never by the session",
+    "config.api_urls": "the REST API checks CSRF itself for session users (apps.api.auth)",
+    "apps.xmlrpc.endpoint": "XML-RPC authenticates by HTTP Basic only, never by the session",
     "apps.mail.views": "mail intake authenticates by its token only",
 }
 

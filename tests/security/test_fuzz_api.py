@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from apps.projects.services import api_token_regenerate
+from apps.accounts.services import api_token_regenerate
 from apps.webhooks.models import Webhook
 from tests.api.schema import VERSIONS, load_spec
 from tests.factories import (

@@ -17,10 +17,10 @@ from urllib.parse import unquote, urlencode
 import pytest
 from django.test import Client
 
+from apps.accounts.services import api_token_regenerate
 from apps.mail.models import IncomingMail
 from apps.patches.models import Bundle, Patch
 from apps.projects.params import NUL_MESSAGE
-from apps.projects.services import api_token_regenerate
 from tests.api.schema import VERSIONS
 from tests.factories import make_bundle, make_patch, make_project, make_user
 

@@ -17,10 +17,11 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
+from apps.accounts.models import User
+from apps.accounts.services import api_token_regenerate
 from apps.checks.models import Check
 from apps.patches.models import Bundle, CoverComment, Patch, PatchComment
-from apps.projects.models import Project, User
-from apps.projects.services import api_token_regenerate
+from apps.projects.models import Project
 from apps.webhooks import outbound
 from apps.webhooks.models import Delivery, Webhook
 from tests.security.conftest import PERSONAS, World

@@ -15,7 +15,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from apps.projects.services import api_token_regenerate
+from apps.accounts.services import api_token_regenerate
 from apps.webhooks.delivery import delivery_attempt
 from apps.webhooks.models import Delivery, Webhook
 from config.logformat import JsonFormatter

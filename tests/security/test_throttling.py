@@ -9,10 +9,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from apps.accounts import throttle
+from apps.accounts.models import APIToken
+from apps.accounts.services import api_token_regenerate
 from apps.mail.models import IncomingMail
-from apps.projects.accounts import throttle
-from apps.projects.models import APIToken
-from apps.projects.services import api_token_regenerate
 from tests.factories import make_patch, make_project, make_user
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.accounts.services import api_token_regenerate
 from apps.patches import links
 from apps.patches.mbox import BATCH_SIZE, bundle_mbox_chunks
-from apps.projects.services import api_token_regenerate
 from tests.factories import make_bundle, make_cover, make_patch, make_patch_comment, make_project
 
 pytestmark = pytest.mark.django_db

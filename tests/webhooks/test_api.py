@@ -8,7 +8,7 @@ import re
 import pytest
 from django.test import Client
 
-from apps.projects.services import api_token_regenerate
+from apps.accounts.services import api_token_regenerate
 from apps.webhooks.delivery import delivery_attempt
 from apps.webhooks.models import Delivery, Webhook
 from apps.webhooks.services import webhook_create

@@ -6,7 +6,7 @@ import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
-from apps.projects.api_support import LATEST
+from apps.api.support import LATEST
 from apps.webhooks.openapi import openapi_document
 from config.api import build_api
 from tests.webhooks.schema import DOCS, docs_document

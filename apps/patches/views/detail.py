@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from apps.accounts.models import User
 from apps.checks.selectors import checks_latest
 from apps.events.models import Event
 from apps.patches.models import Bundle, Cover, CoverComment, Patch, PatchComment
@@ -32,7 +33,7 @@ from apps.patches.services import (
 )
 from apps.patches.views.diff import render_diff
 from apps.patches.views.rows import patch_url_builder
-from apps.projects.models import State, User
+from apps.projects.models import State
 from apps.projects.selectors import user_is_maintainer
 from apps.series.models import Series
 from apps.series.selectors import series_newer_revision

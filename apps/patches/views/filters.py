@@ -9,9 +9,10 @@ from urllib.parse import urlencode
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
+from apps.accounts.models import User
 from apps.patches.models import Patch
 from apps.patches.search import SearchError, parse_query, patch_search
-from apps.projects.models import Person, State, User
+from apps.projects.models import Person, State
 from apps.projects.params import is_id, parse_id
 
 # Sortable columns: URL name -> model fields (the patch id breaks ties, same direction).

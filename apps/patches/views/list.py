@@ -17,6 +17,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.accounts.forms import MAX_ITEMS_PER_PAGE
+from apps.accounts.models import User
 from apps.patches.models import Bundle, Patch
 from apps.patches.services import (
     bundle_add_patches,
@@ -40,8 +42,7 @@ from apps.patches.views.rows import (
     row_html,
     row_options,
 )
-from apps.projects.accounts.forms import MAX_ITEMS_PER_PAGE
-from apps.projects.models import Person, Project, State, User
+from apps.projects.models import Person, Project, State
 from apps.projects.params import MAX_INT, is_id, parse_id, parse_int
 from apps.projects.selectors import user_is_maintainer
 

@@ -9,10 +9,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from apps.patches import links
 from apps.patches.mbox import commit_message, trailers_by_patch
 from apps.patches.models import Patch
-from apps.projects.api_support import ApiContext
 from apps.series.models import RangeDiff, Series
 from apps.series.rangediff.compare import CHANGED, NEW, compare
 from apps.series.rangediff.synthetic import PatchText
@@ -193,27 +191,4 @@ def range_diff_sentences(series: list[Series]) -> dict[int, str]:
         )
         for row in rows
         if pairs.get(row.series_id) == row.against_id
-    }
-
-
-def range_diff_event_summary(series: Series, ctx: ApiContext) -> dict | None:
-    """What a series-completed webhook of a revision adds: how it differs from the previous
-    revision, and which of its patches did not change (None if it rerolls nothing)."""
-    if series.previous_revision_id is None:
-        return None
-    against = Series.objects.get(pk=series.previous_revision_id)
-    row = range_diff_get(series=series, against=against)
-    summary = range_diff_summary(row, series=series, against=against)
-    return {
-        "previous_revision": ctx.api_url("series", against.pk),
-        "range_diff": ctx.site_url(
-            links.series_range_diff_path(series.project.linkname, series.pk)
-        ),
-        "version": summary["version"],
-        "previous_version": summary["previous_version"],
-        "patches": summary["patches"],
-        "changed": summary["changed"],
-        **{status: count for status, count in summary["counts"].items() if status != "changed"},
-        "unchanged_patches": [ctx.api_url("patches", pk) for pk in summary["unchanged_patch_ids"]],
-        "summary": summary_sentence(summary),
     }

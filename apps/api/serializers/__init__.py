@@ -1,0 +1,1 @@
+"""The REST representations of objects, shared by the API and the webhook bodies."""

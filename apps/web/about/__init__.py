@@ -1,0 +1,1 @@
+"""The about page: this instance's version and the APIs it offers."""
