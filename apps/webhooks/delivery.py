@@ -1,7 +1,11 @@
 """Sending deliveries: claim, sign, POST, log the attempt, then succeed, retry or give up.
 
 A worker claims a delivery with a conditional update (PENDING and due -> RUNNING),
-so a task that arrives twice sends once. Retries are scheduled in the row
+so a task that arrives twice sends once. Before claiming, it takes one of the
+receiver host's slots (hostcap.py), so no host gets more than
+WEBHOOK_HOST_CONCURRENCY deliveries at once and a slow one can't hold every
+thread of the webhooks worker; while it waits for the receiver it holds no
+database connection. Retries are scheduled in the row
 (next_attempt_at) and queued with a countdown when near; the periodic sweep
 queues whatever is due and was not queued (far retries, a broker that was down)
 and reclaims deliveries whose worker died mid-request.
@@ -19,7 +23,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -29,7 +33,7 @@ from apps.events.selectors import event_get
 from apps.events.serializers import event_to_dict
 from apps.projects.api_support import LATEST, ApiContext, api_base_for
 from apps.series.rangediff.services import range_diff_event_summary
-from apps.webhooks import outbound
+from apps.webhooks import hostcap, outbound
 from apps.webhooks.models import Delivery, DeliveryAttempt, Webhook
 from apps.webhooks.services import (
     PING,
@@ -124,6 +128,33 @@ def delivery_claim(delivery_id: int, now: datetime) -> bool:
 
 def delivery_attempt(*, delivery_id: int) -> Delivery | None:
     """Send one delivery once if it is due and unclaimed; returns it, or None if not claimed."""
+    url = (
+        Delivery.objects.filter(pk=delivery_id, status=Delivery.PENDING)
+        .values_list("webhook__url", flat=True)
+        .first()
+    )
+    if url is None:  # done, running elsewhere, or gone
+        return None
+    slot = hostcap.slot_take(hostcap.host_of(url), delivery_id)
+    if slot is None:  # its host is busy: it waits in line, queued again when a slot frees
+        return None
+    try:
+        return _attempt(delivery_id)
+    finally:
+        handed = hostcap.slot_give_back(slot)
+        if handed is not None:
+            deliveries_enqueue([handed])
+
+
+def _release_connection() -> None:
+    """Hand the database connection back to the pool for the network wait, so a slow
+    receiver holds a thread but no connection (without a pool, keep it: reconnecting
+    would cost more than it saves)."""
+    if "pool" in connection.settings_dict.get("OPTIONS", {}) and not connection.in_atomic_block:
+        connection.close()
+
+
+def _attempt(delivery_id: int) -> Delivery | None:
     if not delivery_claim(delivery_id, timezone.now()):
         return None
     delivery = Delivery.objects.select_related("webhook").filter(pk=delivery_id).first()
@@ -145,6 +176,7 @@ def delivery_attempt(*, delivery_id: int) -> Delivery | None:
         category=delivery.category,
     )
     started = timezone.now()
+    _release_connection()
     outcome = outbound.post(webhook.url, body=body, headers=headers)
     delivery.attempts += 1
     now = timezone.now()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from apps.webhooks import outbound
+from apps.webhooks import hostcap, outbound
 from config.celery import app
 from tests.webhooks.receiver import Receiver
 
@@ -27,6 +27,14 @@ class StubResolver:
 @pytest.fixture(autouse=True)
 def fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def no_busy_hosts():
+    """Every test starts with every receiver host's slots free (no lease left by the last)."""
+    hostcap.hosts_forget()
+    yield
+    hostcap.hosts_forget()
 
 
 @pytest.fixture(autouse=True)

@@ -52,7 +52,8 @@ def database_url() -> str:
 
 
 class Worker:
-    """`celery -A config worker` (solo pool) in its own process group."""
+    """The webhooks worker as deployed (the `webhooks` queue, a thread pool, pooled
+    database connections: see Procfile) in its own process group."""
 
     def __init__(self, **env: str) -> None:
         self.env = {
@@ -64,6 +65,7 @@ class Worker:
             "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1",  # the receiver is on 127.0.0.1
             "SITE_URL": settings.SITE_URL,
             "LOG_LEVEL": "INFO",
+            "DATABASE_POOL_SIZE": "4",
             **env,
         }
         self.log = tempfile.NamedTemporaryFile(prefix="webhook-worker-", suffix=".log")
@@ -79,7 +81,10 @@ class Worker:
                 "-A",
                 "config",
                 "worker",
-                "--pool=solo",
+                "-Q",
+                "webhooks",
+                "--pool=threads",
+                "--concurrency=20",
                 "--loglevel=INFO",
                 "--without-mingle",
                 "--without-gossip",
