@@ -15,6 +15,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from apps.webhooks.models import Webhook
+from apps.webhooks.services import webhook_create
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 SERVICES = bool(settings.REDIS_URL) and settings.DATABASES["default"]["ENGINE"].endswith(
@@ -128,3 +131,10 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.kill()
         self.log.close()
+
+
+def subscribe(owner, url: str):
+    """An active webhook, without the ping creating one sends."""
+    webhook, _ = webhook_create(owner=owner, url=url, active=False)
+    Webhook.objects.filter(pk=webhook.pk).update(active=True)
+    return webhook
