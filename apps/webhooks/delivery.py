@@ -116,30 +116,33 @@ def delivery_body(delivery: Delivery) -> str:
     return _event_body(delivery.event_id)
 
 
-def delivery_claim(delivery_id: int, now: datetime) -> bool:
-    """Take a pending, due delivery for this worker; false if someone else has it or it's done."""
-    return (
-        Delivery.objects.filter(
-            pk=delivery_id, status=Delivery.PENDING, next_attempt_at__lte=now + CLOCK_SLACK
-        ).update(status=Delivery.RUNNING, claimed_at=now)
-        == 1
+def delivery_claim(delivery_id: int, now: datetime, *, seen: Delivery | None = None) -> bool:
+    """Take a pending, due delivery for this worker; false if someone else has it or it's done
+    (or, given the row as `seen` before, if it was attempted or redelivered since)."""
+    due = Delivery.objects.filter(
+        pk=delivery_id, status=Delivery.PENDING, next_attempt_at__lte=now + CLOCK_SLACK
     )
+    if seen is not None:
+        due = due.filter(attempts=seen.attempts, give_up_at=seen.give_up_at)
+    return due.update(status=Delivery.RUNNING, claimed_at=now) == 1
 
 
 def delivery_attempt(*, delivery_id: int) -> Delivery | None:
     """Send one delivery once if it is due and unclaimed; returns it, or None if not claimed."""
-    url = (
-        Delivery.objects.filter(pk=delivery_id, status=Delivery.PENDING)
-        .values_list("webhook__url", flat=True)
+    # Read before the claim (its host decides whether it may go now); the claim then
+    # checks the row is still as read.
+    delivery = (
+        Delivery.objects.select_related("webhook")
+        .filter(pk=delivery_id, status=Delivery.PENDING)
         .first()
     )
-    if url is None:  # done, running elsewhere, or gone
+    if delivery is None:  # done, running elsewhere, or gone
         return None
-    slot = hostcap.slot_take(hostcap.host_of(url), delivery_id)
+    slot = hostcap.slot_take(hostcap.host_of(delivery.webhook.url), delivery_id)
     if slot is None:  # its host is busy: it waits in line, queued again when a slot frees
         return None
     try:
-        return _attempt(delivery_id)
+        return _attempt(delivery)
     finally:
         handed = hostcap.slot_give_back(slot)
         if handed is not None:
@@ -154,12 +157,11 @@ def _release_connection() -> None:
         connection.close()
 
 
-def _attempt(delivery_id: int) -> Delivery | None:
-    if not delivery_claim(delivery_id, timezone.now()):
+def _attempt(delivery: Delivery) -> Delivery | None:
+    now = timezone.now()
+    if not delivery_claim(delivery.pk, now, seen=delivery):
         return None
-    delivery = Delivery.objects.select_related("webhook").filter(pk=delivery_id).first()
-    if delivery is None:  # deleted with its webhook or event meanwhile
-        return None
+    delivery.status, delivery.claimed_at = Delivery.RUNNING, now
     webhook = delivery.webhook
     if not webhook.active:
         _finish(delivery, Delivery.FAILED, error="The webhook is disabled.")
