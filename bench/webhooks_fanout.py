@@ -399,11 +399,11 @@ def print_table(rows: list[dict], context: str) -> None:
     )
 
 
-def targets(rows: list[dict]) -> list[dict]:
-    """The issue's targets, judged on this run's rows."""
+def targets(rows: list[dict], *, judge: bool) -> list[dict]:
+    """The issue's targets, judged on this run's rows (not judged: "ok" is None)."""
     fanout, burst, _base, hanging = rows
     ratio = hanging["last p95 ms"] / fanout["last p95 ms"]
-    return [
+    judged = [
         {
             "name": f"{fanout['scenario']}: commit → last receiver p95",
             "value": round(fanout["last p95 ms"], 1),
@@ -427,13 +427,17 @@ def targets(rows: list[dict]) -> list[dict]:
             "ok": ratio <= ISOLATION_RATIO,
         },
     ]
+    if not judge:  # other sizes or another topology than the issue's
+        for target in judged:
+            target["ok"] = None
+    return judged
 
 
 def print_targets(judged: list[dict]) -> None:
     print()
     width = max(len(t["name"]) for t in judged)
     for t in judged:
-        result = "PASS" if t["ok"] else "FAIL"
+        result = {True: "PASS", False: "FAIL", None: "(not judged: --celery, full sizes)"}[t["ok"]]
         value = f"{t['value']:,.2f} {t['unit']}"
         print(f"{t['name'].ljust(width)}  {value:>12}  {t['target']:>7}  {result}")
 
@@ -494,7 +498,7 @@ def main() -> None:
     )
     after = conditions()
     print_table(rows, f"{where}, {how}, one receiver host per subscriber on 127.0.0.0/8")
-    judged = targets(rows)
+    judged = targets(rows, judge=args.celery and not args.quick)
     print_targets(judged)
     print(f"\nconditions: {before['cpus']} CPUs, load average {before['load_average']} before, "
           f"{after['load_average']} after")  # fmt: skip
@@ -504,14 +508,14 @@ def main() -> None:
             json.dumps(
                 {
                     "context": context,
-                    "judged": bool(args.celery),
+                    "judged": args.celery and not args.quick,
                     "conditions": {"before": before, "after": after},
                     "rows": rows,
                     "targets": judged,
                 }
             )
         )
-    if args.celery and not all(t["ok"] for t in judged):
+    if any(t["ok"] is False for t in judged):
         sys.exit(1)
 
 

@@ -33,7 +33,7 @@ from apps.events.selectors import event_get
 from apps.events.serializers import event_to_dict
 from apps.projects.api_support import LATEST, ApiContext, api_base_for
 from apps.series.rangediff.services import range_diff_event_summary
-from apps.webhooks import hostcap, outbound
+from apps.webhooks import hostcap, outbound, sql
 from apps.webhooks.models import Delivery, DeliveryAttempt, Webhook
 from apps.webhooks.services import (
     PING,
@@ -205,10 +205,7 @@ def _attempt(delivery: Delivery) -> Delivery | None:
             }
     if fresh_body:
         result["body"] = delivery.body
-    try:
-        with transaction.atomic():  # the log and the state change commit together
-            _log_and_finish(delivery, headers, started, outcome, result)
-    except IntegrityError:  # the webhook was deleted while we were sending
+    if not _log_and_finish(delivery, headers, started, outcome, result):
         log.info("delivery %s vanished while it was being sent", delivery.pk)
         return None
     if delivery.status == Delivery.PENDING and delivery.enqueued_at is not None:
@@ -216,34 +213,57 @@ def _attempt(delivery: Delivery) -> Delivery | None:
     return delivery
 
 
-def _log_and_finish(delivery, headers, started, outcome, result) -> None:
-    DeliveryAttempt.objects.create(
-        delivery=delivery,
-        number=delivery.attempts,
-        started=started,
-        duration_ms=outcome.duration_ms,
-        request_headers=headers,
-        request_body=delivery.body,
-        response_status=outcome.status,
-        response_headers=outcome.headers,
-        response_body=outcome.body,
-        error=outcome.error,
-    )
-    updated = _finish(delivery, result.pop("status"), code=outcome.status, **result)
-    if not updated:
-        raise IntegrityError("the delivery no longer exists")
+def _log_and_finish(delivery, headers, started, outcome, result) -> bool:
+    """Log the attempt and set the delivery's new state, together; False if it is gone
+    (its webhook was deleted while we were sending)."""
+    attempt = {
+        "number": delivery.attempts,
+        "started": started,
+        "duration_ms": outcome.duration_ms,
+        "request_headers": headers,
+        "request_body": delivery.body,
+        "response_status": outcome.status,
+        "response_headers": outcome.headers,
+        "response_body": outcome.body,
+        "error": outcome.error,
+    }
+    updates = _updates(delivery, result.pop("status"), code=outcome.status, **result)
+    if sql.available():
+        written = sql.log_and_finish(delivery.pk, attempt, updates)
+    else:
+        written = _log_and_finish_orm(delivery, attempt, updates)
+    if written:
+        for key, value in updates.items():
+            setattr(delivery, key, value)
+    return written
 
 
-def _finish(
+def _log_and_finish_orm(delivery: Delivery, attempt: dict, updates: dict) -> bool:
+    """The plain path of sql.log_and_finish."""
+    try:
+        with transaction.atomic():
+            DeliveryAttempt.objects.create(delivery=delivery, **attempt)
+            if not Delivery.objects.filter(pk=delivery.pk).update(**updates):
+                raise IntegrityError("the delivery no longer exists")
+    except IntegrityError:
+        return False
+    return True
+
+
+def _updates(
     delivery: Delivery, status: str, *, code: int | None = None, error: str = "", **fields
-) -> int:
-    updates = {
+) -> dict:
+    return {
         "status": status,
         "attempts": delivery.attempts,
         "last_status": code,
         "last_error": error[:255],
         **fields,
     }
+
+
+def _finish(delivery: Delivery, status: str, **kwargs) -> int:
+    updates = _updates(delivery, status, **kwargs)
     updated = Delivery.objects.filter(pk=delivery.pk).update(**updates)
     for key, value in updates.items():
         setattr(delivery, key, value)

@@ -1,0 +1,74 @@
+"""The fast path (apps/webhooks/sql.py) writes exactly what the plain Django path writes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from apps.webhooks import sql
+from apps.webhooks.delivery import _log_and_finish_orm
+from apps.webhooks.models import Delivery, DeliveryAttempt, Webhook
+from apps.webhooks.services import webhook_ping
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="the fast path is PostgreSQL's"),
+]
+
+
+def attempt_and_updates(now):
+    attempt = {
+        "number": 2,
+        "started": now,
+        "duration_ms": 37,
+        "request_headers": {"webhook-id": "msg_x", "content-type": "application/json"},
+        "request_body": '{"category":"ping","ünï":"cödé"}',
+        "response_status": 503,
+        "response_headers": {"retry-after": "2"},
+        "response_body": "busy",
+        "error": "HTTP 503",
+    }
+    updates = {
+        "status": Delivery.PENDING,
+        "attempts": 2,
+        "last_status": 503,
+        "last_error": "HTTP 503",
+        "next_attempt_at": now + timedelta(seconds=2),
+        "enqueued_at": now + timedelta(seconds=2),
+        "body": '{"category":"ping","ünï":"cödé"}',
+    }
+    return attempt, updates
+
+
+def written(delivery: Delivery) -> tuple[dict, list[dict]]:
+    delivery.refresh_from_db()
+    row = model_to_dict(delivery, exclude=["id", "message_id", "webhook", "created"])
+    attempts = [
+        model_to_dict(a, exclude=["id", "delivery"]) for a in delivery.attempt_log.order_by("id")
+    ]
+    return row, attempts
+
+
+def test_the_fast_path_writes_what_the_plain_path_writes(stranger):
+    webhook = Webhook.objects.create(owner=stranger, url="http://127.0.0.1:9/hook")
+    plain, fast = webhook_ping(webhook=webhook), webhook_ping(webhook=webhook)
+    now = timezone.now()
+    Delivery.objects.filter(pk__in=[plain.pk, fast.pk]).update(created=now, give_up_at=now)
+
+    assert _log_and_finish_orm(plain, *attempt_and_updates(now))
+    assert sql.log_and_finish(fast.pk, *attempt_and_updates(now))
+    assert written(fast) == written(plain)
+    assert written(fast)[0]["status"] == Delivery.PENDING and len(written(fast)[1]) == 1
+
+
+def test_the_fast_path_writes_nothing_for_a_delivery_that_is_gone(stranger):
+    webhook = Webhook.objects.create(owner=stranger, url="http://127.0.0.1:9/hook")
+    gone = webhook_ping(webhook=webhook)
+    Delivery.objects.filter(pk=gone.pk).delete()
+    assert not sql.log_and_finish(gone.pk, *attempt_and_updates(timezone.now()))
+    assert not _log_and_finish_orm(gone, *attempt_and_updates(timezone.now()))
+    assert not DeliveryAttempt.objects.exists()
