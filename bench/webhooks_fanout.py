@@ -241,6 +241,14 @@ class CeleryWorkers:
                 self.stop()
                 raise SystemExit("the webhooks workers did not start")
 
+    def cpu_seconds(self) -> float:
+        """CPU time the webhooks workers used so far (user + system, every thread)."""
+        total = 0
+        for process in self.processes:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         import signal
 
@@ -486,6 +494,9 @@ def main() -> None:
             ),
             run(f"1 event → {args.fanout} + 1 hanging", hanging=1, **fanout),
         ]
+        if args.celery:
+            deliveries = sum(row["deliveries"] for row in rows)
+            worker_cpu_ms = workers.cpu_seconds() * 1000 / deliveries
     finally:
         workers.stop()
         connection.close()
@@ -500,6 +511,9 @@ def main() -> None:
     print_table(rows, f"{where}, {how}, one receiver host per subscriber on 127.0.0.0/8")
     judged = targets(rows, judge=args.celery and not args.quick)
     print_targets(judged)
+    if args.celery:
+        after["webhooks_worker_cpu_ms_per_delivery"] = round(worker_cpu_ms, 2)
+        print(f"\nwebhooks worker CPU per delivery (warm-up included): {worker_cpu_ms:.2f} ms")
     print(f"\nconditions: {before['cpus']} CPUs, load average {before['load_average']} before, "
           f"{after['load_average']} after")  # fmt: skip
     if args.json:
