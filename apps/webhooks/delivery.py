@@ -119,6 +119,8 @@ def delivery_body(delivery: Delivery) -> str:
 def delivery_claim(delivery_id: int, now: datetime, *, seen: Delivery | None = None) -> bool:
     """Take a pending, due delivery for this worker; false if someone else has it or it's done
     (or, given the row as `seen` before, if it was attempted or redelivered since)."""
+    if seen is not None and sql.available():
+        return sql.claim(seen, now, now + CLOCK_SLACK)
     due = Delivery.objects.filter(
         pk=delivery_id, status=Delivery.PENDING, next_attempt_at__lte=now + CLOCK_SLACK
     )
@@ -131,11 +133,7 @@ def delivery_attempt(*, delivery_id: int) -> Delivery | None:
     """Send one delivery once if it is due and unclaimed; returns it, or None if not claimed."""
     # Read before the claim (its host decides whether it may go now); the claim then
     # checks the row is still as read.
-    delivery = (
-        Delivery.objects.select_related("webhook")
-        .filter(pk=delivery_id, status=Delivery.PENDING)
-        .first()
-    )
+    delivery = _pending(delivery_id)
     if delivery is None:  # done, running elsewhere, or gone
         return None
     slot = hostcap.slot_take(hostcap.host_of(delivery.webhook.url), delivery_id)
@@ -147,6 +145,16 @@ def delivery_attempt(*, delivery_id: int) -> Delivery | None:
         handed = hostcap.slot_give_back(slot)
         if handed is not None:
             deliveries_enqueue([handed])
+
+
+def _pending(delivery_id: int) -> Delivery | None:
+    if sql.available():
+        return sql.delivery_pending(delivery_id)
+    return (
+        Delivery.objects.select_related("webhook")
+        .filter(pk=delivery_id, status=Delivery.PENDING)
+        .first()
+    )
 
 
 def _release_connection() -> None:

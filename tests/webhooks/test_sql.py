@@ -10,7 +10,7 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from apps.webhooks import sql
-from apps.webhooks.delivery import _log_and_finish_orm
+from apps.webhooks.delivery import CLOCK_SLACK, _log_and_finish_orm
 from apps.webhooks.models import Delivery, DeliveryAttempt, Webhook
 from apps.webhooks.services import webhook_ping
 
@@ -72,3 +72,58 @@ def test_the_fast_path_writes_nothing_for_a_delivery_that_is_gone(stranger):
     assert not sql.log_and_finish(gone.pk, *attempt_and_updates(timezone.now()))
     assert not _log_and_finish_orm(gone, *attempt_and_updates(timezone.now()))
     assert not DeliveryAttempt.objects.exists()
+
+
+def test_the_pending_delivery_is_read_as_the_orm_reads_it(stranger, project):
+    webhook = Webhook.objects.create(
+        owner=stranger, url="http://127.0.0.1:9/hook", categories=["patch-created"]
+    )
+    webhook.projects.set([project])
+    delivery = webhook_ping(webhook=webhook)
+    Delivery.objects.filter(pk=delivery.pk).update(body='{"ü":1}', give_up_at=None)
+
+    fast = sql.delivery_pending(delivery.pk)
+    plain = Delivery.objects.select_related("webhook").get(pk=delivery.pk)
+    assert model_to_dict(fast) == model_to_dict(plain)
+    assert model_to_dict(fast.webhook, exclude=["projects"]) == model_to_dict(
+        plain.webhook, exclude=["projects"]
+    )
+    assert fast.webhook.categories == ["patch-created"] and fast.created == plain.created
+    assert fast.created.tzinfo is not None
+
+    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.RUNNING)
+    assert sql.delivery_pending(delivery.pk) is None
+
+
+@pytest.mark.parametrize(
+    "change, claimed",
+    [
+        ({}, True),
+        ({"attempts": 1}, False),  # attempted meanwhile
+        ({"give_up_at": timezone.now() + timedelta(days=1)}, False),  # redelivered meanwhile
+        ({"status": Delivery.RUNNING}, False),
+        ({"next_attempt_at": timezone.now() + timedelta(minutes=1)}, False),  # not due
+    ],
+)
+def test_the_claim_takes_what_the_orm_claim_takes(stranger, change, claimed):
+    webhook = Webhook.objects.create(owner=stranger, url="http://127.0.0.1:9/hook")
+    results = []
+    for fast in (True, False):
+        delivery = webhook_ping(webhook=webhook)
+        seen = Delivery.objects.get(pk=delivery.pk)
+        Delivery.objects.filter(pk=delivery.pk).update(**change)
+        now = timezone.now()
+        if fast:
+            results.append(sql.claim(seen, now, now + CLOCK_SLACK))
+        else:
+            due = Delivery.objects.filter(
+                pk=seen.pk,
+                status=Delivery.PENDING,
+                next_attempt_at__lte=now + CLOCK_SLACK,
+                attempts=seen.attempts,
+                give_up_at=seen.give_up_at,
+            )
+            results.append(due.update(status=Delivery.RUNNING, claimed_at=now) == 1)
+        delivery.refresh_from_db()
+        assert (delivery.claimed_at == now) == results[-1]
+    assert results == [claimed, claimed]
