@@ -135,6 +135,7 @@ def delivery_attempt(*, delivery_id: int) -> Delivery | None:
     # checks the row is still as read.
     delivery = _pending(delivery_id)
     if delivery is None:  # done, running elsewhere, or gone
+        _pass_on(delivery_id)
         return None
     slot = hostcap.slot_take(hostcap.host_of(delivery.webhook.url), delivery_id)
     if slot is None:  # its host is busy: it waits in line, queued again when a slot frees
@@ -142,9 +143,21 @@ def delivery_attempt(*, delivery_id: int) -> Delivery | None:
     try:
         return _attempt(delivery)
     finally:
-        handed = hostcap.slot_give_back(slot)
-        if handed is not None:
-            deliveries_enqueue([handed])
+        _give_back(slot)
+
+
+def _give_back(slot: hostcap.Slot) -> None:
+    handed = hostcap.slot_give_back(slot)
+    if handed is not None:
+        deliveries_enqueue([handed])
+
+
+def _pass_on(delivery_id: int) -> None:
+    """A slot may have been handed to this delivery while it waited in line twice (the
+    sweep queued it again) and was sent meanwhile: pass the slot on to the next."""
+    url = Delivery.objects.filter(pk=delivery_id).values_list("webhook__url", flat=True).first()
+    if url is not None:
+        _give_back(hostcap.handed_slot(hostcap.host_of(url), delivery_id))
 
 
 def _pending(delivery_id: int) -> Delivery | None:

@@ -141,6 +141,11 @@ def slot_take(host: str, delivery_id: int) -> Slot | None:
     return Slot(host, token) if taken else None
 
 
+def handed_slot(host: str, delivery_id: int) -> Slot:
+    """The slot handed to a waiting delivery (if it was), to give back without using it."""
+    return Slot(host, f"h:{delivery_id}")
+
+
 def slot_give_back(slot: Slot) -> int | None:
     """Give a slot back; returns the waiting delivery it was handed to (queue it), if any."""
     if not slot.token:

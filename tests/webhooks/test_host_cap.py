@@ -8,10 +8,20 @@ import time
 import pytest
 from django.conf import settings
 
-from apps.webhooks import hostcap
+from apps.webhooks import hostcap, tasks
 from apps.webhooks.delivery import delivery_attempt
 from apps.webhooks.models import Delivery, DeliveryAttempt, Webhook
 from apps.webhooks.services import deliveries_enqueue, webhook_ping
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """Delivery tasks queued (ids and countdowns), instead of running them."""
+    calls: list[tuple[int, float | None]] = []
+    monkeypatch.setattr(
+        tasks.deliver, "apply_async", lambda args, **kw: calls.append((args[0], kw["countdown"]))
+    )
+    return calls
 
 
 @pytest.fixture(params=["redis", "in-process"])
@@ -89,3 +99,23 @@ def test_a_delivery_to_a_busy_host_waits_unclaimed_then_goes_when_a_slot_frees(
 
 def test_the_cap_is_a_setting_with_a_sane_default():
     assert settings.WEBHOOK_HOST_CONCURRENCY >= 1
+
+
+@pytest.mark.django_db
+def test_a_slot_handed_to_a_delivery_already_sent_goes_to_the_next_in_line(
+    backend, settings, stranger, receiver, queued
+):
+    """The sweep may queue a waiting delivery again: it waits in line twice, and the
+    second time its turn comes it has been sent already."""
+    settings.WEBHOOK_HOST_CONCURRENCY = 1
+    webhook = Webhook.objects.create(owner=stranger, url=receiver.url)
+    busy = hostcap.slot_take("127.0.0.1", 999)
+    sent, waiting = webhook_ping(webhook=webhook), webhook_ping(webhook=webhook)
+    assert hostcap.slot_take("127.0.0.1", sent.pk) is None  # in line twice
+    assert hostcap.slot_take("127.0.0.1", waiting.pk) is None
+    Delivery.objects.filter(pk=sent.pk).update(status=Delivery.SUCCEEDED)
+
+    assert hostcap.slot_give_back(busy) == sent.pk  # its turn, but it's done
+    assert delivery_attempt(delivery_id=sent.pk) is None
+    assert queued == [(waiting.pk, None)]  # the slot went on to the next
+    assert delivery_attempt(delivery_id=waiting.pk).status == Delivery.SUCCEEDED
