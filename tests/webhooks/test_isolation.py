@@ -26,13 +26,21 @@ pytestmark = [
 
 CAP = 3
 THREADS = 20  # tests/webhooks/worker.py
+TIMEOUT = 40
+FAST_DEADLINE = 20
 
 
 @pytest.fixture(scope="module")
 def worker(django_db_setup):
     if not SERVICES:
         pytest.skip(SKIP_REASON)
-    started = Worker(WEBHOOK_RETRY_DELAYS="1,1,2", WEBHOOK_HOST_CONCURRENCY=str(CAP)).start()
+    started = Worker(
+        WEBHOOK_RETRY_DELAYS="1,1,2",
+        WEBHOOK_HOST_CONCURRENCY=str(CAP),
+        # Longer than the fast receiver's deadline below: a held thread is freed by
+        # the cap, not by the timeout.
+        WEBHOOK_TIMEOUT_SECONDS=str(TIMEOUT),
+    ).start()
     yield started
     started.stop()
 
@@ -62,10 +70,10 @@ def test_a_hanging_receiver_does_not_delay_a_fast_one(worker, receivers, maintai
         for _ in range(events):
             event_record(category=Event.PATCH_CREATED, project=project, patch=patch)
         started = time.monotonic()
-        fast.wait_for(events, timeout=30)
+        fast.wait_for(events, timeout=FAST_DEADLINE)
         took = time.monotonic() - started
         assert len(slow.requests) == CAP  # the slow one got its cap, the rest wait in line
-        assert not slow.hold.is_set() and took < 30
+        assert not slow.hold.is_set() and took < FAST_DEADLINE < TIMEOUT
     finally:
         slow.hold.set()
     wait_until(
