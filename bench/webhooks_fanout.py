@@ -1,18 +1,26 @@
-"""Webhook fan-out benchmark: commit → receiver latency and throughput on loopback.
+"""Webhook fan-out benchmark: commit → receiver latency, throughput and isolation on loopback.
 
-    .venv/bin/python bench/webhooks_fanout.py                 # SQLite, worker processes, no broker
+    .venv/bin/python bench/webhooks_fanout.py --celery        # as deployed: judged against targets
     .venv/bin/python bench/webhooks_fanout.py --postgres      # PostgreSQL, worker processes, no broker
-    .venv/bin/python bench/webhooks_fanout.py --celery        # PostgreSQL + Redis + celery workers
+    .venv/bin/python bench/webhooks_fanout.py                 # SQLite, worker processes, no broker
 
-Scenarios: one event to 100 subscribers (repeated), and a burst of 1,000 events
-to 10 subscribers (plus the same burst with no subscriber, the baseline cost of
-recording events). Each event is recorded in its own transaction through
-event_record (the outbox rows included); delivery tasks run on a pool of
-processes calling the same function the celery task calls, or, with --celery, on
-real celery worker processes fed through Redis. A receiver on 127.0.0.1 notes
-when each webhook-id arrives; latency is from the event's commit to that
+Scenarios: one event to 100 subscribers (repeated), a burst of 1,000 events to
+10 subscribers (plus the same burst with no subscriber, the baseline cost of
+recording events), and the fan-out again with one more subscriber whose receiver
+hangs 10 s on every request. Each event is recorded in its own transaction
+through event_record (the outbox rows included). With --celery, deliveries run
+on the `webhooks` process type started exactly as the Procfile says (the
+thread-pool worker, fed through Redis); otherwise on a pool of processes calling
+the same function the task calls. Every subscriber is a receiver host of its own
+(127.0.1.N, 127.0.2.N for the hanging one), as a hundred CI systems would be; each
+notes when each webhook-id arrives; latency is from the event's commit to that
 arrival. The database is a throwaway one (pw_webhooks_bench on PostgreSQL, a
 temporary file for SQLite); Redis db 6 is used with --celery.
+
+Targets (issue 21), judged with --celery and printed with PASS/FAIL (exit 1 on a
+miss): one event → 100 subscribers, commit → last receiver p95 < 500 ms; 1,000
+events × 10 subscribers all received within 60 s of the last commit; with one
+receiver hanging, the others' commit → last receiver p95 within 20% of without.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -32,15 +41,24 @@ ROOT = Path(__file__).resolve().parents[1]
 PG_SERVER = os.environ.get("WEBHOOK_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 PG_DATABASE = "pw_webhooks_bench"
 REDIS = os.environ.get("WEBHOOK_BENCH_REDIS", "redis://127.0.0.1:6379/6")
+FANOUT_P95_MS = 500
+BURST_DRAIN_S = 60
+HANG_SECONDS = 10
+ISOLATION_RATIO = 1.2
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--postgres", action="store_true", help="use PostgreSQL, not SQLite")
     parser.add_argument("--celery", action="store_true", help="deliver with celery workers")
-    parser.add_argument("--workers", type=int, default=4, help="delivery processes")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=4,
+        help="delivery processes (with --celery: webhooks worker processes, default 1)",
+    )
     parser.add_argument("--fanout", type=int, default=100, help="subscribers, fan-out case")
-    parser.add_argument("--fanout-events", type=int, default=5, help="events, fan-out case")
+    parser.add_argument("--fanout-events", type=int, default=20, help="events, fan-out case")
     parser.add_argument("--burst", type=int, default=1000, help="events, burst case")
     parser.add_argument("--burst-subscribers", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
@@ -49,9 +67,11 @@ def parse_args() -> argparse.Namespace:
     )
     args = parser.parse_args()
     if args.quick:
-        args.fanout, args.fanout_events, args.burst = 20, 3, 100
+        args.fanout, args.fanout_events, args.burst = 20, 5, 100
     if args.celery:
         args.postgres = True
+        if "--workers" not in sys.argv:
+            args.workers = 1
     return args
 
 
@@ -81,12 +101,19 @@ def configure(args: argparse.Namespace) -> None:
 
 
 class Arrivals:
-    """The loopback receiver: when each webhook-id first arrived."""
+    """The loopback receivers: when each webhook-id first arrived, whichever host it hit.
+
+    Each receiver host is a server bound to its own 127.x address (all of 127/8 is this
+    machine); a hanging one answers after `hang` seconds and is not counted.
+    """
 
     def __init__(self) -> None:
         self.times: dict[str, float] = {}
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)
+        self.servers: dict[str, ThreadingHTTPServer] = {}
+
+    def _handler(self, hang: float):
         arrivals = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -95,9 +122,12 @@ class Arrivals:
             def do_POST(self) -> None:  # noqa: N802
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 now = time.perf_counter()
-                with arrivals.changed:
-                    arrivals.times.setdefault(self.headers["webhook-id"], now)
-                    arrivals.changed.notify_all()
+                if hang:
+                    time.sleep(hang)
+                else:
+                    with arrivals.changed:
+                        arrivals.times.setdefault(self.headers["webhook-id"], now)
+                        arrivals.changed.notify_all()
                 self.send_response(204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -105,10 +135,16 @@ class Arrivals:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        return Handler
+
+    def url(self, address: str, hang: float = 0) -> str:
+        """The URL of the receiver on address (started on first use)."""
+        if address not in self.servers:
+            server = ThreadingHTTPServer((address, 0), self._handler(hang))
+            server.daemon_threads = True
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            self.servers[address] = server
+        return f"http://{address}:{self.servers[address].server_address[1]}/hook"
 
     def wait_for(self, count: int, timeout: float = 600) -> None:
         deadline = time.monotonic() + timeout
@@ -118,6 +154,11 @@ class Arrivals:
                 if left <= 0:
                     raise SystemExit(f"only {len(self.times)} of {count} deliveries arrived")
                 self.changed.wait(left)
+
+
+def receiver_address(n: int, *, hanging: bool = False) -> str:
+    """Subscriber n's own receiver host: 127.0.1.1, 127.0.1.2, … (127.0.2.x: hanging ones)."""
+    return f"127.{n // 250}.{2 if hanging else 1}.{n % 250 + 1}"
 
 
 def _deliver_forever(jobs) -> None:
@@ -159,33 +200,67 @@ class ProcessWorkers:
             process.join(timeout=60)
 
 
+def procfile_command(name: str) -> tuple[dict[str, str], list[str]]:
+    """A Procfile process type's environment assignments and command."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            words = shlex.split(line.split(":", 1)[1])
+            env = {}
+            while words and "=" in words[0] and not words[0].startswith("-"):
+                key, _, value = words.pop(0).partition("=")
+                env[key] = value
+            return env, words
+    raise SystemExit(f"the Procfile has no {name} process")
+
+
 class CeleryWorkers:
-    """`celery -A config worker` processes on the benchmark database and Redis."""
+    """The Procfile's `webhooks` process type (as deployed), on the benchmark database and Redis."""
 
     def __init__(self, count: int) -> None:
         from config.celery import app
 
         app.control.purge()
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", str(count)]
-            + ["--loglevel=WARNING", "--without-mingle", "--without-gossip"],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-        )
+        extra, command = procfile_command("webhooks")
+        assert command[0] == "celery"
+        self.command = " ".join([*(f"{k}={v}" for k, v in extra.items()), *command])
+        self.processes = []
+        for n in range(count):
+            env = {**os.environ, **extra, "PYTHONPATH": str(ROOT)}
+            self.processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "celery", *command[1:], "--loglevel=WARNING"]
+                    + ["--without-mingle", "--without-gossip", "-n", f"webhooks{n}@bench"],
+                    cwd=ROOT,
+                    env=env,
+                    start_new_session=True,
+                )
+            )
         deadline = time.monotonic() + 60
-        while not app.control.ping(timeout=0.5):
-            if time.monotonic() > deadline or self.process.poll() is not None:
+        while len(app.control.ping(timeout=0.5)) < count:
+            if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
                 self.stop()
-                raise SystemExit("the celery workers did not start")
+                raise SystemExit("the webhooks workers did not start")
+
+    def cpu_seconds(self) -> float:
+        """CPU time the webhooks workers used so far (user + system, every thread)."""
+        total = 0
+        for process in self.processes:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         import signal
 
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=60)
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -193,8 +268,20 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def run(name: str, *, events: int, subscribers: int, arrivals: Arrivals, sequential: bool):
-    """Record events (one transaction each) and wait for every delivery; one table row."""
+def run(
+    name: str,
+    *,
+    events: int,
+    subscribers: int,
+    arrivals: Arrivals,
+    sequential: bool,
+    hanging: int = 0,
+):
+    """Record events (one transaction each) and wait for every delivery; one table row.
+
+    `hanging` more subscribers hang on every request: their deliveries are neither
+    waited for nor timed.
+    """
     from django.db import transaction
 
     from apps.accounts.models import User
@@ -208,8 +295,15 @@ def run(name: str, *, events: int, subscribers: int, arrivals: Arrivals, sequent
     owner = User.objects.get(username="bench")
     patch = Patch.objects.get(project=project)
     Webhook.objects.all().delete()
+    timed = {
+        w.pk
+        for w in Webhook.objects.bulk_create(
+            Webhook(owner=owner, url=arrivals.url(receiver_address(n))) for n in range(subscribers)
+        )
+    }
     Webhook.objects.bulk_create(
-        Webhook(owner=owner, url=f"{arrivals.url}?s={n}") for n in range(subscribers)
+        Webhook(owner=owner, url=arrivals.url(receiver_address(n, hanging=True), HANG_SECONDS))
+        for n in range(hanging)
     )
     first_delivery = (Delivery.objects.order_by("-id").values_list("id", flat=True).first()) or 0
     committed: dict[int, float] = {}
@@ -234,16 +328,19 @@ def run(name: str, *, events: int, subscribers: int, arrivals: Arrivals, sequent
     finished = max(arrivals.times.values()) if subscribers else time.perf_counter()
     # Arrived is not finished: let the workers log every attempt before the next scenario.
     deadline = time.monotonic() + 120
-    while Delivery.objects.exclude(status=Delivery.SUCCEEDED).exists():
+    mine = Delivery.objects.filter(id__gt=first_delivery, webhook_id__in=timed)
+    while mine.exclude(status=Delivery.SUCCEEDED).exists():
         if time.monotonic() > deadline:
             raise SystemExit("deliveries did not finish")
         time.sleep(0.05)
 
     latencies = []
-    for message_id, event_id in Delivery.objects.filter(id__gt=first_delivery).values_list(
-        "message_id", "event_id"
-    ):
-        latencies.append((arrivals.times[message_id] - committed[event_id]) * 1000)
+    last_arrival: dict[int, float] = {}
+    for message_id, event_id in mine.values_list("message_id", "event_id"):
+        arrived = arrivals.times[message_id]
+        latencies.append((arrived - committed[event_id]) * 1000)
+        last_arrival[event_id] = max(arrived, last_arrival.get(event_id, 0.0))
+    to_last = [(t - committed[e]) * 1000 for e, t in last_arrival.items()]
     deliveries = events * subscribers
     return {
         "scenario": name,
@@ -255,6 +352,8 @@ def run(name: str, *, events: int, subscribers: int, arrivals: Arrivals, sequent
         "deliveries/s": deliveries / (finished - started) if deliveries else None,
         "p50 ms": percentile(latencies, 0.50) if latencies else None,
         "p95 ms": percentile(latencies, 0.95) if latencies else None,
+        "last p95 ms": percentile(to_last, 0.95) if to_last else None,
+        "drain s": finished - max(committed.values()) if subscribers else None,
     }
 
 
@@ -299,14 +398,63 @@ def print_table(rows: list[dict], context: str) -> None:
                 for i, (v, w) in enumerate(zip(row, widths, strict=True))
             )
         )
-    base, loaded = rows[-1], rows[-2]
-    ratio = loaded["record ms"] / base["record ms"]
+    burst, base = rows[1], rows[2]
+    ratio = burst["record ms"] / base["record ms"]
     print(
         f"\nevents/s: events delivered to every subscriber per second (recording included); "
-        f"record ms: one event's transaction, commit included.\nRecording an event with "
-        f"{loaded['subscribers']} subscribers (outbox rows, queueing, workers busy) takes "
+        f"record ms: one event's transaction, commit included; last p95: commit → the last "
+        f"subscriber of an event; drain s: last commit → last arrival.\nRecording an event with "
+        f"{burst['subscribers']} subscribers (outbox rows, queueing, workers busy) takes "
         f"{ratio:.2f}× the time of one without any."
     )
+
+
+def targets(rows: list[dict], *, judge: bool) -> list[dict]:
+    """The issue's targets, judged on this run's rows (not judged: "ok" is None)."""
+    fanout, burst, _base, hanging = rows
+    ratio = hanging["last p95 ms"] / fanout["last p95 ms"]
+    judged = [
+        {
+            "name": f"{fanout['scenario']}: commit → last receiver p95",
+            "value": round(fanout["last p95 ms"], 1),
+            "unit": "ms",
+            "target": f"< {FANOUT_P95_MS}",
+            "ok": fanout["last p95 ms"] < FANOUT_P95_MS,
+        },
+        {
+            "name": f"{burst['scenario']} ({burst['deliveries']:,} deliveries): last commit "
+            "→ all received",
+            "value": round(burst["drain s"], 2),
+            "unit": "s",
+            "target": f"< {BURST_DRAIN_S}",
+            "ok": burst["drain s"] < BURST_DRAIN_S,
+        },
+        {
+            "name": f"one receiver hanging {HANG_SECONDS} s: the others' last p95 / without",
+            "value": round(ratio, 2),
+            "unit": "×",
+            "target": f"<= {ISOLATION_RATIO}",
+            "ok": ratio <= ISOLATION_RATIO,
+        },
+    ]
+    if not judge:  # other sizes or another topology than the issue's
+        for target in judged:
+            target["ok"] = None
+    return judged
+
+
+def print_targets(judged: list[dict]) -> None:
+    print()
+    width = max(len(t["name"]) for t in judged)
+    for t in judged:
+        result = {True: "PASS", False: "FAIL", None: "(not judged: --celery, full sizes)"}[t["ok"]]
+        value = f"{t['value']:,.2f} {t['unit']}"
+        print(f"{t['name'].ljust(width)}  {value:>12}  {t['target']:>7}  {result}")
+
+
+def conditions() -> dict:
+    """What else the machine was doing: the benchmark shares it."""
+    return {"cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]}
 
 
 def main() -> None:
@@ -318,19 +466,20 @@ def main() -> None:
     from django.db import connection
 
     setup_data()
+    before = conditions()
     workers = CeleryWorkers(args.workers) if args.celery else ProcessWorkers(args.workers)
     arrivals = Arrivals()
+    fanout = {
+        "events": args.fanout_events,
+        "subscribers": args.fanout,
+        "arrivals": arrivals,
+        "sequential": True,
+    }
     try:
         # Connections, query compilation and imports happen once, not in the first row.
         run("warm-up", events=3, subscribers=2, arrivals=arrivals, sequential=True)
         rows = [
-            run(
-                f"1 event → {args.fanout} subscribers",
-                events=args.fanout_events,
-                subscribers=args.fanout,
-                arrivals=arrivals,
-                sequential=True,
-            ),
+            run(f"1 event → {args.fanout} subscribers", **fanout),
             run(
                 f"burst of {args.burst} → {args.burst_subscribers}",
                 events=args.burst,
@@ -345,19 +494,45 @@ def main() -> None:
                 arrivals=arrivals,
                 sequential=False,
             ),
+            run(f"1 event → {args.fanout} + 1 hanging", hanging=1, **fanout),
         ]
+        if args.celery:
+            deliveries = sum(row["deliveries"] for row in rows)
+            worker_cpu_ms = workers.cpu_seconds() * 1000 / deliveries
     finally:
         workers.stop()
         connection.close()
     where = "PostgreSQL" if args.postgres else "SQLite"
     how = (
-        f"{args.workers} celery worker processes via Redis"
+        f"{args.workers} `webhooks` worker process(es) as in the Procfile "
+        f"({workers.command}) via Redis"
         if args.celery
         else (f"{args.workers} delivery processes fed by a local queue")
     )
-    print_table(rows, f"{where}, {how}, receiver on 127.0.0.1")
+    after = conditions()
+    print_table(rows, f"{where}, {how}, one receiver host per subscriber on 127.0.0.0/8")
+    judged = targets(rows, judge=args.celery and not args.quick)
+    print_targets(judged)
+    if args.celery:
+        after["webhooks_worker_cpu_ms_per_delivery"] = round(worker_cpu_ms, 2)
+        print(f"\nwebhooks worker CPU per delivery (warm-up included): {worker_cpu_ms:.2f} ms")
+    print(f"\nconditions: {before['cpus']} CPUs, load average {before['load_average']} before, "
+          f"{after['load_average']} after")  # fmt: skip
     if args.json:
-        print(json.dumps({"context": f"{where}, {how}", "rows": rows}))
+        context = f"{where}, {how}"
+        print(
+            json.dumps(
+                {
+                    "context": context,
+                    "judged": args.celery and not args.quick,
+                    "conditions": {"before": before, "after": after},
+                    "rows": rows,
+                    "targets": judged,
+                }
+            )
+        )
+    if any(t["ok"] is False for t in judged):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

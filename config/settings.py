@@ -173,6 +173,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
+# Webhook deliveries wait on the network, not the CPU: they have their own queue, served
+# by the `webhooks` worker's thread pool (Procfile, deploy/systemd), not the prefork one.
+CELERY_TASK_ROUTES = {"webhooks.deliver": {"queue": "webhooks"}}
 
 # --- Internationalisation, static files ---------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -263,6 +266,9 @@ if not _retry_delays or not all(d.isdigit() and int(d) > 0 for d in _retry_delay
 WEBHOOK_RETRY_DELAYS = [int(d) for d in _retry_delays]
 # A delivery is retried this long; a webhook failing this long is disabled (3 days).
 WEBHOOK_RETRY_WINDOW_SECONDS = env_int("WEBHOOK_RETRY_WINDOW_SECONDS", 3 * 24 * 3600, minimum=1)
+# Deliveries in flight to one receiver host at most (all webhooks workers together);
+# the rest wait their turn without holding a worker thread.
+WEBHOOK_HOST_CONCURRENCY = env_int("WEBHOOK_HOST_CONCURRENCY", 8, minimum=1)
 # How long raw mail (IncomingMail) is kept; 0 keeps it forever.
 MAIL_RETENTION_DAYS = env_int("MAIL_RETENTION_DAYS", 0, minimum=0)
 # A reroll matched to its previous revision only by name or change-id supersedes it this

@@ -172,7 +172,8 @@ def redis_waiting(redis: Redis) -> int:
     import redis as redis_client
 
     try:
-        return int(redis_client.Redis(port=redis.port).llen("celery"))
+        client = redis_client.Redis(port=redis.port)
+        return int(client.llen("celery")) + int(client.llen("webhooks"))
     except Exception:
         return -1
 

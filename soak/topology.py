@@ -219,7 +219,19 @@ def daphne(env: dict[str, str], port: int, log: Path) -> Service:
 
 
 def worker(env: dict[str, str], name: str, log: Path) -> Service:
-    argv = [PYTHON, "-m", "celery", "-A", "config", "worker", "--pool=solo"]
+    # Both queues, the default and the webhooks worker's: killing either worker then
+    # kills deliveries in flight too, which the fault plan means to test.
+    argv = [
+        PYTHON,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--pool=solo",
+        "-Q",
+        "celery,webhooks",
+    ]
     argv += ["--loglevel=WARNING", "--without-mingle", "--without-gossip", "-n", f"{name}@soak"]
     return Service(name, argv, env, log)
 

@@ -1,7 +1,11 @@
 """Sending deliveries: claim, sign, POST, log the attempt, then succeed, retry or give up.
 
 A worker claims a delivery with a conditional update (PENDING and due -> RUNNING),
-so a task that arrives twice sends once. Retries are scheduled in the row
+so a task that arrives twice sends once. Before claiming, it takes one of the
+receiver host's slots (hostcap.py), so no host gets more than
+WEBHOOK_HOST_CONCURRENCY deliveries at once and a slow one can't hold every
+thread of the webhooks worker; while it waits for the receiver it holds no
+database connection. Retries are scheduled in the row
 (next_attempt_at) and queued with a countdown when near; the periodic sweep
 queues whatever is due and was not queued (far retries, a broker that was down)
 and reclaims deliveries whose worker died mid-request.
@@ -19,7 +23,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -29,7 +33,7 @@ from apps.api.serializers.series import range_diff_event_summary
 from apps.api.support import LATEST, ApiContext, api_base_for
 from apps.events.models import Event
 from apps.events.selectors import event_get
-from apps.webhooks import outbound
+from apps.webhooks import hostcap, outbound, sql
 from apps.webhooks.models import Delivery, DeliveryAttempt, Webhook
 from apps.webhooks.services import (
     PING,
@@ -112,23 +116,73 @@ def delivery_body(delivery: Delivery) -> str:
     return _event_body(delivery.event_id)
 
 
-def delivery_claim(delivery_id: int, now: datetime) -> bool:
-    """Take a pending, due delivery for this worker; false if someone else has it or it's done."""
-    return (
-        Delivery.objects.filter(
-            pk=delivery_id, status=Delivery.PENDING, next_attempt_at__lte=now + CLOCK_SLACK
-        ).update(status=Delivery.RUNNING, claimed_at=now)
-        == 1
+def delivery_claim(delivery_id: int, now: datetime, *, seen: Delivery | None = None) -> bool:
+    """Take a pending, due delivery for this worker; false if someone else has it or it's done
+    (or, given the row as `seen` before, if it was attempted or redelivered since)."""
+    if seen is not None and sql.available():
+        return sql.claim(seen, now, now + CLOCK_SLACK)
+    due = Delivery.objects.filter(
+        pk=delivery_id, status=Delivery.PENDING, next_attempt_at__lte=now + CLOCK_SLACK
     )
+    if seen is not None:
+        due = due.filter(attempts=seen.attempts, give_up_at=seen.give_up_at)
+    return due.update(status=Delivery.RUNNING, claimed_at=now) == 1
 
 
 def delivery_attempt(*, delivery_id: int) -> Delivery | None:
     """Send one delivery once if it is due and unclaimed; returns it, or None if not claimed."""
-    if not delivery_claim(delivery_id, timezone.now()):
+    # Read before the claim (its host decides whether it may go now); the claim then
+    # checks the row is still as read.
+    delivery = _pending(delivery_id)
+    if delivery is None:  # done, running elsewhere, or gone
+        _pass_on(delivery_id)
         return None
-    delivery = Delivery.objects.select_related("webhook").filter(pk=delivery_id).first()
-    if delivery is None:  # deleted with its webhook or event meanwhile
+    slot = hostcap.slot_take(hostcap.host_of(delivery.webhook.url), delivery_id)
+    if slot is None:  # its host is busy: it waits in line, queued again when a slot frees
         return None
+    try:
+        return _attempt(delivery)
+    finally:
+        _give_back(slot)
+
+
+def _give_back(slot: hostcap.Slot) -> None:
+    handed = hostcap.slot_give_back(slot)
+    if handed is not None:
+        deliveries_enqueue([handed])
+
+
+def _pass_on(delivery_id: int) -> None:
+    """A slot may have been handed to this delivery while it waited in line twice (the
+    sweep queued it again) and was sent meanwhile: pass the slot on to the next."""
+    url = Delivery.objects.filter(pk=delivery_id).values_list("webhook__url", flat=True).first()
+    if url is not None:
+        _give_back(hostcap.handed_slot(hostcap.host_of(url), delivery_id))
+
+
+def _pending(delivery_id: int) -> Delivery | None:
+    if sql.available():
+        return sql.delivery_pending(delivery_id)
+    return (
+        Delivery.objects.select_related("webhook")
+        .filter(pk=delivery_id, status=Delivery.PENDING)
+        .first()
+    )
+
+
+def _release_connection() -> None:
+    """Hand the database connection back to the pool for the network wait, so a slow
+    receiver holds a thread but no connection (without a pool, keep it: reconnecting
+    would cost more than it saves)."""
+    if "pool" in connection.settings_dict.get("OPTIONS", {}) and not connection.in_atomic_block:
+        connection.close()
+
+
+def _attempt(delivery: Delivery) -> Delivery | None:
+    now = timezone.now()
+    if not delivery_claim(delivery.pk, now, seen=delivery):
+        return None
+    delivery.status, delivery.claimed_at = Delivery.RUNNING, now
     webhook = delivery.webhook
     if not webhook.active:
         _finish(delivery, Delivery.FAILED, error="The webhook is disabled.")
@@ -145,6 +199,7 @@ def delivery_attempt(*, delivery_id: int) -> Delivery | None:
         category=delivery.category,
     )
     started = timezone.now()
+    _release_connection()
     outcome = outbound.post(webhook.url, body=body, headers=headers)
     delivery.attempts += 1
     now = timezone.now()
@@ -171,10 +226,7 @@ def delivery_attempt(*, delivery_id: int) -> Delivery | None:
             }
     if fresh_body:
         result["body"] = delivery.body
-    try:
-        with transaction.atomic():  # the log and the state change commit together
-            _log_and_finish(delivery, headers, started, outcome, result)
-    except IntegrityError:  # the webhook was deleted while we were sending
+    if not _log_and_finish(delivery, headers, started, outcome, result):
         log.info("delivery %s vanished while it was being sent", delivery.pk)
         return None
     if delivery.status == Delivery.PENDING and delivery.enqueued_at is not None:
@@ -182,34 +234,57 @@ def delivery_attempt(*, delivery_id: int) -> Delivery | None:
     return delivery
 
 
-def _log_and_finish(delivery, headers, started, outcome, result) -> None:
-    DeliveryAttempt.objects.create(
-        delivery=delivery,
-        number=delivery.attempts,
-        started=started,
-        duration_ms=outcome.duration_ms,
-        request_headers=headers,
-        request_body=delivery.body,
-        response_status=outcome.status,
-        response_headers=outcome.headers,
-        response_body=outcome.body,
-        error=outcome.error,
-    )
-    updated = _finish(delivery, result.pop("status"), code=outcome.status, **result)
-    if not updated:
-        raise IntegrityError("the delivery no longer exists")
+def _log_and_finish(delivery, headers, started, outcome, result) -> bool:
+    """Log the attempt and set the delivery's new state, together; False if it is gone
+    (its webhook was deleted while we were sending)."""
+    attempt = {
+        "number": delivery.attempts,
+        "started": started,
+        "duration_ms": outcome.duration_ms,
+        "request_headers": headers,
+        "request_body": delivery.body,
+        "response_status": outcome.status,
+        "response_headers": outcome.headers,
+        "response_body": outcome.body,
+        "error": outcome.error,
+    }
+    updates = _updates(delivery, result.pop("status"), code=outcome.status, **result)
+    if sql.available():
+        written = sql.log_and_finish(delivery.pk, attempt, updates)
+    else:
+        written = _log_and_finish_orm(delivery, attempt, updates)
+    if written:
+        for key, value in updates.items():
+            setattr(delivery, key, value)
+    return written
 
 
-def _finish(
+def _log_and_finish_orm(delivery: Delivery, attempt: dict, updates: dict) -> bool:
+    """The plain path of sql.log_and_finish."""
+    try:
+        with transaction.atomic():
+            DeliveryAttempt.objects.create(delivery=delivery, **attempt)
+            if not Delivery.objects.filter(pk=delivery.pk).update(**updates):
+                raise IntegrityError("the delivery no longer exists")
+    except IntegrityError:
+        return False
+    return True
+
+
+def _updates(
     delivery: Delivery, status: str, *, code: int | None = None, error: str = "", **fields
-) -> int:
-    updates = {
+) -> dict:
+    return {
         "status": status,
         "attempts": delivery.attempts,
         "last_status": code,
         "last_error": error[:255],
         **fields,
     }
+
+
+def _finish(delivery: Delivery, status: str, **kwargs) -> int:
+    updates = _updates(delivery, status, **kwargs)
     updated = Delivery.objects.filter(pk=delivery.pk).update(**updates)
     for key, value in updates.items():
         setattr(delivery, key, value)

@@ -1,4 +1,22 @@
-"""Celery tasks: they take ids and call one function in delivery.py."""
+"""Celery tasks: they take ids and call one function in delivery.py.
+
+`webhooks.deliver` goes to its own queue, `webhooks` (CELERY_TASK_ROUTES), served by
+its own process type: `celery -A config worker -Q webhooks --pool=threads
+--concurrency=50`. A delivery is a network wait of milliseconds to seconds around
+a few milliseconds of work, so one process with dozens of threads keeps dozens of
+POSTs in flight, where the prefork worker holds a whole process per request.
+
+Why a thread pool of celery, and not gevent or an asyncio dispatcher: the task
+stays the one the outbox already feeds (the same queueing on commit, claim-once,
+acks-late redelivery, the sweep, countdown retries), and delivery.py stays plain
+synchronous Django — threads need no monkey-patching of psycopg and the rest of
+the process (gevent), and no second delivery engine with its own queue reader
+(asyncio). Python's threads release the GIL while they wait on sockets, which is
+all these threads do most of the time; the CPU part is small, and more of it is
+bought by running more webhooks processes. The host cap (hostcap.py) keeps a slow
+receiver from holding more than WEBHOOK_HOST_CONCURRENCY of those threads, and a
+delivery hands its pooled database connection back while it waits.
+"""
 
 from __future__ import annotations
 

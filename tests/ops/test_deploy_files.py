@@ -33,7 +33,7 @@ from tests.ops.conftest import BIN, ROOT, live, process_env, stop_process
 
 DEPLOY = ROOT / "deploy"
 SETTINGS_SOURCE = (ROOT / "config" / "settings.py").read_text()
-APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("web", "worker", "webhooks", "beat")
 
 
 def load_compose() -> dict:
@@ -60,6 +60,7 @@ def read_unit(path: Path) -> dict[str, dict[str, str]]:
 UNITS = {
     "web": DEPLOY / "systemd" / "patchwork-web@.service",
     "worker": DEPLOY / "systemd" / "patchwork-worker.service",
+    "webhooks": DEPLOY / "systemd" / "patchwork-webhooks.service",
     "beat": DEPLOY / "systemd" / "patchwork-beat.service",
 }
 
@@ -83,7 +84,7 @@ def program(command: str) -> list[str]:
         if word in ("-b", "-p", "--bind", "--port"):
             skip = True
             continue
-        if word.startswith("-"):
+        if word.startswith("-") or re.fullmatch(r"[A-Z_]+=\S*", word):
             continue
         out.append(Path(word).name if "/" in word else word)
     return out
@@ -117,6 +118,7 @@ def test_compose_brings_up_postgres_redis_web_worker_and_beat():
     assert program(services["web"]["command"]) == ["daphne", "config.asgi:application"]
     assert "manage.py migrate" in services["web"]["command"]
     assert program(services["worker"]["command"]) == ["celery", "config", "worker"]
+    assert program(services["webhooks"]["command"]) == ["celery", "config", "worker", "webhooks"]
     assert program(services["beat"]["command"]) == ["celery", "config", "beat"]
     assert services["web"]["ports"] == ["8000:8000"]
 
@@ -171,10 +173,30 @@ def test_procfile_systemd_and_compose_run_the_same_programs():
         assert program(services[name]["command"]) == expected, name
 
 
+def test_webhook_deliveries_have_their_own_thread_pool_process_everywhere():
+    """Procfile, compose and systemd run the `webhooks` queue on threads with pooled
+    connections, and the general worker does not take that queue."""
+    services = load_compose()["services"]
+    unit = read_unit(UNITS["webhooks"])["Service"]
+    commands = [procfile()["webhooks"], services["webhooks"]["command"], unit["ExecStart"]]
+    for command in commands:
+        words = shlex.split(command)
+        assert words[words.index("-Q") + 1] == "webhooks", command
+        assert "--pool=threads" in words, command
+        assert int(re.search(r"--concurrency=(\d+)", command).group(1)) >= 20, command
+    assert "DATABASE_POOL_SIZE=10 " in procfile()["webhooks"]
+    assert services["webhooks"]["environment"]["DATABASE_POOL_SIZE"] == "10"
+    assert unit["Environment"] == "DATABASE_POOL_SIZE=10"
+    for general in (procfile()["worker"], services["worker"]["command"]):
+        assert "-Q" not in general and "webhooks" not in general
+    assert settings.CELERY_TASK_ROUTES["webhooks.deliver"] == {"queue": "webhooks"}
+
+
 def test_systemd_units_are_complete():
     target = read_unit(DEPLOY / "systemd" / "patchwork.target")
     wanted = target["Unit"]["Wants"].split()
     assert "patchwork-worker.service" in wanted
+    assert "patchwork-webhooks.service" in wanted
     assert "patchwork-beat.service" in wanted
     assert any(re.fullmatch(r"patchwork-web@\d+\.service", w) for w in wanted)
     for name, path in UNITS.items():
@@ -239,7 +261,7 @@ def test_the_units_commands_bring_up_a_healthy_instance(tmp_path):
     processes = []
     logs = []
     try:
-        for name in ("worker", "beat", "web"):
+        for name in ("worker", "webhooks", "beat", "web"):
             command = localised(read_unit(UNITS[name])["Service"]["ExecStart"], tmp_path, port)
             log = tmp_path / f"{name}.log"
             logs.append(log)
@@ -254,8 +276,15 @@ def test_the_units_commands_bring_up_a_healthy_instance(tmp_path):
                         start_new_session=True,
                     )
                 )
-        body = wait_healthy(f"http://127.0.0.1:{port}/healthz", logs)
-        assert f"worker@{socket.gethostname()}" in body["checks"]["workers"]["alive"]
+        host = socket.gethostname()
+        deadline = time.monotonic() + 60
+        while True:  # the two workers start at their own pace
+            body = wait_healthy(f"http://127.0.0.1:{port}/healthz", logs)
+            alive = body["checks"]["workers"]["alive"]
+            if {f"worker@{host}", f"webhooks@{host}"} <= set(alive):
+                break
+            assert time.monotonic() < deadline, alive
+            time.sleep(0.5)
         assert (tmp_path / "celerybeat-schedule").exists() or any(
             p.name.startswith("celerybeat-schedule") for p in tmp_path.iterdir()
         )

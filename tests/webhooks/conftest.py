@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from apps.webhooks import outbound
+from apps.webhooks import hostcap, outbound
 from config.celery import app
 from tests.webhooks.receiver import Receiver
 
@@ -22,6 +22,14 @@ class StubResolver:
         if host not in self.names:
             raise OSError(f"stub resolver: unknown name {host}")
         return list(self.names[host])
+
+
+@pytest.fixture(autouse=True)
+def no_busy_hosts():
+    """Every test starts with every receiver host's slots free (no lease left by the last)."""
+    hostcap.hosts_forget()
+    yield
+    hostcap.hosts_forget()
 
 
 @pytest.fixture(autouse=True)

@@ -21,16 +21,20 @@ class Received:
 
 
 class Receiver:
-    def __init__(self, port: int = 0) -> None:
+    """host: any 127.x.y.z address is this machine too, a different receiver host."""
+
+    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
         self.requests: list[Received] = []
         self.connections = 0
+        self.in_flight = 0  # requests received and not yet answered
+        self.most_in_flight = 0
         self.script: list[tuple[int, dict[str, str], bytes]] = []
         self.default: tuple[int, dict[str, str], bytes] = (200, {}, b"ok")
         self.hold = threading.Event()
         self.hold.set()  # set: answer at once
         self.held = threading.Event()
         self._cond = threading.Condition()
-        self._server = _Server(("127.0.0.1", port), _Handler)
+        self._server = _Server((host, port), _Handler)
         self._server.receiver = self
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -42,7 +46,7 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+        return f"http://{self._server.server_address[0]}:{self.port}/hook"
 
     def start(self) -> Receiver:
         self._thread.start()
@@ -62,6 +66,8 @@ class Receiver:
     def _record(self, request: Received) -> tuple[int, dict[str, str], bytes]:
         with self._cond:
             self.requests.append(request)
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
             reply = self.script.pop(0) if self.script else self.default
             self._cond.notify_all()
         return reply
@@ -78,6 +84,10 @@ class Receiver:
                     )
                 self._cond.wait(left)
             return list(self.requests)
+
+    def _answered(self) -> None:
+        with self._cond:
+            self.in_flight -= 1
 
 
 class _Server(ThreadingHTTPServer):
@@ -111,6 +121,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(reply)
         except OSError:
             pass  # the client went away (timeout, killed worker)
+        finally:
+            receiver._answered()
 
     def log_message(self, format, *args) -> None:
         pass

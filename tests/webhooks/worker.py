@@ -15,6 +15,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from apps.webhooks.models import Webhook
+from apps.webhooks.services import webhook_create
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 SERVICES = bool(settings.REDIS_URL) and settings.DATABASES["default"]["ENGINE"].endswith(
@@ -52,7 +55,8 @@ def database_url() -> str:
 
 
 class Worker:
-    """`celery -A config worker` (solo pool) in its own process group."""
+    """The webhooks worker as deployed (the `webhooks` queue, a thread pool, pooled
+    database connections: see Procfile) in its own process group."""
 
     def __init__(self, **env: str) -> None:
         self.env = {
@@ -64,6 +68,7 @@ class Worker:
             "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1",  # the receiver is on 127.0.0.1
             "SITE_URL": settings.SITE_URL,
             "LOG_LEVEL": "INFO",
+            "DATABASE_POOL_SIZE": "4",
             **env,
         }
         self.log = tempfile.NamedTemporaryFile(prefix="webhook-worker-", suffix=".log")
@@ -79,7 +84,10 @@ class Worker:
                 "-A",
                 "config",
                 "worker",
-                "--pool=solo",
+                "-Q",
+                "webhooks",
+                "--pool=threads",
+                "--concurrency=20",
                 "--loglevel=INFO",
                 "--without-mingle",
                 "--without-gossip",
@@ -123,3 +131,10 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.kill()
         self.log.close()
+
+
+def subscribe(owner, url: str):
+    """An active webhook, without the ping creating one sends."""
+    webhook, _ = webhook_create(owner=owner, url=url, active=False)
+    Webhook.objects.filter(pk=webhook.pk).update(active=True)
+    return webhook

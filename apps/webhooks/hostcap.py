@@ -1,0 +1,200 @@
+"""The cap on deliveries in flight to one receiver host (WEBHOOK_HOST_CONCURRENCY).
+
+A delivery takes one of its host's slots before it is claimed and gives it back
+once its attempt is logged. When every slot is taken the delivery does not wait
+in a worker thread (a hanging receiver would soon hold them all): it joins its
+host's waiting line and its task ends. Giving a slot back hands it straight to
+the first delivery in that line, which is then queued again — so a burst to one
+host is sent N at a time, in order, and never holds more than N threads.
+
+With Redis (the real topology) the slots and lines live there and every webhooks
+worker process shares them: the cap is per host for the whole site. A slot is a
+member of a sorted set scored by its lease's end, so the slot of a worker killed
+mid-request frees itself; taking a slot or joining the line is one atomic script,
+and so is giving one back and handing it on, so no delivery can join a line just
+after its last slot was given back and be forgotten there. Without Redis
+(embedded: tasks run eagerly in the process that raised the event) the same
+bookkeeping is kept in the process.
+
+Should Redis fail, deliveries go out uncapped: sending matters more than the cap.
+A delivery left in a line when its worker dies is still pending in the outbox,
+and the periodic sweep queues it again (deliveries_requeue).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import redis
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+PREFIX = "patchwork:webhooks:host:"
+LINE_TTL = 86400  # a line nobody touched for a day is dropped (the sweep re-queues its deliveries)
+
+# KEYS: slots, line. ARGV: token, limit, lease seconds, delivery id.
+# 1: a slot is ours (free, or handed to this delivery); 0: the delivery joined the line.
+_TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local lease = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local handed = redis.call('ZREM', KEYS[1], 'h:' .. ARGV[4]) == 1
+if handed or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
+  redis.call('EXPIRE', KEYS[1], math.ceil(lease) + 1)
+  return 1
+end
+redis.call('RPUSH', KEYS[2], ARGV[4])
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
+return 0
+"""
+
+# KEYS: slots, line. ARGV: token, lease seconds. Returns the delivery the slot went to, if any.
+_GIVE_BACK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then
+  return false
+end
+local next_id = redis.call('LPOP', KEYS[2])
+if next_id then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), 'h:' .. next_id)
+end
+return next_id
+"""
+
+
+def host_of(url: str) -> str:
+    """The receiver host a URL names, as the cap counts it (lower case, no trailing dot)."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        host = ""
+    return host.rstrip(".").lower()
+
+
+def lease_seconds() -> float:
+    """How long a slot is held at most: as long as the sweep's lease on a running delivery."""
+    return settings.WEBHOOK_TIMEOUT_SECONDS * 2 + 60
+
+
+@dataclass
+class Slot:
+    """A slot taken on a host (token identifies it when it is given back)."""
+
+    host: str
+    token: str
+
+
+@dataclass
+class _Local:
+    """The in-process bookkeeping (no Redis): slots by token with their lease's end."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    slots: dict[str, dict[str, float]] = field(default_factory=dict)
+    lines: dict[str, deque[int]] = field(default_factory=dict)
+
+
+_local = _Local()
+_clients: dict[str, redis.Redis] = {}
+_scripts: dict[str, object] = {}
+
+
+def _client() -> redis.Redis | None:
+    url = settings.REDIS_URL
+    if not url:
+        return None
+    if url not in _clients:
+        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        _clients[url] = client
+        _scripts[url + "take"] = client.register_script(_TAKE)
+        _scripts[url + "give"] = client.register_script(_GIVE_BACK)
+    return _clients[url]
+
+
+def _keys(host: str) -> list[str]:
+    return [f"{PREFIX}{host}:slots", f"{PREFIX}{host}:line"]
+
+
+def slot_take(host: str, delivery_id: int) -> Slot | None:
+    """Take a slot on host for this delivery; None: every slot is busy, it waits in line."""
+    token = uuid.uuid4().hex
+    limit = settings.WEBHOOK_HOST_CONCURRENCY
+    client = _client()
+    if client is None:
+        return Slot(host, token) if _local_take(host, token, delivery_id, limit) else None
+    try:
+        script = _scripts[settings.REDIS_URL + "take"]
+        args = [token, limit, lease_seconds(), delivery_id, LINE_TTL]
+        taken = script(keys=_keys(host), args=args)  # type: ignore[operator]
+    except redis.RedisError:
+        log.warning("host cap unavailable; delivering %s uncapped", delivery_id, exc_info=True)
+        return Slot(host, "")
+    return Slot(host, token) if taken else None
+
+
+def handed_slot(host: str, delivery_id: int) -> Slot:
+    """The slot handed to a waiting delivery (if it was), to give back without using it."""
+    return Slot(host, f"h:{delivery_id}")
+
+
+def slot_give_back(slot: Slot) -> int | None:
+    """Give a slot back; returns the waiting delivery it was handed to (queue it), if any."""
+    if not slot.token:
+        return None
+    client = _client()
+    if client is None:
+        return _local_give_back(slot)
+    try:
+        script = _scripts[settings.REDIS_URL + "give"]
+        handed = script(keys=_keys(slot.host), args=[slot.token, lease_seconds()])  # type: ignore[operator]
+    except redis.RedisError:
+        log.warning("host cap unavailable; slot on %s expires by itself", slot.host, exc_info=True)
+        return None
+    return int(handed) if handed else None
+
+
+def _local_take(host: str, token: str, delivery_id: int, limit: int) -> bool:
+    now = time.monotonic()
+    with _local.lock:
+        slots = _local.slots.setdefault(host, {})
+        for key in [k for k, end in slots.items() if end <= now]:
+            del slots[key]
+        if slots.pop(f"h:{delivery_id}", None) is not None or len(slots) < limit:
+            slots[token] = now + lease_seconds()
+            return True
+        _local.lines.setdefault(host, deque()).append(delivery_id)
+        return False
+
+
+def _local_give_back(slot: Slot) -> int | None:
+    with _local.lock:
+        slots = _local.slots.get(slot.host, {})
+        if slots.pop(slot.token, None) is None:
+            return None
+        line = _local.lines.get(slot.host)
+        if not line:
+            return None
+        handed = line.popleft()
+        slots[f"h:{handed}"] = time.monotonic() + lease_seconds()
+        return handed
+
+
+def hosts_forget() -> None:
+    """Drop every slot and line (tests; a site reset). Waiting deliveries stay in the outbox."""
+    with _local.lock:
+        _local.slots.clear()
+        _local.lines.clear()
+    client = _client()
+    if client is not None:
+        keys = list(client.scan_iter(match=PREFIX + "*", count=500))
+        if keys:
+            client.delete(*keys)
