@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "apps.checks",
     "apps.events",
     "apps.webhooks",
+    "apps.live",
     "apps.xmlrpc",
 ]
 

@@ -95,7 +95,7 @@ def _events_write(
     webhooks: dict[int, list[tuple[int, list[str]]]] | None = None,
     row: tuple[Model, list[str] | None] | None = None,
 ) -> None:
-    from apps.events.publish import event_publish_on_commit
+    from apps.live.publish import event_publish_on_commit
     from apps.webhooks.services import deliveries_create_for_events
 
     if not events:

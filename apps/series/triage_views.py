@@ -32,7 +32,7 @@ def series_list(request: HttpRequest, linkname: str) -> HttpResponse:
         rows = series_rows(list(page.object_list))
     except SearchError as exc:
         error, page, rows = str(exc), None, []
-    # Rows rendered live (apps/events/live/fragments.py) get the same row context.
+    # Rows rendered live (apps/live/fragments.py) get the same row context.
     context = {
         **series_row_context(request.user, project),
         "q": query,

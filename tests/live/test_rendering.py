@@ -6,10 +6,10 @@ import json
 
 from django.db import transaction
 
-from apps.events.live import render
-from apps.events.live.pages import live_page_open
 from apps.events.models import Event
 from apps.events.services import event_record
+from apps.live import render
+from apps.live.pages import live_page_open
 from apps.patches.services import patch_update
 from tests.factories import default_state, make_patch, make_project, make_user
 from tests.live.conftest import live_db, receive, run, ws_open, ws_resume

@@ -27,7 +27,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import Resolver404, resolve, reverse
 
-from apps.events.routing import websocket_urlpatterns
+from apps.live.routing import websocket_urlpatterns
 from apps.patches import links
 from apps.patches.models import CoverComment, Patch, PatchComment
 from apps.projects.models import User

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.http import QueryDict
 
 from apps.events.models import Event
-from apps.events.publish import PATCH_UPDATED, patch_group, project_group, series_group
+from apps.live.publish import PATCH_UPDATED, patch_group, project_group, series_group
 
 # Rows a page may ask to have refreshed on resume (a page shows at most this many).
 MAX_REFRESH_ROWS = 1000

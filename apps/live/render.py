@@ -29,7 +29,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django_htmx.middleware import HtmxDetails
 
-from apps.events.live.pages import NEW_PATCH_CATEGORIES, LivePage
+from apps.live.pages import NEW_PATCH_CATEGORIES, LivePage
 
 _CSRF_SECRET = re.compile(r"^[a-zA-Z0-9]{32}$")
 
@@ -168,7 +168,7 @@ def page_ops(
     page: LivePage, viewer: Viewer, refs: list[dict], refresh_patches: list[int] | None = None
 ) -> list[dict]:
     """The operations that bring this viewer's page up to date with these events."""
-    from apps.events.live.fragments import patch_page_ops, series_list_ops, series_page_ops
+    from apps.live.fragments import patch_page_ops, series_list_ops, series_page_ops
 
     if page.kind == "list":
         return list_ops(page, viewer, refs, refresh_patches)

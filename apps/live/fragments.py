@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from django.template.loader import render_to_string
 
-from apps.events.live.pages import NEW_PATCH_CATEGORIES, NEW_SERIES_CATEGORIES, LivePage
 from apps.events.models import Event
-from apps.events.publish import PATCH_UPDATED
+from apps.live.pages import NEW_PATCH_CATEGORIES, NEW_SERIES_CATEGORIES, LivePage
+from apps.live.publish import PATCH_UPDATED
 
 TRIAGE_CATEGORIES = frozenset({Event.PATCH_STATE_CHANGED, Event.PATCH_DELEGATED, PATCH_UPDATED})
 SERIES_CATEGORIES = NEW_PATCH_CATEGORIES | {
@@ -53,7 +53,7 @@ def _related(patch) -> list:
 def patch_page_ops(page: LivePage, viewer, refs: list[dict], *, refresh: bool = False):
     """Fragments of one patch's page that these events changed, for this viewer."""
     from apps.checks.selectors import checks_latest
-    from apps.events.live.render import viewer_request
+    from apps.live.render import viewer_request
     from apps.patches.models import PatchComment
     from apps.patches.services import patch_check_can_edit
     from apps.patches.views.detail import (
@@ -167,7 +167,7 @@ def series_page_ops(
     page: LivePage, viewer, refs: list[dict], *, refresh_patches: list[int] | None = None
 ):
     """The series page: its patches fill in (in order) as they arrive, with the progress."""
-    from apps.events.live.render import render_rows, viewer_request
+    from apps.live.render import render_rows, viewer_request
     from apps.patches.models import Patch
     from apps.series.models import Series
 
@@ -273,7 +273,7 @@ def series_list_ops(
     and the rows a resuming page shows (by series id: archiving is not an event)."""
     from django.template.loader import get_template
 
-    from apps.events.live.render import row_op, viewer_request
+    from apps.live.render import row_op, viewer_request
     from apps.projects.models import Project
     from apps.series.models import Series
     from apps.series.triage import series_row_context, series_rows_of
