@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.events",
     "apps.webhooks",
     "apps.live",
+    "apps.web",
     "apps.xmlrpc",
 ]
 

@@ -56,13 +56,13 @@ def patch_page_ops(page: LivePage, viewer, refs: list[dict], *, refresh: bool = 
     from apps.live.render import viewer_request
     from apps.patches.models import PatchComment
     from apps.patches.services import patch_check_can_edit
-    from apps.patches.views.detail import (
+    from apps.projects.selectors import user_is_maintainer
+    from apps.web.patches.detail import (
         _comment_editable,
         _triage_context,
         patch_url,
         series_nav_context,
     )
-    from apps.projects.selectors import user_is_maintainer
 
     patch = _load_patch(page.object_id)
     if patch is None:

@@ -104,8 +104,8 @@ def live_page_open(*, kind: str, object_id: int, query_string: str, user) -> Liv
 
     query = QueryDict(query_string or "")
     if kind == "list":
-        from apps.patches.views.filters import parse_filters
         from apps.projects.models import State
+        from apps.web.patches.filters import parse_filters
 
         project = Project.objects.filter(pk=object_id).only("id", "use_tags").first()
         if project is None:

@@ -86,7 +86,7 @@ def render_rows(
     from django.template.loader import render_to_string
 
     from apps.patches.models import Patch
-    from apps.patches.views.rows import patch_rows_decorate, patch_rows_queryset, row_options
+    from apps.web.patches.rows import patch_rows_decorate, patch_rows_queryset, row_options
 
     qs = Patch.objects.filter(pk__in=patch_ids)
     if project_id is not None:
@@ -111,7 +111,7 @@ def list_ops(
 ) -> list[dict]:
     """Rows to insert or swap on a patch list for these events (and rows to refresh)."""
     from apps.patches.models import Patch
-    from apps.patches.views.filters import apply_filters
+    from apps.web.patches.filters import apply_filters
 
     # Per patch: "new" (a row to add), "late" (a row to add only where it cannot be
     # mistaken for news: see catchup.LATE_COMMIT_SECONDS), "" (a row to update).

@@ -31,7 +31,7 @@ from apps.live.routing import websocket_urlpatterns
 from apps.patches import links
 from apps.patches.models import CoverComment, Patch, PatchComment
 from apps.projects.models import User
-from apps.series import triage_views
+from apps.web.series import list as triage_views
 from apps.webhooks import views as webhook_views
 from tests.factories import make_patch, make_user
 from tests.linked_site import ODD_MSGID, SITE_URL, linked_site

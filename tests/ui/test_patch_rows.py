@@ -10,14 +10,14 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 
 from apps.patches.models import Patch, PatchTag
-from apps.patches.views.rows import (
+from apps.projects.models import Person, Tag
+from apps.web.patches.rows import (
     RowOptions,
     patch_rows,
     patch_rows_decorate,
     patch_rows_queryset,
     row_html,
 )
-from apps.projects.models import Person, Tag
 from tests.factories import default_state, make_check, make_patch, make_person, make_series
 
 pytestmark = pytest.mark.django_db

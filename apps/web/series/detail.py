@@ -6,9 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from apps.patches.models import Patch
-from apps.patches.views.list import list_context
 from apps.series.models import Series
 from apps.series.rangediff.services import range_diff_sentences
+from apps.web.patches.list import list_context
 
 
 def series_detail(request: HttpRequest, series_id: int) -> HttpResponse:

@@ -30,12 +30,12 @@ from apps.patches.services import (
     patch_check_can_edit,
     patch_update,
 )
-from apps.patches.views.diff import render_diff
-from apps.patches.views.rows import patch_url_builder
 from apps.projects.models import State, User
 from apps.projects.selectors import user_is_maintainer
 from apps.series.models import Series
 from apps.series.selectors import series_newer_revision
+from apps.web.patches.diff import render_diff
+from apps.web.patches.rows import patch_url_builder
 
 
 def _bracketed(msgid: str) -> str:

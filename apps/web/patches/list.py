@@ -25,14 +25,18 @@ from apps.patches.services import (
     patch_check_can_edit,
     patch_update,
 )
-from apps.patches.views.filters import (
+from apps.projects.accounts.forms import MAX_ITEMS_PER_PAGE
+from apps.projects.models import Person, Project, State, User
+from apps.projects.params import MAX_INT, is_id, parse_id, parse_int
+from apps.projects.selectors import user_is_maintainer
+from apps.web.patches.filters import (
     ARCHIVE_CHOICES,
     NOBODY,
     SORT_FIELDS,
     apply_filters,
     parse_filters,
 )
-from apps.patches.views.rows import (
+from apps.web.patches.rows import (
     items_per_page,
     patch_rows,
     patch_rows_decorate,
@@ -40,10 +44,6 @@ from apps.patches.views.rows import (
     row_html,
     row_options,
 )
-from apps.projects.accounts.forms import MAX_ITEMS_PER_PAGE
-from apps.projects.models import Person, Project, State, User
-from apps.projects.params import MAX_INT, is_id, parse_id, parse_int
-from apps.projects.selectors import user_is_maintainer
 
 # Past this many matches the list says "more than N" instead of counting every row.
 COUNT_LIMIT = 10_000
