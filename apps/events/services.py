@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -25,6 +26,15 @@ class _Batch:
 
 
 _batch: ContextVar[_Batch | None] = ContextVar("events_batch", default=None)
+
+_listeners: list[Callable[[list[Event]], None]] = []
+
+
+def events_listen(listener: Callable[[list[Event]], None]) -> None:
+    """Register listener(events): called inside the transaction that wrote the events,
+    right after they are written (ids set), once per write. A listener that acts after
+    commit schedules it itself with transaction.on_commit."""
+    _listeners.append(listener)
 
 
 def event_record(*, category: str, project, actor=None, **refs) -> Event:
@@ -95,7 +105,6 @@ def _events_write(
     webhooks: dict[int, list[tuple[int, list[str]]]] | None = None,
     row: tuple[Model, list[str] | None] | None = None,
 ) -> None:
-    from apps.live.publish import event_publish_on_commit
     from apps.webhooks.services import deliveries_create_for_events
 
     if not events:
@@ -107,8 +116,8 @@ def _events_write(
         else:
             _events_insert_with(events, *row)
         deliveries_create_for_events(events, known=webhooks)
-    for event in events:
-        event_publish_on_commit(event)
+        for listener in _listeners:
+            listener(events)
 
 
 def _events_insert_with(events: list[Event], row: Model, update_fields: list[str] | None) -> None:
