@@ -1,7 +1,12 @@
-"""Which live page a websocket serves: who may open it, its groups, the events it shows."""
+"""Which live page a websocket serves: who may open it, its groups, the events it shows.
+
+The kinds of live page are registered by the pages themselves (apps.web): live only
+asks this registry.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,7 +14,6 @@ from django.db.models import Q
 from django.http import QueryDict
 
 from apps.events.models import Event
-from apps.live.publish import PATCH_UPDATED, patch_group, project_group, series_group
 
 # Rows a page may ask to have refreshed on resume (a page shows at most this many).
 MAX_REFRESH_ROWS = 1000
@@ -35,8 +39,6 @@ SERIES_ROW_CATEGORIES = ROW_CATEGORIES | {
     Event.COVER_COMMENT_CREATED,  # tags given on the cover count for the series
 }
 NEW_SERIES_CATEGORIES = frozenset({Event.SERIES_CREATED})
-
-KINDS = ("list", "patch", "series", "serieslist")
 
 
 @dataclass
@@ -66,108 +68,54 @@ class LivePage:
 
     def event_filter(self) -> Q:
         """The events of the durable log this page shows (for catch-up)."""
-        if self.kind == "list":
-            return Q(project_id=self.project_id, category__in=ROW_CATEGORIES)
-        if self.kind == "serieslist":
-            return Q(project_id=self.project_id, category__in=SERIES_ROW_CATEGORIES)
-        if self.kind == "patch":
-            q = Q(patch_id=self.object_id)
-            if self.relation_id:
-                q |= Q(previous_relation_id=self.relation_id)
-                q |= Q(current_relation_id=self.relation_id)
-            if self.series_id:
-                q |= Q(series_id=self.series_id)
-                q |= Q(patch__series_id=self.series_id, category__in=NEW_PATCH_CATEGORIES)
-            return q
-        # series
-        return (
-            Q(series_id=self.object_id)
-            | Q(patch__series_id=self.object_id)
-            | Q(cover__series__id=self.object_id)
-        )
+        return _KINDS[self.kind].events(self)
 
     def wants(self, message: dict) -> bool:
         """Whether a broadcast (already routed to one of our groups) concerns this page."""
-        category = message.get("category")
-        if self.kind == "list":
-            return category in ROW_CATEGORIES or category == PATCH_UPDATED
-        if self.kind == "serieslist":
-            return category in SERIES_ROW_CATEGORIES or category == PATCH_UPDATED
-        return True
+        return _KINDS[self.kind].wants(self, message)
+
+
+def _every_broadcast(page: LivePage, message: dict) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class PageKind:
+    """What live needs of one kind of page: its page module in apps.web provides it
+    (registered in WebConfig.ready with live_page_kind_register)."""
+
+    name: str
+    # The DOM id the page fetches again when it missed too much to replay.
+    region: str
+    # (object_id, query, user) -> the page, or None if it does not exist or is not the
+    # user's to see.
+    open: Callable[[int, QueryDict, Any], LivePage | None]
+    # (page, viewer, event refs, ids of rows to refresh or None) -> swap operations
+    # (see render.py), rendered for the viewer from the page's own context code.
+    ops: Callable[[LivePage, Any, list[dict], list[int] | None], list[dict]]
+    # The events of the durable log the page shows (for catch-up).
+    events: Callable[[LivePage], Q]
+    # Whether a broadcast routed to one of the page's groups concerns it.
+    wants: Callable[[LivePage, dict], bool] = _every_broadcast
+    # What the websocket's URL keeps of the page's URL (a list's filters, sort and page).
+    params: tuple[str, ...] = ()
+
+
+_KINDS: dict[str, PageKind] = {}
+
+
+def live_page_kind_register(kind: PageKind) -> None:
+    """Make a kind of page live (its name is the websocket URL's kind)."""
+    _KINDS[kind.name] = kind
+
+
+def live_page_kind(name: str) -> PageKind | None:
+    return _KINDS.get(name)
 
 
 def live_page_open(*, kind: str, object_id: int, query_string: str, user) -> LivePage | None:
     """The page a viewer asks to follow, or None if it does not exist or is not theirs to see."""
-    from apps.patches.models import Patch
-    from apps.projects.models import Project
-    from apps.series.models import Series
-
-    query = QueryDict(query_string or "")
-    if kind == "list":
-        from apps.projects.models import State
-        from apps.web.patches.filters import parse_filters
-
-        project = Project.objects.filter(pk=object_id).only("id", "use_tags").first()
-        if project is None:
-            return None
-        return LivePage(
-            filters=parse_filters(query, list(State.objects.order_by("ordering"))),
-            use_tags=project.use_tags,
-            kind="list",
-            project_id=project.pk,
-            object_id=project.pk,
-            groups=[project_group(project.pk)],
-            regions=["patch-list-results"],
-            query=query,
-        )
-    if kind == "serieslist":
-        from apps.patches.search import SearchError
-        from apps.series.triage import series_list_q
-
-        project = Project.objects.filter(pk=object_id).only("id").first()
-        if project is None:
-            return None
-        try:
-            search = series_list_q(query.get("q", ""))
-        except SearchError:
-            search = None
-        return LivePage(
-            filters=search,
-            kind="serieslist",
-            project_id=project.pk,
-            object_id=project.pk,
-            groups=[project_group(project.pk)],
-            regions=["series-list-results"],
-            query=query,
-        )
-    if kind == "patch":
-        patch = (
-            Patch.objects.filter(pk=object_id).only("id", "project_id", "series_id", "related_id")
-        ).first()
-        if patch is None:
-            return None
-        groups = [patch_group(patch.pk)]
-        if patch.series_id:
-            groups.append(series_group(patch.series_id))
-        return LivePage(
-            kind="patch",
-            project_id=patch.project_id,
-            object_id=patch.pk,
-            groups=groups,
-            regions=["main"],
-            series_id=patch.series_id,
-            relation_id=patch.related_id,
-        )
-    if kind == "series":
-        series = Series.objects.filter(pk=object_id).only("id", "project_id").first()
-        if series is None:
-            return None
-        return LivePage(
-            kind="series",
-            project_id=series.project_id,
-            object_id=series.pk,
-            groups=[series_group(series.pk)],
-            regions=["main"],
-            series_id=series.pk,
-        )
-    return None
+    page_kind = _KINDS.get(kind)
+    if page_kind is None:
+        return None
+    return page_kind.open(object_id, QueryDict(query_string or ""), user)

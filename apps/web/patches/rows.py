@@ -247,23 +247,28 @@ def items_per_page(user) -> int:
     return max(1, min(int(value), 1000))
 
 
-def render_patch_rows(
+def patch_rows_html(
     request: HttpRequest,
     patch_ids: Iterable[int],
     *,
     selected: Iterable[int] = (),
     oob: bool = False,
     use_tags: bool = True,
-) -> str:
-    """The HTML of these patches' rows (for swapping them in place), in three queries."""
-    patches = list(patch_rows_queryset(Patch.objects.filter(ids_in("id", patch_ids))))
+    project_id: int | None = None,
+) -> dict[int, str]:
+    """Each of these patches' rows (for swapping it in place), by patch id, in three queries
+    (only the project's, if given): after a bulk action, and live."""
+    qs = Patch.objects.filter(ids_in("id", patch_ids))
+    if project_id is not None:
+        qs = qs.filter(project_id=project_id)
+    patches = list(patch_rows_queryset(qs))
     if not patches:
-        return ""
+        return {}
     options = row_options(request, use_tags=use_tags)
     patch_rows_decorate(patches, options)
     selected = set(selected)
-    return "".join(
-        render_to_string(
+    return {
+        patch.pk: render_to_string(
             "patches/_row.html",
             {
                 "patch": patch,
@@ -275,4 +280,17 @@ def render_patch_rows(
             request=request,
         )
         for patch in patches
-    )
+    }
+
+
+def render_patch_rows(
+    request: HttpRequest,
+    patch_ids: Iterable[int],
+    *,
+    selected: Iterable[int] = (),
+    oob: bool = False,
+    use_tags: bool = True,
+) -> str:
+    """The HTML of these patches' rows (for swapping them in place), in three queries."""
+    html = patch_rows_html(request, patch_ids, selected=selected, oob=oob, use_tags=use_tags)
+    return "".join(html.values())
