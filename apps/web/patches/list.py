@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -37,6 +38,7 @@ from apps.projects.accounts.forms import MAX_ITEMS_PER_PAGE
 from apps.projects.models import Person, Project, State, User
 from apps.projects.params import MAX_INT, is_id, parse_id, parse_int
 from apps.projects.selectors import user_is_maintainer
+from apps.web.patches.fast_rows import row_html
 from apps.web.patches.filters import (
     ARCHIVE_CHOICES,
     NOBODY,
@@ -50,7 +52,6 @@ from apps.web.patches.rows import (
     patch_rows_decorate,
     patch_rows_html,
     render_patch_rows,
-    row_html,
     row_options,
 )
 
@@ -195,8 +196,9 @@ def list_context(
             return plain_querystring(**kw) + f"&per_page={per_page}"
 
     patch_rows_decorate(page.items, options)
+    tz = timezone.get_current_timezone()
     for patch in page.items:
-        patch.row_html = row_html(patch, options)
+        patch.row_html = row_html(patch, options, tz=tz)
     links = [
         {"number": n, "url": "?" + querystring(page=n) if n else "", "current": n == page.number}
         for n in page.window()
