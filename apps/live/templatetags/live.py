@@ -33,7 +33,7 @@ def live_socket(context, kind: str, object_id: int) -> str:
     # A page may read the cursor with its own data (one query less): "live_cursor".
     cursor = context.get("live_cursor")
     return render_to_string(
-        "events/_live_socket.html",
+        "live/_live_socket.html",
         {
             "url": url,
             "cursor": live_cursor() if cursor is None else cursor,
