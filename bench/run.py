@@ -1,6 +1,6 @@
 """Run every benchmark and print one table: each figure, its target, pass or fail.
 
-    ./dev bench [--quick] [--only ingest,reads,live,rangediff] [--json PATH]
+    ./dev bench [--quick] [--only ingest,reads,live,rangediff,rows] [--json PATH]
 
 Writes the same figures as JSON to var/bench/results-<time>.json (and
 var/bench/latest.json). Needs PostgreSQL and Redis (BENCH_PG, BENCH_REDIS;
@@ -82,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         from bench.push import bench_push
 
         figures, raw["live"] = bench_push(quick=args.quick)
+        report.extend(figures)
+
+    if "rows" in parts:
+        from bench.list_rows import bench_list_rows
+
+        figures, raw["rows"] = bench_list_rows(template)
         report.extend(figures)
 
     if "rangediff" in parts:

@@ -12,15 +12,15 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
-from apps.events.origin import same_origin_only  # noqa: E402
-from apps.events.routing import websocket_urlpatterns  # noqa: E402
+from apps.live.origin import same_origin_only  # noqa: E402
+from apps.live.routing import websocket_urlpatterns  # noqa: E402
 from apps.xmlrpc.asgi import absolute_form_paths  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # pwclient sends absolute-form request lines (POST http://host/xmlrpc/ HTTP/1.1).
         "http": absolute_form_paths(django_asgi_app),
-        # The Origin must be this site's scheme, host and port (apps/events/origin.py).
+        # The Origin must be this site's scheme, host and port (apps/live/origin.py).
         "websocket": same_origin_only(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

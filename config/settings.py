@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "apps.checks",
     "apps.events",
     "apps.webhooks",
+    "apps.live",
+    "apps.web",
     "apps.xmlrpc",
     # Site-wide management commands (cron): see config/apps.py.
     "config",

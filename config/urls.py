@@ -26,10 +26,10 @@ urlpatterns = [
     # Mail intake over HTTP.
     path("mail/", include("apps.mail.urls")),
     # Downloads (mbox, raw diff) come before the pages: a Message-ID may contain '/'.
-    path("", include("apps.patches.download_urls")),
-    path("", include("apps.patches.urls")),
-    path("", include("apps.series.urls")),
-    path("", include("apps.projects.urls")),
+    path("", include("apps.web.downloads.urls")),
+    path("", include("apps.web.patches.urls")),
+    path("", include("apps.web.series.urls")),
+    path("", include("apps.web.projects.urls")),
     path("", include("apps.accounts.urls")),
     path("", include("apps.web.about.urls")),
     path("", include("apps.webhooks.urls")),

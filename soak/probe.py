@@ -22,13 +22,14 @@ django.setup()
 
 from django.db.models import Count  # noqa: E402
 
+from apps.accounts.models import User  # noqa: E402
 from apps.events.models import Event  # noqa: E402
 from apps.mail.archive import iter_mbox  # noqa: E402
 from apps.mail.intake import mail_store  # noqa: E402
 from apps.mail.models import AwaitedMessage, IncomingMail  # noqa: E402
 from apps.mail.services import mail_ingest  # noqa: E402
 from apps.patches.models import Cover, CoverComment, Patch, PatchComment, PatchTag  # noqa: E402
-from apps.projects.models import Person, Project, State, User  # noqa: E402
+from apps.projects.models import Person, Project, State  # noqa: E402
 from apps.series.models import Series  # noqa: E402
 from apps.series.revisions import revisions_supersede_due  # noqa: E402
 from apps.webhooks.models import Delivery, Webhook  # noqa: E402

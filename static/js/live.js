@@ -6,7 +6,7 @@
  * operation is idempotent (swap by DOM id; insert only if absent), so a replay
  * never duplicates a row. The element is also the status indicator:
  * data-live-state = connecting | live | reconnecting | offline.
- * Protocol: apps/events/consumers.py. */
+ * Protocol: apps/live/consumers.py. */
 (function () {
   "use strict";
 

@@ -29,9 +29,9 @@ from django.test import Client
 
 from apps.checks.models import Check
 from apps.patches import links
-from apps.patches.downloads import MBOX_TYPE
 from apps.patches.models import Bundle, Cover, CoverComment, Patch, PatchComment
 from apps.series.models import Series
+from apps.web.downloads.views import MBOX_TYPE
 from apps.webhooks.delivery import delivery_body
 from apps.webhooks.models import Delivery
 from tests.api import schema

@@ -7,6 +7,7 @@ Screenshots at desktop and phone widths (and one dark one) go to test-artifacts/
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -152,7 +153,12 @@ def test_maintainer_bulk_changes_state_with_a_shift_click_range(server, browser,
     boxes.nth(0).click()
     boxes.nth(2).click(modifiers=["Shift"])  # selects rows 1 to 3
     assert page.locator("#selected-count").inner_text() == "3 selected"
-    page.wait_for_function("window.__liveApplied > 0")  # the connection's catch-up applied
+    # The connection's catch-up applied (polled from here: a string predicate in
+    # wait_for_function is an eval, which the page's CSP refuses after a while).
+    deadline = time.monotonic() + 15
+    while not page.evaluate("window.__liveApplied > 0"):
+        assert time.monotonic() < deadline, "the live connection's catch-up never applied"
+        page.wait_for_timeout(50)
     assert page.locator("#selected-count").inner_text() == "3 selected"
     rows = page.locator("#patch-table tbody tr.patch-row")
     assert rows.evaluate_all("rows => rows.filter(r => !r.__rendered).length") == 0

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from unittest import mock
 
-from apps.events import consumers, publish
-from apps.events.live import catchup
-from apps.events.live.pages import live_page_open
 from apps.events.models import Event
 from apps.events.services import event_record
+from apps.live import catchup, consumers, publish
+from apps.live.pages import live_page_open
 from apps.patches.services import patch_update
 from tests.factories import make_patch, make_project
 from tests.live.conftest import (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from apps.events.live import render
-from apps.events.live.pages import live_page_open
 from apps.events.models import Event
+from apps.live import render
+from apps.live.pages import live_page_open
 from apps.patches.services import patch_update
 from tests.factories import default_state, make_patch, make_project, make_user
 from tests.live.conftest import (

@@ -14,9 +14,9 @@ from django.utils.crypto import get_random_string
 
 from apps.checks.models import Check
 from apps.checks.services import check_create
-from apps.events.live import catchup, pages, render
 from apps.events.models import Event
 from apps.events.services import event_record
+from apps.live import catchup, pages, render
 from apps.patches.models import Patch, PatchTag
 from apps.patches.services import patch_update
 from apps.projects.models import Tag

@@ -338,7 +338,7 @@ def test_nginx_proxies_to_the_web_units_of_the_target():
 
 
 def test_nginx_passes_websockets_for_the_live_pages():
-    from apps.events.routing import websocket_urlpatterns
+    from apps.live.routing import websocket_urlpatterns
 
     site = nginx_site()
     ws = locations(site)["/ws/"]

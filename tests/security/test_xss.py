@@ -11,7 +11,7 @@ import re
 import pytest
 from django.test import Client
 
-from apps.events.live import catchup, pages, render
+from apps.live import catchup, pages, render
 from apps.mail.intake import mail_store
 from apps.mail.models import IncomingMail
 from apps.mail.services import mail_ingest

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.patches.views.diff import _highlight, line_class
+from apps.web.patches.diff import _highlight, line_class
 
 pygments_lexers = pytest.importorskip("pygments.lexers")
 pygments_token = pytest.importorskip("pygments.token")

@@ -28,10 +28,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import Resolver404, resolve, reverse
 
 from apps.accounts.models import User
-from apps.events.routing import websocket_urlpatterns
+from apps.live.routing import websocket_urlpatterns
 from apps.patches import links
 from apps.patches.models import CoverComment, Patch, PatchComment
-from apps.series import triage_views
+from apps.web.series import list as triage_views
 from apps.webhooks import views as webhook_views
 from tests.factories import make_patch, make_user
 from tests.linked_site import ODD_MSGID, SITE_URL, linked_site

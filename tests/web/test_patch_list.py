@@ -304,7 +304,7 @@ def test_a_page_size_asked_for_is_used_and_kept_in_the_links(client, seven_patch
 
 
 def test_count_stops_at_the_limit(client, project, monkeypatch):
-    from apps.patches.views import list as list_views
+    from apps.web.patches import list as list_views
 
     monkeypatch.setattr(list_views, "COUNT_LIMIT", 4)
     for _ in range(6):
@@ -385,7 +385,7 @@ def test_unknown_project_list_is_404(client, db):
     "msgid", ["<a/b@example.com>", "<x?y#z%20@host>", "<weird <>&\"' id@host>", "<ünï@höst>"]
 )
 def test_row_links_match_the_patch_url(project, msgid):
-    from apps.patches.views.rows import patch_url_builder
+    from apps.web.patches.rows import patch_url_builder
 
     patch = make_patch(project, msgid=msgid)
     assert patch_url_builder()(patch) == reverse("patch-detail", args=["demo", patch.url_msgid])

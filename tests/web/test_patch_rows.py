@@ -1,5 +1,5 @@
-"""The list page builds its rows in Python (rows.row_html); live updates and bulk actions
-render the partial patches/_row.html. Both must give the same bytes."""
+"""The list page builds its rows in Python (fast_rows.row_html); live updates and bulk
+actions render the partial patches/_row.html. Both must give the same bytes."""
 
 from __future__ import annotations
 
@@ -8,16 +8,17 @@ import itertools
 import pytest
 from django.template.loader import render_to_string
 from django.test import RequestFactory
+from django.utils import timezone
 
 from apps.patches.models import Patch, PatchTag
-from apps.patches.views.rows import (
+from apps.projects.models import Person, Tag
+from apps.web.patches.fast_rows import row_html
+from apps.web.patches.rows import (
     RowOptions,
     patch_rows,
     patch_rows_decorate,
     patch_rows_queryset,
-    row_html,
 )
-from apps.projects.models import Person, Tag
 from tests.factories import default_state, make_check, make_patch, make_person, make_series
 
 pytestmark = pytest.mark.django_db
@@ -38,22 +39,30 @@ def test_row_html_is_the_row_partial(project, maintainer):
     )
     unnamed = Person.objects.create(email="nobody@example.org", name="")
     plain = make_patch(project, submitter=unnamed)
+    # No subject, an untitled series, a state that asks for action.
+    nameless = make_patch(
+        project, name="", series=make_series(project, name=""), state=default_state("new")
+    )
     make_check(tricky, maintainer, state="fail")
     tags = list(Tag.objects.order_by("abbrev"))
     PatchTag.objects.create(patch=tricky, tag=tags[0], count=2)
-    ids = [tricky.pk, plain.pk]
+    ids = [tricky.pk, plain.pk, nameless.pk]
     request = RequestFactory().get("/")
-    for selectable, show_ids in itertools.product((False, True), repeat=2):
-        options = RowOptions(tag_columns=tags, show_ids=show_ids, selectable=selectable)
-        light = patch_rows_decorate(patch_rows(ids), options)
+    for selectable, show_ids, tag_columns, tz in itertools.product(
+        (False, True), (False, True), (tags, []), ("UTC", "Asia/Kolkata")
+    ):
+        options = RowOptions(tag_columns=tag_columns, show_ids=show_ids, selectable=selectable)
+        timezone.activate(tz)
+        fast = patch_rows_decorate(patch_rows(ids), options)
         models = patch_rows_decorate(
             list(patch_rows_queryset(Patch.objects.filter(pk__in=ids)).order_by("pk")), options
         )
-        assert [p.pk for p in light] == [p.pk for p in models] == ids
-        for row, model in zip(light, models, strict=True):
+        assert [p.pk for p in fast] == [p.pk for p in models] == ids
+        for row, model in zip(fast, models, strict=True):
             for selected, changed, oob in itertools.product((False, True), repeat=3):
                 flags = {"selected": selected, "changed": changed, "oob": oob}
                 expected = render_to_string(
                     "patches/_row.html", {"patch": model, "opts": options, **flags}, request
                 )
-                assert row_html(row, options, **flags) == expected, (options, flags)
+                assert row_html(row, options, **flags) == expected, (options, flags, tz)
+    timezone.deactivate()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from apps.patches.views.detail import patch_url
+from apps.web.patches.detail import patch_url
 from tests.factories import make_patch, make_person, make_series
 
 pytestmark = pytest.mark.django_db

@@ -14,11 +14,20 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.forms import MAX_ITEMS_PER_PAGE
 from apps.accounts.models import User
+from apps.live.pages import (
+    NEW_PATCH_CATEGORIES,
+    ROW_CATEGORIES,
+    LivePage,
+    PageKind,
+)
+from apps.live.publish import PATCH_UPDATED, project_group
+from apps.live.render import Viewer, row_op, viewer_request
 from apps.patches.models import Bundle, Patch
 from apps.patches.services import (
     bundle_add_patches,
@@ -27,24 +36,25 @@ from apps.patches.services import (
     patch_check_can_edit,
     patch_update,
 )
-from apps.patches.views.filters import (
+from apps.projects.models import Person, Project, State
+from apps.projects.params import MAX_INT, is_id, parse_id, parse_int
+from apps.projects.selectors import user_is_maintainer
+from apps.web.patches.fast_rows import row_html
+from apps.web.patches.filters import (
     ARCHIVE_CHOICES,
     NOBODY,
     SORT_FIELDS,
     apply_filters,
     parse_filters,
 )
-from apps.patches.views.rows import (
+from apps.web.patches.rows import (
     items_per_page,
     patch_rows,
     patch_rows_decorate,
+    patch_rows_html,
     render_patch_rows,
-    row_html,
     row_options,
 )
-from apps.projects.models import Person, Project, State
-from apps.projects.params import MAX_INT, is_id, parse_id, parse_int
-from apps.projects.selectors import user_is_maintainer
 
 # Past this many matches the list says "more than N" instead of counting every row.
 COUNT_LIMIT = 10_000
@@ -187,8 +197,9 @@ def list_context(
             return plain_querystring(**kw) + f"&per_page={per_page}"
 
     patch_rows_decorate(page.items, options)
+    tz = timezone.get_current_timezone()
     for patch in page.items:
-        patch.row_html = row_html(patch, options)
+        patch.row_html = row_html(patch, options, tz=tz)
     links = [
         {"number": n, "url": "?" + querystring(page=n) if n else "", "current": n == page.number}
         for n in page.window()
@@ -472,3 +483,70 @@ def _bulk_response(
 def patch_list_bulk(request: HttpRequest, linkname: str) -> HttpResponse:
     project = get_object_or_404(Project, linkname=linkname)
     return bulk_action(request, project)
+
+
+# --- live: the rows events change, rendered as the page renders them ---------------
+
+
+def live_list_open(object_id: int, query: QueryDict, user) -> LivePage | None:
+    """A project's patch list, with the filters of its URL (parsed as patch_list does)."""
+    project = Project.objects.filter(pk=object_id).only("id", "use_tags").first()
+    if project is None:
+        return None
+    return LivePage(
+        filters=parse_filters(query, list(State.objects.order_by("ordering"))),
+        use_tags=project.use_tags,
+        kind="list",
+        project_id=project.pk,
+        object_id=project.pk,
+        groups=[project_group(project.pk)],
+        regions=["patch-list-results"],
+        query=query,
+    )
+
+
+def live_list_ops(
+    page: LivePage, viewer: Viewer, refs: list[dict], refresh_patches: list[int] | None = None
+) -> list[dict]:
+    """Rows to insert or swap on a patch list for these events (and rows to refresh)."""
+    # Per patch: "new" (a row to add), "late" (a row to add only where it cannot be
+    # mistaken for news: see live/catchup.LATE_COMMIT_SECONDS), "" (a row to update).
+    new: dict[int, str] = {}
+    for ref in refs:
+        if ref.get("patch_id"):
+            pid = ref["patch_id"]
+            if ref["category"] not in NEW_PATCH_CATEGORIES:
+                new.setdefault(pid, "")
+            elif new.get(pid) != "new":
+                new[pid] = "late" if ref.get("late") else "new"
+    for pid in refresh_patches or ():
+        new.setdefault(pid, "")
+    if not new:
+        return []
+    in_project = Patch.objects.filter(project_id=page.project_id, pk__in=list(new))
+    matching = set(apply_filters(in_project, page.filters).order_by().values_list("pk", flat=True))
+    request = viewer_request(viewer, f"/live/list/{page.project_id}/")
+    html = patch_rows_html(request, list(new), use_tags=page.use_tags, project_id=page.project_id)
+    in_view = page.filters.order == "-date" and page.query.get("page", "1") in ("", "1")
+    ops = []
+    for pid, is_new in new.items():
+        if pid not in html:
+            continue
+        op = row_op(f"patch-row-{pid}", "patch-list-body", is_new, pid in matching, in_view)
+        if op is not None:
+            ops.append({**op, "html": html[pid]})
+    return ops
+
+
+LIVE_LIST = PageKind(
+    name="list",
+    region="patch-list-results",
+    open=live_list_open,
+    ops=live_list_ops,
+    events=lambda page: Q(project_id=page.project_id, category__in=ROW_CATEGORIES),
+    wants=lambda page, message: (
+        message.get("category") in ROW_CATEGORIES or message.get("category") == PATCH_UPDATED
+    ),
+    # What a list's websocket needs of its URL: the filters (search), sort and page.
+    params=("state", "submitter", "delegate", "q", "archive", "series", "order", "page"),
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from apps.patches import downloads
+from apps.web.downloads import views as downloads
 
 urlpatterns = [
     path(

@@ -22,8 +22,8 @@ import logging
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from apps.events.publish import event_broadcast_logged
 from apps.events.selectors import event_latest_id, events_after
+from apps.live.publish import event_broadcast_logged
 
 log = logging.getLogger(__name__)
 

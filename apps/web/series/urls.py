@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from django.urls import path
 
-from apps.series import thread_views, triage_views, views
-from apps.series.rangediff import views as rangediff_views
+from apps.web.series import detail as views
+from apps.web.series import list as triage_views
+from apps.web.series import rangediff as rangediff_views
+from apps.web.series import thread as thread_views
 
 urlpatterns = [
     path("series/<int:series_id>/", views.series_detail, name="series-detail"),

@@ -31,12 +31,12 @@ from apps.patches.services import (
     patch_check_can_edit,
     patch_update,
 )
-from apps.patches.views.diff import render_diff
-from apps.patches.views.rows import patch_url_builder
 from apps.projects.models import State
 from apps.projects.selectors import user_is_maintainer
 from apps.series.models import Series
 from apps.series.selectors import series_newer_revision
+from apps.web.patches.diff import render_diff
+from apps.web.patches.rows import patch_url_builder
 
 
 def _bracketed(msgid: str) -> str:
@@ -228,6 +228,24 @@ def series_nav_context(patch: Patch) -> dict:
     return context
 
 
+def patch_checks(patch: Patch) -> list:
+    """The checks box: the latest check per context and user (for the page and live)."""
+    return checks_latest(patch.checks.select_related("user"))
+
+
+def patch_related(patch: Patch) -> list[Patch]:
+    """The other patches of the patch's relation (for the page and live)."""
+    if not patch.related_id:
+        return []
+    return list(
+        Patch.objects.filter(related_id=patch.related_id)
+        .exclude(pk=patch.pk)
+        .select_related("project", "state")
+        .only("id", "msgid", "name", "project__linkname", "project__name", "state__name")
+        .order_by("date", "id")
+    )
+
+
 def _render_patch(request: HttpRequest, patch: Patch, triage_form=None, status=200):
     user = request.user
     project = patch.project
@@ -236,16 +254,8 @@ def _render_patch(request: HttpRequest, patch: Patch, triage_form=None, status=2
     comments = list(patch.comments.select_related("submitter").order_by("date", "id"))
     for comment in comments:
         comment.can_edit = _comment_editable(user, is_maintainer, comment, patch)
-    checks = checks_latest(patch.checks.select_related("user"))
-    related = []
-    if patch.related_id:
-        related = list(
-            Patch.objects.filter(related_id=patch.related_id)
-            .exclude(pk=patch.pk)
-            .select_related("project", "state")
-            .only("id", "msgid", "name", "project__linkname", "project__name", "state__name")
-            .order_by("date", "id")
-        )
+    checks = patch_checks(patch)
+    related = patch_related(patch)
     diff_files, diff_truncated = render_diff(patch.diff)
     context = {
         "project": project,

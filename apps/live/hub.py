@@ -17,7 +17,7 @@ from typing import Protocol
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
-from apps.events.live import follow
+from apps.live import follow
 
 log = logging.getLogger(__name__)
 

@@ -1,15 +1,15 @@
 """Patch, cover, comment, bundle and to-do pages.
 
 Message-IDs may contain '/', so submission pages take the rest of the path; the
-download routes (…/mbox/, …/raw/) are registered before these in download_urls.
+download routes (…/mbox/, …/raw/) are registered before these in apps/web/downloads/urls.py.
 """
 
 from __future__ import annotations
 
 from django.urls import path
 
-from apps.patches.views import bundles, detail, todo
-from apps.patches.views import list as patch_list
+from apps.web.patches import bundles, detail, todo
+from apps.web.patches import list as patch_list
 
 urlpatterns = [
     path("project/<slug:linkname>/list/", patch_list.patch_list, name="patch-list"),

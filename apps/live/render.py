@@ -10,8 +10,9 @@ Operations (applied by static/js/live.js, each one idempotent):
       swap the element if present, else insert it ("pending": behind the
       "N new" bar, for lists where it cannot be placed in view)
 
-Fragments are rendered from the current database state with the page's own
-partial templates and the viewer's permissions, so applying an old event again
+Fragments are rendered by the page's own module (registered with
+pages.live_page_kind_register), from the current database state with the page's own
+context code, partial templates and the viewer's permissions, so applying an old event again
 shows the same thing as applying it once.
 """
 
@@ -25,11 +26,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django_htmx.middleware import HtmxDetails
 
-from apps.events.live.pages import NEW_PATCH_CATEGORIES, LivePage
+from apps.live.pages import LivePage, live_page_kind
 
 _CSRF_SECRET = re.compile(r"^[a-zA-Z0-9]{32}$")
 
@@ -51,8 +53,6 @@ class Viewer:
 
 
 def viewer_from_scope(scope: dict) -> Viewer:
-    from django.conf import settings
-
     headers = dict(scope.get("headers") or [])
     host = headers.get(b"host", b"localhost").decode("latin1")
     secret = (scope.get("cookies") or {}).get(settings.CSRF_COOKIE_NAME, "")
@@ -76,70 +76,7 @@ def viewer_request(viewer: Viewer, path: str = "/") -> HttpRequest:
     return request
 
 
-# --- patch lists ----------------------------------------------------------------
-
-
-def render_rows(
-    request: HttpRequest, patch_ids: list[int], use_tags: bool, *, project_id: int | None = None
-) -> dict[int, str]:
-    """Each row's HTML, by patch id, with the list's own partial and row options."""
-    from django.template.loader import render_to_string
-
-    from apps.patches.models import Patch
-    from apps.patches.views.rows import patch_rows_decorate, patch_rows_queryset, row_options
-
-    qs = Patch.objects.filter(pk__in=patch_ids)
-    if project_id is not None:
-        qs = qs.filter(project_id=project_id)
-    patches = list(patch_rows_queryset(qs))
-    if not patches:
-        return {}
-    options = row_options(request, use_tags=use_tags)
-    patch_rows_decorate(patches, options)
-    return {
-        patch.pk: render_to_string(
-            "patches/_row.html",
-            {"patch": patch, "opts": options, "selected": False, "oob": False, "changed": True},
-            request=request,
-        )
-        for patch in patches
-    }
-
-
-def list_ops(
-    page: LivePage, viewer: Viewer, refs: list[dict], refresh_patches: list[int] | None = None
-) -> list[dict]:
-    """Rows to insert or swap on a patch list for these events (and rows to refresh)."""
-    from apps.patches.models import Patch
-    from apps.patches.views.filters import apply_filters
-
-    # Per patch: "new" (a row to add), "late" (a row to add only where it cannot be
-    # mistaken for news: see catchup.LATE_COMMIT_SECONDS), "" (a row to update).
-    new: dict[int, str] = {}
-    for ref in refs:
-        if ref.get("patch_id"):
-            pid = ref["patch_id"]
-            if ref["category"] not in NEW_PATCH_CATEGORIES:
-                new.setdefault(pid, "")
-            elif new.get(pid) != "new":
-                new[pid] = "late" if ref.get("late") else "new"
-    for pid in refresh_patches or ():
-        new.setdefault(pid, "")
-    if not new:
-        return []
-    in_project = Patch.objects.filter(project_id=page.project_id, pk__in=list(new))
-    matching = set(apply_filters(in_project, page.filters).order_by().values_list("pk", flat=True))
-    request = viewer_request(viewer, f"/live/list/{page.project_id}/")
-    html = render_rows(request, list(new), page.use_tags, project_id=page.project_id)
-    in_view = page.filters.order == "-date" and page.query.get("page", "1") in ("", "1")
-    ops = []
-    for pid, is_new in new.items():
-        if pid not in html:
-            continue
-        op = row_op(f"patch-row-{pid}", "patch-list-body", is_new, pid in matching, in_view)
-        if op is not None:
-            ops.append({**op, "html": html[pid]})
-    return ops
+# --- lists ---------------------------------------------------------------------
 
 
 def row_op(row_id: str, body_id: str, is_new: str, matches: bool, in_view: bool) -> dict | None:
@@ -167,19 +104,12 @@ def row_op(row_id: str, body_id: str, is_new: str, matches: bool, in_view: bool)
 def page_ops(
     page: LivePage, viewer: Viewer, refs: list[dict], refresh_patches: list[int] | None = None
 ) -> list[dict]:
-    """The operations that bring this viewer's page up to date with these events."""
-    from apps.events.live.fragments import patch_page_ops, series_list_ops, series_page_ops
-
-    if page.kind == "list":
-        return list_ops(page, viewer, refs, refresh_patches)
-    if page.kind == "patch":
-        return patch_page_ops(page, viewer, refs, refresh=refresh_patches is not None)
-    if page.kind == "series":
-        return series_page_ops(page, viewer, refs, refresh_patches=refresh_patches)
-    if page.kind == "serieslist":
-        # A series list's rows are series: the ids a resuming page sends are theirs.
-        return series_list_ops(page, viewer, refs, refresh_series=refresh_patches)
-    return []
+    """The operations that bring this viewer's page up to date with these events
+    (rendered by the page's own module: see pages.PageKind.ops)."""
+    kind = live_page_kind(page.kind)
+    if kind is None:
+        return []
+    return kind.ops(page, viewer, refs, refresh_patches)
 
 
 def ops_for_batch(

@@ -9,20 +9,19 @@ from __future__ import annotations
 
 from django.db.models.signals import post_save
 
+from apps.live.publish import patch_updated_publish_on_commit
+from apps.patches.models import Patch
+
 LIVE_FIELDS = frozenset({"archived", "commit_ref", "pull_url"})
 
 
 def patch_saved(sender, instance, created: bool, update_fields=None, **kwargs) -> None:
     if created or not update_fields or not (LIVE_FIELDS & set(update_fields)):
         return
-    from apps.events.publish import patch_updated_publish_on_commit
-
     patch_updated_publish_on_commit(
         patch_id=instance.pk, project_id=instance.project_id, series_id=instance.series_id
     )
 
 
 def connect() -> None:
-    from apps.patches.models import Patch
-
     post_save.connect(patch_saved, sender=Patch, dispatch_uid="live-patch-saved")

@@ -8,22 +8,10 @@ from django import template
 from django.template.loader import render_to_string
 
 from apps.events.selectors import event_latest_id
+from apps.live.pages import live_page_kind
 from apps.patches.models import PatchTag
 
 register = template.Library()
-
-# Regions fetched again when a page missed too much to replay (see pages.py).
-REGIONS = {
-    "list": "patch-list-results",
-    "patch": "main",
-    "series": "main",
-    "serieslist": "series-list-results",
-}
-# What a list's websocket needs of its URL: the filters (search), sort and page.
-PARAMS = {
-    "list": ("state", "submitter", "delegate", "q", "archive", "series", "order", "page"),
-    "serieslist": ("q", "page"),
-}
 
 
 def live_cursor() -> int:
@@ -33,22 +21,23 @@ def live_cursor() -> int:
 
 @register.simple_tag(takes_context=True)
 def live_socket(context, kind: str, object_id: int) -> str:
-    if kind not in REGIONS:
+    page_kind = live_page_kind(kind)
+    if page_kind is None:
         raise template.TemplateSyntaxError(f"live_socket: unknown page kind {kind!r}")
     url = f"/ws/{kind}/{int(object_id)}/"
     request = context.get("request")
-    if kind in PARAMS and request is not None:
-        params = [(k, v) for k in PARAMS[kind] for v in request.GET.getlist(k)]
+    if page_kind.params and request is not None:
+        params = [(k, v) for k in page_kind.params for v in request.GET.getlist(k)]
         if params:
             url += "?" + urlencode(params)
     # A page may read the cursor with its own data (one query less): "live_cursor".
     cursor = context.get("live_cursor")
     return render_to_string(
-        "events/_live_socket.html",
+        "live/_live_socket.html",
         {
             "url": url,
             "cursor": live_cursor() if cursor is None else cursor,
-            "region": REGIONS[kind],
+            "region": page_kind.region,
             "kind": kind,
         },
     )

@@ -8,8 +8,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Max, Q
 
-from apps.events.live.pages import LivePage
 from apps.events.models import Event
+from apps.live.pages import LivePage
 
 # Past this many missed events a page re-renders its regions instead of replaying.
 CATCHUP_LIMIT = 200

@@ -23,6 +23,8 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 from apps.events.models import Event
+from apps.patches.models import Cover, Patch
+from apps.series.models import Series
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +46,15 @@ def series_group(series_id: int) -> str:
     return f"series-{series_id}"
 
 
+def events_publish_on_commit(events: list[Event]) -> None:
+    """Listener of apps.events (registered by LiveConfig.ready): broadcast these events once
+    their transaction has committed."""
+    for event in events:
+        event_publish_on_commit(event)
+
+
 def event_publish_on_commit(event: Event) -> None:
     """Schedule the event's broadcast for when its transaction has committed."""
-    from apps.patches.models import Cover
-
     # Else event_groups looks the series up after commit.
     series_id = event.series_id
     if series_id is None and event.patch_id and Event.patch.is_cached(event):
@@ -83,9 +90,6 @@ def event_groups(
     relation_ids: Iterable[int] = (),
 ) -> list[str]:
     """The groups whose pages show this change (reads the relations' current members)."""
-    from apps.patches.models import Patch
-    from apps.series.models import Series
-
     groups = [project_group(project_id)]
     patch_ids = {patch_id} if patch_id else set()
     relation_ids = list(relation_ids)

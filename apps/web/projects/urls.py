@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.projects import views
+from apps.web.projects import views
 
 urlpatterns = [
     path("", views.project_list, name="project-list"),

@@ -35,8 +35,8 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from apps.events.live import catchup, pages, render
-from apps.events.live.hub import hub
+from apps.live import catchup, pages, render
+from apps.live.hub import hub
 
 log = logging.getLogger(__name__)
 

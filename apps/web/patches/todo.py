@@ -8,8 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from apps.patches.models import Patch
-from apps.patches.views.list import list_context
 from apps.projects.models import Project, State
+from apps.web.patches.list import list_context
 
 
 def _todo_patches(user, states: list[State]):
