@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -9,8 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.patches.search import SearchError
+from apps.patches.search import SearchError, search_nobody_notes
 from apps.patches.services import UNSET
+from apps.patches.views.list import paging_params
 from apps.projects.models import Project, State, User
 from apps.series.models import Series
 from apps.series.triage import (
@@ -25,20 +28,32 @@ from apps.series.triage import (
 def series_list(request: HttpRequest, linkname: str) -> HttpResponse:
     project = get_object_or_404(Project, linkname=linkname)
     query = request.GET.get("q", "").strip()
+    # Bad paging parameters get the nearest valid page and a note, as on the patch list.
+    number, per_page, notes = paging_params(request.GET, SERIES_PER_PAGE, noun="series")
     error = ""
     try:
-        qs = series_for_project(project, query)
-        page = Paginator(qs, SERIES_PER_PAGE).get_page(request.GET.get("page"))
+        paginator = Paginator(series_for_project(project, query), per_page)
+        if number > paginator.num_pages:
+            last = paginator.num_pages
+            notes.append(f"There is no page {number}; the last is {last}: showing page {last}.")
+            number = last
+        page = paginator.page(number)
         rows = series_rows(list(page.object_list))
     except SearchError as exc:
         error, page, rows = str(exc), None, []
+    notes += search_nobody_notes(query)
     # Rows rendered live (apps/events/live/fragments.py) get the same row context.
     context = {
         **series_row_context(request.user, project),
         "q": query,
         "error": error,
+        "notes": notes,
         "page": page,
         "rows": rows,
+        # The pages' links keep a page size asked for.
+        "page_query": urlencode(
+            {"q": query, **({"per_page": per_page} if per_page != SERIES_PER_PAGE else {})}
+        ),
     }
     return render(request, "series/list.html", context)
 
