@@ -170,19 +170,44 @@ def _state_q(value: str) -> Q:
     return Q(state_id__in=ids)
 
 
+def _delegate_users(value: str) -> QuerySet[User]:
+    return User.objects.filter(Q(username__iexact=value) | Q(email__iexact=value))
+
+
 def _delegate_q(value: str) -> Q:
     if value.lower() == "none":
         return Q(delegate__isnull=True)
-    users = User.objects.filter(Q(username__iexact=value) | Q(email__iexact=value))
-    return Q(delegate__in=users.values("id"))
+    return Q(delegate__in=_delegate_users(value).values("id"))
+
+
+def _from_people(value: str) -> QuerySet[Person]:
+    if "@" in value:
+        return Person.objects.filter(email__iexact=value.strip("<>"))
+    return Person.objects.filter(Q(name__icontains=value) | Q(email__icontains=value))
 
 
 def _from_q(value: str) -> Q:
-    if "@" in value:
-        people = Person.objects.filter(email__iexact=value.strip("<>"))
-    else:
-        people = Person.objects.filter(Q(name__icontains=value) | Q(email__icontains=value))
-    return Q(submitter__in=people.values("id"))
+    return Q(submitter__in=_from_people(value).values("id"))
+
+
+def search_nobody_notes(query: str) -> list[str]:
+    """For each delegate: or from: term of a query that names nobody, a note saying so
+    (the list is then empty because of a name, not because nothing matched)."""
+    try:
+        terms = parse_query(query) if query.strip() else []
+    except SearchError:
+        return []  # the search itself says what is wrong
+    notes = []
+    for term in terms:
+        if term.negated:
+            continue
+        if term.key == "delegate" and term.value.lower() != "none":
+            if not _delegate_users(term.value).exists():
+                notes.append(f"No user matches the delegate '{term.value}'.")
+        elif term.key == "from":
+            if not _from_people(term.value).exists():
+                notes.append(f"No submitter matches '{term.value}'.")
+    return notes
 
 
 def search_has_register(value: str, condition: Callable[[], Q]) -> None:

@@ -109,13 +109,3 @@ def series_next_revisions(series_ids: set[int]) -> dict[int, list[int]]:
     for previous, pk in rows.values_list("previous_revision_id", "id"):
         found.setdefault(previous, []).append(pk)
     return found
-
-
-def series_newer_revision(series_id: int) -> Series | None:
-    """The highest version among the next revisions of a series (one query), if any."""
-    return (
-        Series.objects.filter(previous_revision_id=series_id)
-        .only("id", "name", "version")
-        .order_by("-version", "-id")
-        .first()
-    )

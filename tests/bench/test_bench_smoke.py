@@ -195,3 +195,36 @@ def test_dataset_and_reads_through_daphne(tmp_path):
     grown = dataset.grow(name, 100)
     assert "long_diff_patch" not in grown
     assert Patch.objects.count() >= 490
+
+
+def test_reads_time_the_patch_page_against_its_10_ms_target():
+    """Issue 18: `./dev bench` reads measure the patch page and say PASS/FAIL at 10 ms."""
+    import datetime as dt
+
+    from bench import reads
+
+    facts = {
+        "project": 1, "new_state": 1, "rest_count": 500, "html_count": 500,
+        "series_count": 100, "last_event": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        "max_event": 900, "patch_ids": [1, 2], "patch_msgids": ["<a@b>", "<c/d@e>"],
+        "search": "word", "long_diff": (3, "<long@x>"), "series_100": 7,
+    }  # fmt: skip
+    endpoints = {e.name: e for e in reads.endpoints(facts)}
+    page = endpoints["HTML patch page"]
+    assert reads.PATCH_PAGE_P50_MS == 10 and page.p50_ms == 10
+    assert [r.path for r in page.requests] == [
+        "/project/linux/patch/a@b/",
+        "/project/linux/patch/c%2Fd@e/",
+    ]
+
+    def timed(p50: float) -> dict:
+        run = {"p50_ms": p50, "p90_ms": p50, "p99_ms": p50, "rps": 100.0, "errors": 0}
+        return {"N:check": {"status": 200, "bytes": 1}, "N:c1": run, "N:c8": run}
+
+    for p50, ok in ((9.5, True), (10.5, False)):
+        page.results = timed(p50)
+        figure = next(
+            f for f in reads.figures([page], {10: {}, 100: {}}, 12_700)
+            if f.name == "HTML patch page: p50 c=1"
+        )  # fmt: skip
+        assert (figure.value, figure.target, figure.ok) == (p50, "<= 10", ok)

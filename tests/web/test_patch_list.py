@@ -160,6 +160,17 @@ def test_an_unknown_delegate_says_so(client, project, maintainer):
         assert "No user matches" not in client.get(LIST, {"delegate": known}).content.decode()
 
 
+def test_an_unknown_delegate_or_submitter_in_the_search_says_so(client, project, maintainer):
+    make_patch(project, delegate=maintainer)
+    response = client.get(LIST, {"q": "delegate:zebedee from:nobody@example.com"})
+    body = response.content.decode()
+    assert "No user matches the delegate &#x27;zebedee&#x27;." in body
+    assert "No submitter matches &#x27;nobody@example.com&#x27;." in body
+    assert names(response) == []
+    body = client.get(LIST, {"q": "delegate:maintainer -from:zebedee"}).content.decode()
+    assert "No user matches" not in body and "No submitter" not in body
+
+
 # --- the search box's own terms take over the matching menus ---------------------------
 
 

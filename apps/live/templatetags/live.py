@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 
 from apps.events.selectors import event_latest_id
 from apps.live.pages import live_page_kind
-from apps.patches.models import PatchTag
+from apps.patches.sql import patch_tags_for_page
 
 register = template.Library()
 
@@ -46,9 +46,4 @@ def live_socket(context, kind: str, object_id: int) -> str:
 @register.simple_tag
 def patch_tag_counts(patch) -> list[dict]:
     """A patch's tags given so far (Acked-by ×2, …), for the facts that update live."""
-    return [
-        {"name": name, "abbrev": abbrev, "count": count}
-        for name, abbrev, count in PatchTag.objects.filter(patch=patch, count__gt=0)
-        .order_by("tag__abbrev")
-        .values_list("tag__name", "tag__abbrev", "count")
-    ]
+    return patch_tags_for_page(patch.pk)

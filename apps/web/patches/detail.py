@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q, Subquery
-from django.db.models.functions import JSONObject
+from django.db.models import Q
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseForbidden,
@@ -21,8 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import User
-from apps.checks.selectors import checks_latest
-from apps.events.models import Event
+from apps.checks.sql import checks_for_page
 from apps.patches.models import Bundle, Cover, CoverComment, Patch, PatchComment
 from apps.patches.services import (
     UNSET,
@@ -31,10 +28,10 @@ from apps.patches.services import (
     patch_check_can_edit,
     patch_update,
 )
+from apps.patches.sql import patch_comments_for_page, patch_for_page, series_patches_for_nav
 from apps.projects.models import State
 from apps.projects.selectors import user_is_maintainer
-from apps.series.models import Series
-from apps.series.selectors import series_newer_revision
+from apps.series.sql import series_for_patch_page
 from apps.web.patches.diff import render_diff
 from apps.web.patches.rows import patch_url_builder
 
@@ -144,33 +141,11 @@ def _patch_triage_post(request: HttpRequest, patch: Patch) -> HttpResponse:
 
 
 def _load_patch(linkname: str, msgid: str) -> Patch:
-    """The patch with what its page shows of its relations, in one query: a query a
-    fact cost about as much as rendering the whole page (see series_nav_context)."""
-    later = Series.objects.filter(previous_revision_id=OuterRef("series_id"))
-    return get_object_or_404(
-        Patch.objects.select_related(
-            "project",
-            "submitter",
-            "delegate",
-            "state",
-            "series",
-            "series__cover",
-            "series__previous_revision",
-        ).annotate(
-            newer_revision_row=Subquery(
-                later.order_by("-version", "-id").values(
-                    row=JSONObject(id="id", name="name", version="version")
-                )[:1]
-            ),
-            has_dependencies=Exists(
-                Series.dependencies.through.objects.filter(from_series_id=OuterRef("series_id"))
-            ),
-            # The live cursor read with the page's data: events up to it are shown.
-            live_cursor=Subquery(Event.objects.order_by("-id").values("id")[:1]),
-        ),
-        project__linkname=linkname,
-        msgid=_bracketed(msgid),
-    )
+    """The patch with its project, people and state (its series: series_nav_context)."""
+    patch = patch_for_page(linkname, _bracketed(msgid))
+    if patch is None:
+        raise Http404("No such patch.")
+    return patch
 
 
 def _comment_editable(user, is_maintainer: bool, comment, submission) -> bool:
@@ -200,12 +175,7 @@ def series_nav_context(patch: Patch) -> dict:
     }
     if not patch.series_id:
         return context
-    series_patches = list(
-        Patch.objects.filter(series_id=patch.series_id)
-        .select_related("project")
-        .only("id", "msgid", "name", "number", "date", "project__linkname")
-        .order_by("number", "date", "id")
-    )
+    series_patches = series_patches_for_nav(patch.series_id, patch.project)
     url_of = patch_url_builder()  # reverse() once, not once a patch of the series
     for p in series_patches:
         p.page_url = url_of(p)
@@ -215,22 +185,18 @@ def series_nav_context(patch: Patch) -> dict:
         if index + 1 < len(series_patches):
             context["next_patch"] = series_patches[index + 1]
     context["series_patches"] = series_patches
-    # Read with the patch by the page (_load_patch); live updates query them here.
-    if getattr(patch, "has_dependencies", True):
-        context["dependencies"] = list(patch.series.dependencies.order_by("id"))
-    if hasattr(patch, "newer_revision_row"):
-        row = patch.newer_revision_row
-        context["newer_revision"] = (
-            SimpleNamespace(pk=row["id"], name=row["name"], version=row["version"]) if row else None
-        )
-    else:
-        context["newer_revision"] = series_newer_revision(patch.series_id)
+    series = series_for_patch_page(patch.series_id)
+    if series is not None:
+        patch.series = series  # with its cover and previous revision, for the template
+        context["newer_revision"] = series.newer_revision
+        if series.has_dependencies:
+            context["dependencies"] = list(series.dependencies.order_by("id"))
     return context
 
 
 def patch_checks(patch: Patch) -> list:
     """The checks box: the latest check per context and user (for the page and live)."""
-    return checks_latest(patch.checks.select_related("user"))
+    return checks_for_page(patch.pk)
 
 
 def patch_related(patch: Patch) -> list[Patch]:
@@ -251,7 +217,7 @@ def _render_patch(request: HttpRequest, patch: Patch, triage_form=None, status=2
     project = patch.project
     is_maintainer = user_is_maintainer(user, project)
     can_edit = is_maintainer or patch_check_can_edit(user, patch)
-    comments = list(patch.comments.select_related("submitter").order_by("date", "id"))
+    comments = patch_comments_for_page(patch.pk)
     for comment in comments:
         comment.can_edit = _comment_editable(user, is_maintainer, comment, patch)
     checks = patch_checks(patch)

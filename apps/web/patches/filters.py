@@ -11,7 +11,7 @@ from django.http import QueryDict
 
 from apps.accounts.models import User
 from apps.patches.models import Patch
-from apps.patches.search import SearchError, parse_query, patch_search
+from apps.patches.search import SearchError, parse_query, patch_search, search_nobody_notes
 from apps.projects.models import Person, State
 from apps.projects.params import is_id, parse_id
 
@@ -138,6 +138,7 @@ def parse_filters(query: QueryDict, all_states: list[State]) -> PatchListFilters
         f.errors.append(f"Can't sort by '{f.order_field}'.")
         f.order = DEFAULT_ORDER
     check_people(f)
+    f.errors += search_nobody_notes(f.q)  # the search's delegate: and from: terms alike
     return f
 
 

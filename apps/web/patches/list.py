@@ -114,9 +114,11 @@ class Page:
         return out
 
 
-def paging_params(query: QueryDict, default_per_page: int) -> tuple[int, int, list[str]]:
+def paging_params(
+    query: QueryDict, default_per_page: int, noun: str = "patches"
+) -> tuple[int, int, list[str]]:
     """The page number and page size a list URL asks for, the nearest valid ones where it
-    asks for something impossible, and a note saying so for each."""
+    asks for something impossible, and a note saying so for each (of the list's `noun`)."""
     notes = []
     per_page = default_per_page
     raw = query.get("per_page", "").strip()
@@ -126,7 +128,7 @@ def paging_params(query: QueryDict, default_per_page: int) -> tuple[int, int, li
             per_page = size
         else:
             notes.append(
-                f"'{raw}' is not a number of patches a page can show (1 to "
+                f"'{raw}' is not a number of {noun} a page can show (1 to "
                 f"{MAX_ITEMS_PER_PAGE}): showing {per_page} a page."
             )
     number = 1

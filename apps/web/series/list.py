@@ -3,6 +3,8 @@ apps/series/triage.py)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -24,7 +26,7 @@ from apps.live.pages import (
 from apps.live.publish import PATCH_UPDATED, project_group
 from apps.live.render import Viewer, row_op, viewer_request
 from apps.patches.models import Patch
-from apps.patches.search import SearchError
+from apps.patches.search import SearchError, search_nobody_notes
 from apps.patches.services import UNSET
 from apps.projects.models import Project, State
 from apps.series.models import Series
@@ -37,6 +39,7 @@ from apps.series.triage import (
     series_rows,
     series_rows_of,
 )
+from apps.web.patches.list import paging_params
 
 # Cover events carry no series: the series list finds it by the cover.
 CARRIED_BY_COVER = frozenset({Event.COVER_CREATED, Event.COVER_COMMENT_CREATED})
@@ -45,21 +48,33 @@ CARRIED_BY_COVER = frozenset({Event.COVER_CREATED, Event.COVER_COMMENT_CREATED})
 def series_list(request: HttpRequest, linkname: str) -> HttpResponse:
     project = get_object_or_404(Project, linkname=linkname)
     query = request.GET.get("q", "").strip()
+    # Bad paging parameters get the nearest valid page and a note, as on the patch list.
+    number, per_page, notes = paging_params(request.GET, SERIES_PER_PAGE, noun="series")
     error = ""
     try:
-        qs = series_for_project(project, query)
-        page = Paginator(qs, SERIES_PER_PAGE).get_page(request.GET.get("page"))
+        paginator = Paginator(series_for_project(project, query), per_page)
+        if number > paginator.num_pages:
+            last = paginator.num_pages
+            notes.append(f"There is no page {number}; the last is {last}: showing page {last}.")
+            number = last
+        page = paginator.page(number)
         shown = list(page.object_list)
         rows = series_rows(shown, checks=check_state_worst_by_series(s.pk for s in shown))
     except SearchError as exc:
         error, page, rows = str(exc), None, []
+    notes += search_nobody_notes(query)
     # Rows rendered live (live_series_list_ops) get the same row context.
     context = {
         **series_row_context(request.user, project),
         "q": query,
         "error": error,
+        "notes": notes,
         "page": page,
         "rows": rows,
+        # The pages' links keep a page size asked for.
+        "page_query": urlencode(
+            {"q": query, **({"per_page": per_page} if per_page != SERIES_PER_PAGE else {})}
+        ),
     }
     return render(request, "series/list.html", context)
 

@@ -1,0 +1,81 @@
+"""Fast path of a patch page's series box (why, and how it is tested: apps/patches/sql.py)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from django.db.models import Exists, OuterRef, Subquery
+from django.db.models.functions import JSONObject
+
+from apps.patches.models import Cover
+from apps.patches.sql import fast_path, model_rows, select_list
+from apps.series.models import Series
+
+_SERIES = tuple(f.attname for f in Series._meta.concrete_fields)
+_COVER = ("id", "msgid", "project_id", "name")
+_REVISION = ("id", "name", "version")
+
+
+def _newer(row: dict | None) -> SimpleNamespace | None:
+    return SimpleNamespace(pk=row["id"], name=row["name"], version=row["version"]) if row else None
+
+
+def _plain(series_id: int) -> Series | None:
+    later = Series.objects.filter(previous_revision_id=OuterRef("pk"))
+    series = (
+        Series.objects.select_related("cover", "previous_revision")
+        .only(*_SERIES, *(f"cover__{n}" for n in _COVER))
+        .annotate(
+            newer_revision_row=Subquery(
+                later.order_by("-version", "-id").values(
+                    row=JSONObject(id="id", name="name", version="version")
+                )[:1]
+            ),
+            has_dependencies=Exists(
+                Series.dependencies.through.objects.filter(from_series_id=OuterRef("pk"))
+            ),
+        )
+        .filter(pk=series_id)
+        .first()
+    )
+    if series is not None:
+        series.newer_revision = _newer(series.newer_revision_row)
+    return series
+
+
+def series_for_patch_page(series_id: int, *, fast: bool | None = None) -> Series | None:
+    """A series with its cover, previous revision, newest next revision (`newer_revision`)
+    and whether it has dependencies (`has_dependencies`), in one query.
+
+    Not joined to the patch's own query: with it, that query had eight tables and
+    PostgreSQL took 6-12 ms to plan it (docs/benchmarks.md).
+    """
+    if not (fast_path() if fast is None else fast):
+        return _plain(series_id)
+    table = Series._meta.db_table
+    columns = select_list(((Series, _SERIES, "s"), (Cover, _COVER, "c"), (Series, _REVISION, "pr")))
+    sql = (
+        f"SELECT {columns}, nr.id, nr.name, nr.version,"
+        f" EXISTS (SELECT 1 FROM {Series.dependencies.through._meta.db_table} d"
+        "  WHERE d.from_series_id = s.id)"
+        f" FROM {table} s"
+        f" LEFT JOIN {Cover._meta.db_table} c ON c.id = s.cover_id"
+        f" LEFT JOIN {table} pr ON pr.id = s.previous_revision_id"
+        f" LEFT JOIN LATERAL (SELECT n.id, n.name, n.version FROM {table} n"
+        "  WHERE n.previous_revision_id = s.id ORDER BY n.version DESC, n.id DESC LIMIT 1)"
+        " nr ON true"
+        " WHERE s.id = %s"
+    )
+    shapes = [(Series, _SERIES), (Cover, _COVER), (Series, _REVISION)]
+    rows = model_rows(sql, [series_id], shapes)
+    if not rows:
+        return None
+    series, cover, previous, extra = rows[0]
+    series.cover = cover
+    series.previous_revision = previous
+    # The columns after the shapes': the newer revision and the dependencies flag.
+    newer_id, newer_name, newer_version, series.has_dependencies = extra
+    series.newer_revision = _newer(
+        {"id": newer_id, "name": newer_name, "version": newer_version} if newer_id else None
+    )
+    return series

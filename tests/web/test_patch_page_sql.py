@@ -1,0 +1,128 @@
+"""The patch page's SQL fast paths give what the plain Django paths give (apps/*/sql.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from apps.checks.sql import checks_for_page
+from apps.events.models import Event
+from apps.patches.models import PatchTag
+from apps.patches.sql import (
+    patch_comments_for_page,
+    patch_for_page,
+    patch_tags_for_page,
+    series_patches_for_nav,
+)
+from apps.projects.models import Tag
+from apps.series.sql import series_for_patch_page
+from tests.factories import (
+    make_check,
+    make_cover,
+    make_patch,
+    make_patch_comment,
+    make_person,
+    make_series,
+    make_user,
+)
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="the fast paths are PostgreSQL's"),
+]
+
+
+def loaded(obj) -> dict | None:
+    """The fields an instance was read with (deferred ones left out), by attname."""
+    if obj is None:
+        return None
+    return {k: v for k, v in obj.__dict__.items() if not k.startswith("_")}
+
+
+def same(fast, plain) -> None:
+    assert type(fast) is type(plain)
+    assert loaded(fast) == loaded(plain)
+
+
+@pytest.fixture
+def busy(project, maintainer):
+    """Two revisions of a series with a cover and dependency, a patch with all page parts."""
+    base = make_series(project, name="base")
+    v1 = make_series(project, name="v1")
+    cover = make_cover(project, name="the cover")
+    v2 = make_series(project, name="v2", version=2, previous_revision=v1, cover=cover, total=3)
+    v2.dependencies.add(base)
+    make_series(project, name="v3", version=3, previous_revision=v2)
+    make_series(project, name="v4", version=4, previous_revision=v2)  # the newest next one
+    now = timezone.now()
+    patch = make_patch(project, series=v2, number=2, delegate=maintainer, date=now)
+    make_patch(project, series=v2, number=1, date=now - timedelta(minutes=1))
+    make_patch(project, series=v2, number=None, date=now + timedelta(minutes=1))
+    for addressed in (None, True, False):
+        make_patch_comment(patch, addressed=addressed, submitter=make_person(user=make_user()))
+    ci, other = make_user("ci"), make_user("other-ci")
+    make_check(patch, ci, context="build", state="pending", date=now)
+    make_check(patch, ci, context="build", state="fail", description="x", date=now)
+    make_check(patch, other, context="build", target_url="https://ci.example.org/1")
+    for name, count in (("Acked-by", 2), ("Reviewed-by", 0)):  # tags of the migrations
+        PatchTag.objects.create(patch=patch, tag=Tag.objects.get(name=name), count=count)
+    Event.objects.create(category=Event.PATCH_CREATED, project=project, patch=patch)
+    return patch
+
+
+def test_patch_with_its_relations(busy, project):
+    for patch in (busy, make_patch(project)):  # with a delegate and without
+        fast = patch_for_page(project.linkname, patch.msgid, fast=True)
+        plain = patch_for_page(project.linkname, patch.msgid, fast=False)
+        same(fast, plain)
+        for relation in ("project", "submitter", "state", "delegate"):
+            same(getattr(fast, relation), getattr(plain, relation))
+    assert busy.delegate_id and plain.delegate is None
+    assert patch_for_page(project.linkname, "<nope@x>", fast=True) is None
+    assert patch_for_page("elsewhere", busy.msgid, fast=True) is None
+
+
+def test_series_box(busy):
+    for series_id in (busy.series_id, busy.series.previous_revision_id):
+        fast = series_for_patch_page(series_id, fast=True)
+        plain = series_for_patch_page(series_id, fast=False)
+        assert loaded(fast).keys() - {"newer_revision_row"} == loaded(plain).keys() - {
+            "newer_revision_row"
+        }
+        for name in ("id", "name", "version", "total", "cover_id", "previous_revision_id"):
+            assert getattr(fast, name) == getattr(plain, name)
+        assert fast.newer_revision == plain.newer_revision
+        assert fast.has_dependencies == plain.has_dependencies
+        same(fast.cover, plain.cover)
+        assert (fast.previous_revision and fast.previous_revision.pk) == (
+            plain.previous_revision and plain.previous_revision.pk
+        )
+    assert fast.newer_revision.name == "v2"
+    assert series_for_patch_page(busy.series_id, fast=True).newer_revision.name == "v4"
+    assert series_for_patch_page(0, fast=True) is None
+
+
+def test_comments_checks_tags_and_series_patches(busy, project):
+    pairs = [
+        (patch_comments_for_page(busy.pk, fast=True), patch_comments_for_page(busy.pk, fast=False)),
+        (checks_for_page(busy.pk, fast=True), checks_for_page(busy.pk, fast=False)),
+        (
+            series_patches_for_nav(busy.series_id, project, fast=True),
+            series_patches_for_nav(busy.series_id, project, fast=False),
+        ),
+    ]
+    for (fast, plain), expected in zip(pairs, (3, 2, 3), strict=True):  # checks: latest ones
+        assert len(fast) == len(plain) == expected
+        for f, p in zip(fast, plain, strict=True):
+            same(f, p)
+    for f, p in zip(pairs[0][0], pairs[0][1], strict=True):
+        same(f.submitter, p.submitter)
+    for f, p in zip(pairs[1][0], pairs[1][1], strict=True):
+        assert f.user.username == p.user.username
+    assert patch_tags_for_page(busy.pk, fast=True) == patch_tags_for_page(busy.pk, fast=False)
+    assert patch_tags_for_page(busy.pk, fast=True) == [
+        {"name": "Acked-by", "abbrev": Tag.objects.get(name="Acked-by").abbrev, "count": 2}
+    ]
