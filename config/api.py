@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
 from apps.api.routes import routers
@@ -56,19 +56,19 @@ class PatchworkAPI(NinjaAPI):
         return f"{prefix}_{operation.view_func.__name__}"
 
 
-def _handle_api_error(request, exc: ApiError):
+def _handle_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
     return error_response(exc)
 
 
-def _handle_validation_error(request, exc: ValidationError):
+def _handle_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return json_response(validation_errors(exc), status=400)
 
 
-def _handle_permission_denied(request, exc: PermissionDenied):
+def _handle_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     return json_response({"detail": str(exc) or NO_PERMISSION}, status=403)
 
 
-def _handle_not_found(request, exc: Exception):
+def _handle_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
     return json_response({"detail": "Not found."}, status=404)
 
 
@@ -96,11 +96,13 @@ def build_api(version: str, *, versioned: bool = True) -> NinjaAPI:
         urls_namespace=f"api-{version}" if versioned else "api",
     )
     api.add_decorator(_with_version(ApiVersion(version, versioned)), mode="view")
-    api.add_exception_handler(ApiError, _handle_api_error)
-    api.add_exception_handler(ValidationError, _handle_validation_error)
-    api.add_exception_handler(PermissionDenied, _handle_permission_denied)
-    api.add_exception_handler(Http404, _handle_not_found)
-    api.add_exception_handler(ObjectDoesNotExist, _handle_not_found)
+    # ninja types a handler's second argument as "the exception or its class" (ExcHandler);
+    # it always passes the instance, which is all these handlers take.
+    api.add_exception_handler(ApiError, _handle_api_error)  # type: ignore[arg-type]
+    api.add_exception_handler(ValidationError, _handle_validation_error)  # type: ignore[arg-type]
+    api.add_exception_handler(PermissionDenied, _handle_permission_denied)  # type: ignore[arg-type]
+    api.add_exception_handler(Http404, _handle_not_found)  # type: ignore[arg-type]
+    api.add_exception_handler(ObjectDoesNotExist, _handle_not_found)  # type: ignore[arg-type]
     for prefix, router in routers(version):
         api.add_router(prefix, router)
     if version == LATEST:

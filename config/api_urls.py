@@ -11,7 +11,7 @@ from __future__ import annotations
 from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.urls import include, path, re_path
-from django.urls.resolvers import URLPattern
+from django.urls.resolvers import URLPattern, URLResolver
 
 from apps.api.support import json_response
 from config.api import build_apis
@@ -43,7 +43,7 @@ def _guard(view):
     return guarded
 
 
-def _with_and_without_slash(patterns: list) -> list:
+def _with_and_without_slash(patterns: list[URLPattern | URLResolver]) -> list[URLPattern]:
     result = []
     for pattern in patterns:
         assert isinstance(pattern, URLPattern), pattern
@@ -61,17 +61,17 @@ def _not_found(request, *args, **kwargs):
     return json_response({"detail": "Not found."}, status=404)
 
 
-def _build_urlpatterns() -> list:
+def _build_urlpatterns() -> list[URLPattern | URLResolver]:
     # A function, not module-level code: include() would read a module-level app_name.
-    result = []
+    result: list[URLPattern | URLResolver] = []
     for prefix, api in build_apis().items():
         patterns, ninja_app, namespace = api.urls
-        patterns = _with_and_without_slash(patterns)
+        routes = _with_and_without_slash(patterns)
         if prefix:
             # /api/1.2 (no slash) is that version's index.
-            root = next(p for p in patterns if str(p.pattern) == "")
+            root = next(p for p in routes if str(p.pattern) == "")
             result.append(path(prefix.rstrip("/"), root.callback))
-        result.append(path(prefix, include((patterns, ninja_app), namespace=namespace)))
+        result.append(path(prefix, include((routes, ninja_app), namespace=namespace)))
     result.append(re_path(r"^.*$", _guard(_not_found)))
     return result
 

@@ -7,7 +7,7 @@ from apps.accounts.services import api_token_regenerate
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    fieldsets = DjangoUserAdmin.fieldsets + (
+    fieldsets = tuple(DjangoUserAdmin.fieldsets or ()) + (
         ("Patchwork settings", {"fields": ("items_per_page", "show_ids", "send_email")}),
     )
     actions = ["generate_api_token"]

@@ -101,10 +101,14 @@ def email_confirmation_confirm(*, confirmation: EmailConfirmation) -> EmailConfi
         raise ConfirmationInvalid("used")
     confirmation.active = False
     if confirmation.type == EmailConfirmation.REGISTRATION:
-        user_activate(user=confirmation.user)
-        _address_confirmed(user=confirmation.user, email=confirmation.email)
+        user = confirmation.user
+        assert user is not None  # a registration is created with its user
+        user_activate(user=user)
+        _address_confirmed(user=user, email=confirmation.email)
     elif confirmation.type == EmailConfirmation.USERPERSON:
-        _address_confirmed(user=confirmation.user, email=confirmation.email)
+        user = confirmation.user
+        assert user is not None  # email_confirmation_request refuses a link without a user
+        _address_confirmed(user=user, email=confirmation.email)
     elif confirmation.type == EmailConfirmation.OPTOUT:
         email_optout_add(email=confirmation.email)
     elif confirmation.type == EmailConfirmation.OPTIN:

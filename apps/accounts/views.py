@@ -24,9 +24,16 @@ from apps.accounts.forms import (
     RegistrationForm,
     UserSettingsForm,
 )
-from apps.accounts.models import APIToken, EmailConfirmation
+from apps.accounts.models import APIToken, EmailConfirmation, User
 
 MAIL_THROTTLED = "Too many confirmation mails were asked for recently. Try again in an hour."
+
+
+def _signed_in(request: HttpRequest) -> User:
+    """The user of a request that @login_required let through."""
+    user = request.user
+    assert user.is_authenticated, "only for views behind @login_required"
+    return user
 
 
 class LoginView(auth_views.LoginView):
@@ -119,11 +126,13 @@ def confirm(request: HttpRequest) -> HttpResponse:
 
 def _registration_password_error(request: HttpRequest, confirmation: EmailConfirmation) -> str:
     """Why the password given to activate this registration is refused ("" if it is right)."""
+    user = confirmation.user
+    assert user is not None  # a registration is created with its user
     address = throttle.client_address(request)
-    account = throttle.account_key(confirmation.user.username)
+    account = throttle.account_key(user.username)
     if throttle.login_blocked(account, address):
         return "Too many wrong passwords. Wait a few minutes and try again."
-    if not confirmation.user.check_password(request.POST.get("password", "")):
+    if not user.check_password(request.POST.get("password", "")):
         throttle.login_failed(account, address)
         return (
             "That is not the password this account was registered with. If you did not "
@@ -153,7 +162,7 @@ def _render_profile(
     token_key: str | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    user = request.user
+    user = _signed_in(request)
     context = {
         "settings_form": settings_form or UserSettingsForm.for_user(user),
         "link_form": link_form or LinkEmailForm(user=user),
@@ -175,10 +184,11 @@ def profile(request: HttpRequest) -> HttpResponse:
     """The profile page; POST saves the settings form."""
     if request.method != "POST":
         return _render_profile(request)
-    form = UserSettingsForm.for_user(request.user, request.POST)
+    user = _signed_in(request)
+    form = UserSettingsForm.for_user(user, request.POST)
     if not form.is_valid():
         return _render_profile(request, settings_form=form, status=400)
-    services.user_settings_update(user=request.user, **form.cleaned_data)
+    services.user_settings_update(user=user, **form.cleaned_data)
     messages.success(request, "Your settings were saved.")
     return redirect("user-profile")
 
@@ -187,7 +197,8 @@ def profile(request: HttpRequest) -> HttpResponse:
 @require_POST
 def user_link(request: HttpRequest) -> HttpResponse:
     """Ask to add an address to the account: mails it a confirmation link."""
-    form = LinkEmailForm(request.POST, user=request.user)
+    user = _signed_in(request)
+    form = LinkEmailForm(request.POST, user=user)
     if not form.is_valid():
         return _render_profile(request, link_form=form, status=400)
     email = form.cleaned_data["email"]
@@ -196,7 +207,7 @@ def user_link(request: HttpRequest) -> HttpResponse:
         return _render_profile(request, link_form=form, status=429)
     with transaction.atomic():
         confirmation = services.email_confirmation_request(
-            type=EmailConfirmation.USERPERSON, email=email, user=request.user
+            type=EmailConfirmation.USERPERSON, email=email, user=user
         )
         confirmation_mail_send(request=request, confirmation=confirmation)
     return render(request, "accounts/mail_sent.html", {"confirmation": confirmation})
@@ -206,8 +217,9 @@ def user_link(request: HttpRequest) -> HttpResponse:
 @require_POST
 def user_unlink(request: HttpRequest, person_id: int) -> HttpResponse:
     """Detach a linked address (never the account's primary one)."""
-    person = get_object_or_404(request.user.people, pk=person_id)
-    if person.email.lower() == request.user.email.lower():
+    user = _signed_in(request)
+    person = get_object_or_404(user.people, pk=person_id)
+    if person.email.lower() == user.email.lower():
         messages.error(request, f"{person.email} is your primary address and stays linked.")
         return redirect("user-profile")
     services.person_unlink(person=person)
@@ -220,7 +232,7 @@ def user_unlink(request: HttpRequest, person_id: int) -> HttpResponse:
 @require_POST
 def user_token(request: HttpRequest) -> HttpResponse:
     """Generate (or replace) the API token and show its key this once."""
-    key = services.api_token_regenerate(user=request.user)
+    key = services.api_token_regenerate(user=_signed_in(request))
     return _render_profile(request, token_key=key)
 
 

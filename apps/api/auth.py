@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from django.contrib.auth import authenticate as django_authenticate
 from django.contrib.auth.models import AnonymousUser
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 
@@ -71,15 +71,23 @@ def _basic_user(request: HttpRequest, credentials: str):
     return user
 
 
-def _check_csrf(request: HttpRequest) -> None:
-    def _reject(req, reason):
+class _ApiCsrf(CsrfViewMiddleware):
+    def _reject(self, request: HttpRequest, reason: str) -> HttpResponseForbidden:
+        # Report the reason as an API error, not an HTML page.
         raise _refuse(f"CSRF Failed: {reason}")
 
-    middleware = CsrfViewMiddleware(lambda req: None)
-    middleware._reject = _reject  # report the reason as an API error, not an HTML page
-    request.csrf_processing_done = False
+
+def _no_view(request: HttpRequest) -> HttpResponse:
+    """Stands for the view and the next middleware: the CSRF checks never call them."""
+    raise AssertionError("not called")
+
+
+def _check_csrf(request: HttpRequest) -> None:
+    middleware = _ApiCsrf(_no_view)
+    # Django sets this attribute on the request ad hoc; the stubs do not declare it.
+    request.csrf_processing_done = False  # type: ignore[attr-defined]
     middleware.process_request(request)
-    middleware.process_view(request, lambda req: None, (), {})
+    middleware.process_view(request, _no_view, (), {})
 
 
 def api_authenticate(request: HttpRequest):

@@ -140,8 +140,9 @@ def _delegate_value(value: Any, errors: dict) -> User | None:
 
 def _related_value(data: RequestData, errors: dict) -> list[Patch]:
     raw = [v for v in data.getlist("related") if v != ""]
-    ids = [parse_int(v) for v in raw]
-    if any(pk is None for pk in ids):
+    parsed = [parse_int(v) for v in raw]
+    ids = [pk for pk in parsed if pk is not None]
+    if len(ids) != len(parsed):
         errors["related"] = ["Incorrect type. Expected a list of patch IDs."]
         return []
     found = {p.pk: p for p in Patch.objects.select_related("project").filter(pk__in=ids)}

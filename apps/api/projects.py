@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from ninja import Router
@@ -67,7 +69,8 @@ def project_lookup_or_404(raw: str) -> Project:
 
 
 def _project_changes(data, ctx: ApiContext) -> dict:
-    changes, errors = {}, {}
+    changes: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
     for name, since in PROJECT_WRITABLE.items():
         if name not in data or not ctx.since(since):
             continue
@@ -88,7 +91,8 @@ def _project_changes(data, ctx: ApiContext) -> dict:
 
 
 def _user_changes(data, ctx: ApiContext, user: User) -> dict:
-    changes, errors = {}, {}
+    changes: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
     for name in USER_WRITABLE:
         if name in data:
             value = data.get(name)
@@ -107,6 +111,7 @@ def _user_changes(data, ctx: ApiContext, user: User) -> dict:
                 if name not in settings:
                     continue
                 value = settings[name]
+                parsed: bool | int | None
                 if kind is bool:
                     parsed = parse_bool(value)
                 else:

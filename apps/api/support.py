@@ -132,7 +132,9 @@ def invalid(errors: dict[str, list[str]]) -> ApiError:
     return ApiError(400, errors)
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None):
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> HttpResponse:
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     response = HttpResponse(body, status=status, content_type="application/json")
     for name, value in (headers or {}).items():
@@ -225,7 +227,7 @@ class RequestData:
     def getlist(self, key: str) -> list[Any]:
         if key not in self._values:
             return []
-        if self.form:
+        if isinstance(self._values, QueryDict):  # a form body (form=True)
             return self._values.getlist(key)
         value = self._values[key]
         return value if isinstance(value, list) else [value]
@@ -298,9 +300,10 @@ def id_or_name_q(values: list[str], id_field: str, *name_fields: str) -> Q:
 def int_filter(request: HttpRequest, name: str, ctx: ApiContext) -> list[int]:
     values = filter_values(request, name, ctx)
     numbers = [parse_int(v) for v in values]
-    if any(n is None for n in numbers):
+    whole = [n for n in numbers if n is not None]
+    if len(whole) != len(numbers):
         raise invalid({name: ["Enter a whole number."]})
-    return numbers
+    return whole
 
 
 def bool_filter(request: HttpRequest, name: str, ctx: ApiContext) -> bool | None:

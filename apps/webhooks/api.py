@@ -141,7 +141,7 @@ def delivery_to_dict(delivery: Delivery, ctx: ApiContext, *, detail: bool = Fals
 
 def _projects(values: list[Any]) -> list[Project]:
     wanted = [str(v).strip() for v in values if str(v).strip()]
-    ids = [parse_id(v) for v in wanted if is_id(v)]
+    ids = [pk for v in wanted if (pk := parse_id(v)) is not None]
     names = [v for v in wanted if not is_id(v)]
     found = list(Project.objects.filter(pk__in=ids)) + list(
         Project.objects.filter(linkname__in=names)

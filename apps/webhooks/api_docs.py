@@ -86,7 +86,7 @@ WEBHOOK_WRITE = {
     },
 }
 
-DELIVERY = {
+DELIVERY: dict[str, Any] = {
     "type": "object",
     "title": "Delivery",
     "properties": {

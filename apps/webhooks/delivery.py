@@ -78,6 +78,7 @@ def _event_body(event_id: int) -> str:
             return cached[1]
     # The same serializer and loading as /api/events/ (latest version, absolute URLs).
     event = event_get(event_id)
+    assert event is not None, "a delivery's event is deleted with it"
     payload = event_to_dict(event, base_url=settings.SITE_URL)
     if event.category == Event.SERIES_COMPLETED and event.series_id:
         _add_revision_changes(payload, event.series)
@@ -217,6 +218,7 @@ def _attempt(delivery: Delivery) -> Delivery | None:
         if due is None or (delivery.give_up_at and due > delivery.give_up_at) or not webhook.active:
             result = {"status": Delivery.FAILED, "error": outcome.error}
         else:
+            assert delay is not None  # due is set only from a delay
             near = delay <= COUNTDOWN_MAX
             result = {
                 "status": Delivery.PENDING,

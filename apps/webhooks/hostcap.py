@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 import redis
 from django.conf import settings
+from redis.commands.core import Script
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ class _Local:
 
 _local = _Local()
 _clients: dict[str, redis.Redis] = {}
-_scripts: dict[str, object] = {}
+_scripts: dict[str, Script] = {}
 
 
 def _client() -> redis.Redis | None:
@@ -120,6 +121,13 @@ def _client() -> redis.Redis | None:
     return _clients[url]
 
 
+def _script(name: str) -> Script:
+    """A script registered by _client(); call it only after _client() returned a client."""
+    url = settings.REDIS_URL
+    assert url, "no REDIS_URL: _client() returned None"
+    return _scripts[url + name]
+
+
 def _keys(host: str) -> list[str]:
     return [f"{PREFIX}{host}:slots", f"{PREFIX}{host}:line"]
 
@@ -132,9 +140,9 @@ def slot_take(host: str, delivery_id: int) -> Slot | None:
     if client is None:
         return Slot(host, token) if _local_take(host, token, delivery_id, limit) else None
     try:
-        script = _scripts[settings.REDIS_URL + "take"]
-        args = [token, limit, lease_seconds(), delivery_id, LINE_TTL]
-        taken = script(keys=_keys(host), args=args)  # type: ignore[operator]
+        script = _script("take")
+        args: list[str | int | float] = [token, limit, lease_seconds(), delivery_id, LINE_TTL]
+        taken = script(keys=_keys(host), args=args)
     except redis.RedisError:
         log.warning("host cap unavailable; delivering %s uncapped", delivery_id, exc_info=True)
         return Slot(host, "")
@@ -154,8 +162,8 @@ def slot_give_back(slot: Slot) -> int | None:
     if client is None:
         return _local_give_back(slot)
     try:
-        script = _scripts[settings.REDIS_URL + "give"]
-        handed = script(keys=_keys(slot.host), args=[slot.token, lease_seconds()])  # type: ignore[operator]
+        script = _script("give")
+        handed = script(keys=_keys(slot.host), args=[slot.token, lease_seconds()])
     except redis.RedisError:
         log.warning("host cap unavailable; slot on %s expires by itself", slot.host, exc_info=True)
         return None

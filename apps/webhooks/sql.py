@@ -27,6 +27,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import Field, Model
+from django.db.models.options import Options
 
 from apps.webhooks.models import Delivery, DeliveryAttempt, Webhook
 
@@ -36,6 +38,19 @@ def available() -> bool:
     return connection.vendor == "postgresql"
 
 
+def _field(meta: Options[Any], name: str) -> Field[Any, Any]:
+    """The concrete field `name` (get_field's type also admits reverse relations)."""
+    field = meta.get_field(name)
+    assert isinstance(field, Field)
+    return field
+
+
+def _column(field: Field[Any, Any]) -> str:
+    """The field's column; only non-concrete fields have none."""
+    assert field.column is not None
+    return field.column
+
+
 def log_and_finish(delivery_id: int, attempt: dict[str, Any], updates: dict[str, Any]) -> bool:
     """Log an attempt of the delivery and update the delivery in one statement; False (and
     nothing written) if the delivery no longer exists."""
@@ -43,18 +58,18 @@ def log_and_finish(delivery_id: int, attempt: dict[str, Any], updates: dict[str,
     deliveries, attempts = Delivery._meta, DeliveryAttempt._meta
     sets, set_params = [], []
     for name, value in updates.items():
-        field = deliveries.get_field(name)
-        sets.append(f"{q(field.column)} = %s")
+        field = _field(deliveries, name)
+        sets.append(f"{q(_column(field))} = %s")
         set_params.append(field.get_db_prep_save(value, connection))
     columns, values, value_params = [], [], []
     for name, value in attempt.items():
-        field = attempts.get_field(name)
-        columns.append(q(field.column))
+        field = _field(attempts, name)
+        columns.append(q(_column(field)))
         # INSERT ... SELECT infers no types from the target columns: say them.
         values.append(f"%s::{field.cast_db_type(connection)}")
         value_params.append(field.get_db_prep_save(value, connection))
-    pk = q(deliveries.pk.column)
-    link = q(attempts.get_field("delivery").column)
+    pk = q(_column(deliveries.pk))
+    link = q(_column(_field(attempts, "delivery")))
     sql = (
         f"WITH d AS (UPDATE {q(deliveries.db_table)} SET {', '.join(sets)} "
         f"WHERE {pk} = %s RETURNING {pk}) "
@@ -66,7 +81,7 @@ def log_and_finish(delivery_id: int, attempt: dict[str, Any], updates: dict[str,
         return cursor.rowcount == 1
 
 
-def _columns(model) -> list:
+def _columns(model: type[Model]) -> list[Field[Any, Any]]:
     return list(model._meta.concrete_fields)
 
 
@@ -74,12 +89,12 @@ def delivery_pending(delivery_id: int) -> Delivery | None:
     """The delivery if it is pending, with its webhook loaded."""
     q = connection.ops.quote_name
     deliveries, webhooks = _columns(Delivery), _columns(Webhook)
-    select = [f"d.{q(f.column)}" for f in deliveries] + [f"w.{q(f.column)}" for f in webhooks]
+    select = [f"d.{q(_column(f))}" for f in deliveries] + [f"w.{q(_column(f))}" for f in webhooks]
     sql = (
         f"SELECT {', '.join(select)} FROM {q(Delivery._meta.db_table)} d "
         f"INNER JOIN {q(Webhook._meta.db_table)} w "
-        f"ON w.{q(Webhook._meta.pk.column)} = d.{q(Delivery._meta.get_field('webhook').column)} "
-        f"WHERE d.{q(Delivery._meta.pk.column)} = %s AND d.{q('status')} = %s"
+        f"ON w.{q(_column(Webhook._meta.pk))} = d.{q(_column(_field(Delivery._meta, 'webhook')))} "
+        f"WHERE d.{q(_column(Delivery._meta.pk))} = %s AND d.{q('status')} = %s"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [delivery_id, Delivery.PENDING])
@@ -106,7 +121,7 @@ def claim(seen: Delivery, now: datetime, due_by: datetime) -> bool:
         f"WHERE {q('id')} = %s AND {q('status')} = %s AND {q('next_attempt_at')} <= %s "
         f"AND {q('attempts')} = %s AND {q('give_up_at')} IS NOT DISTINCT FROM %s"
     )
-    params = [Delivery.RUNNING, now, seen.pk, Delivery.PENDING, due_by, seen.attempts]
+    params: list[Any] = [Delivery.RUNNING, now, seen.pk, Delivery.PENDING, due_by, seen.attempts]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, seen.give_up_at])
         return cursor.rowcount == 1

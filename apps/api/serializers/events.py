@@ -41,15 +41,20 @@ def _relation(relation_id: int | None) -> str | None:
 def _payload_value(event: Event, name: str, ctx: ApiContext) -> Any:
     project = event.project
     if name == "patch":
-        return patch_embedded(event.patch, ctx, project=project) if event.patch_id else None
+        patch = event.patch
+        return patch_embedded(patch, ctx, project=project) if patch is not None else None
     if name == "cover":
-        return cover_embedded(event.cover, ctx, project=project) if event.cover_id else None
+        cover = event.cover
+        return cover_embedded(cover, ctx, project=project) if cover is not None else None
     if name == "series":
-        return series_embedded(event.series, ctx) if event.series_id else None
+        series = event.series
+        return series_embedded(series, ctx) if series is not None else None
     if name == "previous_state":
-        return event.previous_state.slug if event.previous_state_id else None
+        state = event.previous_state
+        return state.slug if state is not None else None
     if name == "current_state":
-        return event.current_state.slug if event.current_state_id else None
+        state = event.current_state
+        return state.slug if state is not None else None
     if name == "previous_delegate":
         return user_embedded(event.previous_delegate, ctx)
     if name == "current_delegate":
@@ -59,7 +64,8 @@ def _payload_value(event: Event, name: str, ctx: ApiContext) -> Any:
     if name == "current_relation":
         return _relation(event.current_relation_id)
     if name == "check":
-        return check_embedded(event.created_check, ctx) if event.created_check_id else None
+        check = event.created_check
+        return check_embedded(check, ctx) if check is not None else None
     if name == "comment":
         comment = event.patch_comment if event.patch_comment_id else event.cover_comment
         return comment_embedded(comment, ctx, project=project) if comment else None

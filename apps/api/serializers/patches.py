@@ -87,7 +87,7 @@ def patch_to_dict(
             "submitter": person_embedded(patch.submitter, ctx),
             "delegate": user_embedded(patch.delegate, ctx),
             "mbox": ctx.site_url(links.patch_mbox_path(project.linkname, patch.msgid)),
-            "series": [series_embedded(patch.series, ctx)] if patch.series_id else [],
+            "series": [series_embedded(s, ctx)] if (s := patch.series) is not None else [],
         }
     )
     if ctx.since(WEB_LINKS):

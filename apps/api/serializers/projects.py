@@ -26,6 +26,7 @@ def user_embedded(user: User | None, ctx: ApiContext) -> dict[str, Any] | None:
 def user_to_dict(user: User, ctx: ApiContext, *, detail: bool = False) -> dict[str, Any]:
     """A user; the detail view adds its settings (1.2+), shown to that user only."""
     data = user_embedded(user, ctx)
+    assert data is not None  # None only for no user
     if (
         detail
         and ctx.since(USER_SETTINGS_WRITE)
