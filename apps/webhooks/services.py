@@ -277,14 +277,14 @@ def webhooks_for_events(events: list[Event]) -> dict[int, list[int]]:
     }
 
 
-def deliveries_create_for_events(events: list[Event]) -> list[Delivery]:
+def deliveries_create_for_events(events: list[Event]) -> None:
     """Create the events' deliveries in the current transaction; queue them once it commits
     (the events listener: WebhooksConfig.ready)."""
     if not events:
-        return []
+        return
     targets = webhooks_for_events(events)
     if not any(targets.values()):
-        return []
+        return
     now = timezone.now()
     give_up_at = now + timedelta(seconds=settings.WEBHOOK_RETRY_WINDOW_SECONDS)
     deliveries = Delivery.objects.bulk_create(
@@ -302,7 +302,6 @@ def deliveries_create_for_events(events: list[Event]) -> list[Delivery]:
     )
     ids = [d.pk for d in deliveries]
     transaction.on_commit(lambda: deliveries_enqueue(ids))
-    return deliveries
 
 
 def deliveries_enqueue(delivery_ids: Iterable[int], *, countdown: float | None = None) -> None:
