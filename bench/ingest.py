@@ -94,13 +94,14 @@ def stage_feed(path: Path) -> dict:
     _setup()
     from apps.mail.archive import iter_mbox
     from apps.mail.intake import mail_store
+    from apps.mail.tasks import mail_enqueue_on_commit
     from bench import querycount
 
     querycount.install()
     started = time.perf_counter()
     count = 0
     for raw, _ in iter_mbox(path):
-        mail_store(raw)
+        mail_enqueue_on_commit(mail_store(raw))
         count += 1
     seconds = time.perf_counter() - started
     return {

@@ -282,65 +282,29 @@ def run(
     `hanging` more subscribers hang on every request: their deliveries are neither
     waited for nor timed.
     """
-    from django.db import transaction
-
-    from apps.accounts.models import User
-    from apps.events.models import Event
-    from apps.events.services import event_record
     from apps.patches.models import Patch
     from apps.projects.models import Project
-    from apps.webhooks.models import Delivery, Webhook
+    from apps.webhooks.models import Delivery
 
     project = Project.objects.get(linkname="bench")
-    owner = User.objects.get(username="bench")
     patch = Patch.objects.get(project=project)
-    Webhook.objects.all().delete()
-    timed = {
-        w.pk
-        for w in Webhook.objects.bulk_create(
-            Webhook(owner=owner, url=arrivals.url(receiver_address(n))) for n in range(subscribers)
-        )
-    }
-    Webhook.objects.bulk_create(
-        Webhook(owner=owner, url=arrivals.url(receiver_address(n, hanging=True), HANG_SECONDS))
-        for n in range(hanging)
-    )
+    timed = subscribers_create(arrivals, subscribers=subscribers, hanging=hanging)
     first_delivery = (Delivery.objects.order_by("-id").values_list("id", flat=True).first()) or 0
     committed: dict[int, float] = {}
     expected = len(arrivals.times)
 
     started = time.perf_counter()
     for _ in range(events):
-        holder: dict[str, Event] = {}
-        with transaction.atomic():
-            # Runs first among the commit hooks: before the delivery tasks are queued.
-            transaction.on_commit(
-                lambda h=holder: committed.__setitem__(h["event"].pk, time.perf_counter())
-            )
-            holder["event"] = event_record(
-                category=Event.PATCH_COMPLETED, project=project, patch=patch
-            )
+        committed.update(event_record_timed(project, patch))
         expected += subscribers
         if sequential:
             arrivals.wait_for(expected)
     recorded = time.perf_counter() - started
     arrivals.wait_for(expected)
     finished = max(arrivals.times.values()) if subscribers else time.perf_counter()
-    # Arrived is not finished: let the workers log every attempt before the next scenario.
-    deadline = time.monotonic() + 120
     mine = Delivery.objects.filter(id__gt=first_delivery, webhook_id__in=timed)
-    while mine.exclude(status=Delivery.SUCCEEDED).exists():
-        if time.monotonic() > deadline:
-            raise SystemExit("deliveries did not finish")
-        time.sleep(0.05)
-
-    latencies = []
-    last_arrival: dict[int, float] = {}
-    for message_id, event_id in mine.values_list("message_id", "event_id"):
-        arrived = arrivals.times[message_id]
-        latencies.append((arrived - committed[event_id]) * 1000)
-        last_arrival[event_id] = max(arrived, last_arrival.get(event_id, 0.0))
-    to_last = [(t - committed[e]) * 1000 for e, t in last_arrival.items()]
+    deliveries_wait(mine)
+    latencies, to_last = delivery_latencies(mine, arrivals, committed)
     deliveries = events * subscribers
     return {
         "scenario": name,
@@ -355,6 +319,72 @@ def run(
         "last p95 ms": percentile(to_last, 0.95) if to_last else None,
         "drain s": finished - max(committed.values()) if subscribers else None,
     }
+
+
+def subscribers_create(arrivals: Arrivals, *, subscribers: int, hanging: int) -> set[int]:
+    """Replace every webhook with `subscribers` timed ones and `hanging` ones whose receiver
+    hangs; the ids of the timed ones."""
+    from apps.accounts.models import User
+    from apps.webhooks.models import Webhook
+
+    owner = User.objects.get(username="bench")
+    Webhook.objects.all().delete()
+    timed = {
+        w.pk
+        for w in Webhook.objects.bulk_create(
+            Webhook(owner=owner, url=arrivals.url(receiver_address(n))) for n in range(subscribers)
+        )
+    }
+    Webhook.objects.bulk_create(
+        Webhook(owner=owner, url=arrivals.url(receiver_address(n, hanging=True), HANG_SECONDS))
+        for n in range(hanging)
+    )
+    return timed
+
+
+def event_record_timed(project, patch) -> dict[int, float]:
+    """Record one event on the patch in a transaction of its own: {its id: when it
+    committed}."""
+    from django.db import transaction
+
+    from apps.events.models import Event
+    from apps.events.services import event_record
+
+    committed: dict[int, float] = {}
+    holder: dict[str, Event] = {}
+    with transaction.atomic():
+        # Runs first among the commit hooks: before the delivery tasks are queued.
+        transaction.on_commit(
+            lambda: committed.__setitem__(holder["event"].pk, time.perf_counter())
+        )
+        holder["event"] = event_record(category=Event.PATCH_COMPLETED, project=project, patch=patch)
+    return committed
+
+
+def deliveries_wait(mine) -> None:
+    """Arrived is not finished: let the workers log every attempt before the next scenario."""
+    from apps.webhooks.models import Delivery
+
+    deadline = time.monotonic() + 120
+    while mine.exclude(status=Delivery.SUCCEEDED).exists():
+        if time.monotonic() > deadline:
+            raise SystemExit("deliveries did not finish")
+        time.sleep(0.05)
+
+
+def delivery_latencies(
+    mine, arrivals: Arrivals, committed: dict[int, float]
+) -> tuple[list[float], list[float]]:
+    """(commit → arrival of each delivery, commit → its last subscriber's arrival of each
+    event), in ms."""
+    latencies = []
+    last_arrival: dict[int, float] = {}
+    for message_id, event_id in mine.values_list("message_id", "event_id"):
+        arrived = arrivals.times[message_id]
+        latencies.append((arrived - committed[event_id]) * 1000)
+        last_arrival[event_id] = max(arrived, last_arrival.get(event_id, 0.0))
+    to_last = [(t - committed[e]) * 1000 for e, t in last_arrival.items()]
+    return latencies, to_last
 
 
 def setup_data() -> None:
@@ -457,6 +487,36 @@ def conditions() -> dict:
     return {"cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]}
 
 
+def scenarios(args: argparse.Namespace, arrivals: Arrivals) -> list[dict]:
+    """The warm-up, then the four scenarios of the table (module docstring), one row each."""
+    fanout = {
+        "events": args.fanout_events,
+        "subscribers": args.fanout,
+        "arrivals": arrivals,
+        "sequential": True,
+    }
+    # Connections, query compilation and imports happen once, not in the first row.
+    run("warm-up", events=3, subscribers=2, arrivals=arrivals, sequential=True)
+    return [
+        run(f"1 event → {args.fanout} subscribers", **fanout),
+        run(
+            f"burst of {args.burst} → {args.burst_subscribers}",
+            events=args.burst,
+            subscribers=args.burst_subscribers,
+            arrivals=arrivals,
+            sequential=False,
+        ),
+        run(
+            f"burst of {args.burst} → 0",
+            events=args.burst,
+            subscribers=0,
+            arrivals=arrivals,
+            sequential=False,
+        ),
+        run(f"1 event → {args.fanout} + 1 hanging", hanging=1, **fanout),
+    ]
+
+
 def main() -> None:
     args = parse_args()
     configure(args)
@@ -469,33 +529,8 @@ def main() -> None:
     before = conditions()
     workers = CeleryWorkers(args.workers) if args.celery else ProcessWorkers(args.workers)
     arrivals = Arrivals()
-    fanout = {
-        "events": args.fanout_events,
-        "subscribers": args.fanout,
-        "arrivals": arrivals,
-        "sequential": True,
-    }
     try:
-        # Connections, query compilation and imports happen once, not in the first row.
-        run("warm-up", events=3, subscribers=2, arrivals=arrivals, sequential=True)
-        rows = [
-            run(f"1 event → {args.fanout} subscribers", **fanout),
-            run(
-                f"burst of {args.burst} → {args.burst_subscribers}",
-                events=args.burst,
-                subscribers=args.burst_subscribers,
-                arrivals=arrivals,
-                sequential=False,
-            ),
-            run(
-                f"burst of {args.burst} → 0",
-                events=args.burst,
-                subscribers=0,
-                arrivals=arrivals,
-                sequential=False,
-            ),
-            run(f"1 event → {args.fanout} + 1 hanging", hanging=1, **fanout),
-        ]
+        rows = scenarios(args, arrivals)
         if args.celery:
             deliveries = sum(row["deliveries"] for row in rows)
             worker_cpu_ms = workers.cpu_seconds() * 1000 / deliveries

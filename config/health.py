@@ -24,7 +24,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from apps.accounts.clientaddr import client_is_local
+from apps.mail.models import IncomingMail
 from config import heartbeat
+from config.celery import app as celery_app
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +70,8 @@ def check_redis() -> dict:
 def check_broker() -> dict:
     if settings.CELERY_BROKER_URL.startswith("memory://"):
         return {"ok": True, "skipped": "in-memory broker (embedded)"}
-    from config.celery import app
-
     try:
-        with app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
+        with celery_app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
             # One attempt: a health check must answer, not wait for the broker to return.
             conn.ensure_connection(max_retries=0, timeout=CHECK_TIMEOUT_SECONDS)
     except Exception as exc:
@@ -99,8 +99,6 @@ def check_processes() -> tuple[dict, dict]:
 
 def mail_status() -> dict:
     """When mail last arrived and was ingested, and how much waits (informative only)."""
-    from apps.mail.models import IncomingMail
-
     try:
         last = IncomingMail.objects.aggregate(received=Max("received"), processed=Max("processed"))
         pending = IncomingMail.objects.filter(status=IncomingMail.PENDING).aggregate(

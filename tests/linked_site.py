@@ -94,7 +94,7 @@ class LinkedSite:
 
 
 def _deliver(raw: bytes) -> None:
-    mail = mail_ingest(mail_store(raw, enqueue=False))
+    mail = mail_ingest(mail_store(raw))
     assert mail.status == IncomingMail.PARSED, (mail.status, mail.reason)
 
 

@@ -21,7 +21,7 @@ def read(name: str | Path) -> bytes:
 def deliver(mail: str | Path | bytes, *, list_id: str = "") -> IncomingMail:
     """Store and ingest one mail in this process, as `parsemail --sync` does."""
     raw = mail if isinstance(mail, bytes) else read(mail)
-    return mail_ingest(mail_store(raw, list_id=list_id, enqueue=False))
+    return mail_ingest(mail_store(raw, list_id=list_id))
 
 
 def deliver_all(paths, *, list_id: str = "") -> list[IncomingMail]:

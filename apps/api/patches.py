@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ninja import Router
@@ -172,43 +173,52 @@ def _check_relation_change(user, patch: Patch, related: list[Patch]) -> None:
             )
 
 
+def _state_value(value: Any, errors: dict) -> State | None:
+    state = state_lookup(value) if isinstance(value, str) else None
+    if state is None:
+        slugs = ", ".join(State.objects.values_list("slug", flat=True))
+        errors["state"] = [f"Invalid state {value!r}. Expected one of: {slugs}."]
+    return state
+
+
+def _archived_value(value: Any, errors: dict) -> bool | None:
+    archived = parse_bool(value)
+    if archived is None:
+        errors["archived"] = ["Must be a valid boolean."]
+    return archived
+
+
+def _body_fields(data: RequestData, ctx: ApiContext, errors: dict) -> dict[str, Any]:
+    """The valid values of the writable fields the body has, in the REST order; each
+    invalid one gets its message in errors instead."""
+    readers: dict[str, Callable[[], Any]] = {
+        "state": lambda: _state_value(data.get("state"), errors),
+        "delegate": lambda: _delegate_value(data.get("delegate"), errors),
+        "archived": lambda: _archived_value(data.get("archived"), errors),
+        "commit_ref": lambda: _text_value(data.get("commit_ref"), "commit_ref", errors),
+        "pull_url": lambda: _text_value(data.get("pull_url"), "pull_url", errors),
+    }
+    if ctx.since(PATCH_RELATED):
+        readers["related"] = lambda: _related_value(data, errors)
+    changes: dict[str, Any] = {}
+    for name, read in readers.items():
+        if name in data:
+            value = read()
+            if name not in errors:
+                changes[name] = value
+    return changes
+
+
 def patch_changes(
     data: RequestData, ctx: ApiContext, patch: Patch, *, partial: bool
 ) -> dict[str, Any]:
     """The patch_update() arguments a PATCH/PUT body asks for; 400 on invalid values."""
     errors: dict[str, list[str]] = {}
-    changes: dict[str, Any] = {}
-    if not partial:
+    if not partial:  # PUT
         for required in ("state", "delegate"):
             if required not in data:
                 errors[required] = ["This field is required."]
-    if "state" in data:
-        value = data.get("state")
-        state = state_lookup(value) if isinstance(value, str) else None
-        if state is None:
-            slugs = ", ".join(State.objects.values_list("slug", flat=True))
-            errors["state"] = [f"Invalid state {value!r}. Expected one of: {slugs}."]
-        else:
-            changes["state"] = state
-    if "delegate" in data:
-        delegate = _delegate_value(data.get("delegate"), errors)
-        if "delegate" not in errors:
-            changes["delegate"] = delegate
-    if "archived" in data:
-        archived = parse_bool(data.get("archived"))
-        if archived is None:
-            errors["archived"] = ["Must be a valid boolean."]
-        else:
-            changes["archived"] = archived
-    for name in ("commit_ref", "pull_url"):
-        if name in data:
-            value = _text_value(data.get(name), name, errors)
-            if name not in errors:
-                changes[name] = value
-    if ctx.since(PATCH_RELATED) and "related" in data:
-        related = _related_value(data, errors)
-        if "related" not in errors:
-            changes["related"] = related
+    changes = _body_fields(data, ctx, errors)
     if errors:
         raise invalid(errors)
     if "related" in changes:

@@ -1,7 +1,9 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from apps.mail.context import IngestContext
 from apps.mail.models import AwaitedMessage, InboxCursor, IncomingMail
+from apps.mail.services import mail_ingest, mail_requeue
 
 # How much of a raw message the admin shows.
 PREVIEW_BYTES = 64 * 1024
@@ -30,9 +32,6 @@ class IncomingMailAdmin(admin.ModelAdmin):
 
     @admin.action(description="Ingest the selected mail again")
     def reingest(self, request, queryset):
-        from apps.mail.context import IngestContext
-        from apps.mail.services import mail_ingest, mail_requeue
-
         ids = list(queryset.values_list("pk", flat=True))
         mail_requeue(mail_ids=ids)
         context = IngestContext()

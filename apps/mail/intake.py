@@ -1,21 +1,18 @@
 """Mail intake: every message is stored durably (an IncomingMail row) before anything
-else, and its ingestion (apps/mail/services.py) is queued once that row is committed."""
+else; the caller then queues its ingestion (apps/mail/services.py) with
+tasks.mail_enqueue_on_commit, once that row is committed."""
 
 from __future__ import annotations
 
-import logging
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from apps.mail.models import IncomingMail
 from apps.mail.parse import MailParseError
 from apps.mail.parse.headers import decode_header, parse_msgid
-
-log = logging.getLogger(__name__)
 
 # What is kept of a message too large to accept: enough headers to see what it was.
 OVERSIZE_KEEP = 64 * 1024
@@ -34,20 +31,14 @@ def peek_msgid(raw: bytes) -> str:
         return decode_header(value)[:255]
 
 
-def mail_store(
-    raw: bytes, *, list_id: str = "", enqueue: bool = True, size: int | None = None
-) -> IncomingMail:
-    """Store a raw message durably; its ingestion is queued once the row is committed.
+def mail_store(raw: bytes, *, list_id: str = "", size: int | None = None) -> IncomingMail:
+    """Store a raw message durably (the caller queues its ingestion: tasks.py).
 
     size: the message's full size when raw is only its start (a reader that stopped
     past MAX_MAIL_SIZE).
     """
     mail = mail_new(raw, list_id=list_id, size=size)
     mail.save()
-    if enqueue and mail.status == IncomingMail.PENDING:
-        mail_id = mail.pk
-        # Outside a transaction this runs at once: the row above is already committed.
-        transaction.on_commit(lambda: mail_enqueue(mail_id))
     return mail
 
 
@@ -66,15 +57,3 @@ def mail_new(raw: bytes, *, list_id: str = "", size: int | None = None) -> Incom
             processed=timezone.now(),
         )
     return IncomingMail(raw=raw, list_id=list_id, msgid=peek_msgid(raw))
-
-
-def mail_enqueue(mail_id: int) -> bool:
-    """Hand a stored mail to a worker; a broker that is down only delays it (the sweep retries)."""
-    from apps.mail.tasks import mail_ingest as task
-
-    try:
-        task.delay(mail_id)
-    except Exception:
-        log.warning("could not queue mail %s; the sweep will", mail_id, exc_info=True)
-        return False
-    return True

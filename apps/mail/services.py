@@ -8,6 +8,7 @@ outcome written on the mail either way.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.db import (
     DataError,
@@ -39,9 +40,10 @@ from apps.mail.replies import (
 from apps.mail.results import Result
 from apps.mail.submissions import cover_create_from_mail, patch_create_from_mail
 from apps.patches.models import Cover, Patch
-from apps.projects.models import Project
+from apps.projects.models import Person, Project
 from apps.series.dependencies import series_dependencies_arrived
 from apps.series.models import Series
+from apps.series.services import Thread
 
 log = logging.getLogger(__name__)
 
@@ -191,11 +193,7 @@ def _stored_as(project: Project, msgid: str) -> str:
 def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContext) -> Result:
     if parsed.hint == "ignore":
         return Result.ignored("X-Patchwork-Hint: ignore")
-    list_ids = [mail.list_id] if mail.list_id else parsed.list_ids
-    project, why = choose_project(context.projects, list_ids, parsed.raw_subject)
-    if project is None and context.refresh_projects():
-        # A worker's context may predate a project added since: look again.
-        project, why = choose_project(context.projects, list_ids, parsed.raw_subject)
+    project, why = _project_of(mail, parsed, context)
     if project is None:
         return Result.ignored(why)
     project = project_lock(project)
@@ -210,7 +208,6 @@ def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContex
     date = parsed.date or mail.received
     submitter = person_for_mail(email=parsed.email, name=parsed.name, cache=context.people)
     thread = thread_lookup(project, parsed.msgid, parsed.refs)
-    awaited = thread.awaited
     if is_patch:
         patch = patch_create_from_mail(
             parsed=parsed,
@@ -220,15 +217,39 @@ def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContex
             context=context,
             thread=thread,
         )
-        _arrived(project, parsed.msgid, awaited, context, series=patch.series)
+        _arrived(project, parsed.msgid, thread.awaited, context, series=patch.series)
         return Result.parsed(f"patch {patch.pk} in {project.linkname}: {patch.name}")
     if is_cover:
         cover = cover_create_from_mail(
             parsed=parsed, project=project, submitter=submitter, date=date, thread=thread
         )
-        _arrived(project, parsed.msgid, awaited, context, series=cover.series)
+        _arrived(project, parsed.msgid, thread.awaited, context, series=cover.series)
         return Result.parsed(f"cover {cover.pk} in {project.linkname}: {cover.name}")
+    return _ingest_reply(mail, parsed, project, thread, submitter, date, context)
 
+
+def _project_of(
+    mail: IncomingMail, parsed: ParsedMail, context: IngestContext
+) -> tuple[Project | None, str]:
+    """The project a mail goes to (by List-Id or subject), or None and why not."""
+    list_ids = [mail.list_id] if mail.list_id else parsed.list_ids
+    project, why = choose_project(context.projects, list_ids, parsed.raw_subject)
+    if project is None and context.refresh_projects():
+        # A worker's context may predate a project added since: look again.
+        project, why = choose_project(context.projects, list_ids, parsed.raw_subject)
+    return project, why
+
+
+def _ingest_reply(
+    mail: IncomingMail,
+    parsed: ParsedMail,
+    project: Project,
+    thread: Thread,
+    submitter: Person,
+    date: datetime,
+    context: IngestContext,
+) -> Result:
+    """A reply becomes a comment of what it answers; until that arrives, it waits."""
     # A comment stored before (delivered twice) violates its unique constraint below.
     parent = reply_parent(project, parsed.refs)
     reply_await(
@@ -251,7 +272,7 @@ def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContex
         date=date,
         patterns=context.tag_patterns,
     )
-    _arrived(project, parsed.msgid, awaited, context)
+    _arrived(project, parsed.msgid, thread.awaited, context)
     return Result.parsed(comment_describe(comment))
 
 

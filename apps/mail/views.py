@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts import throttle
 from apps.mail.intake import mail_store
+from apps.mail.tasks import mail_enqueue_on_commit
 from apps.projects.params import NUL_MESSAGE, has_nul, parse_int
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def mail_intake(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"detail": f"list_id: {NUL_MESSAGE}"}, status=400)
     try:
         mail = mail_store(raw, list_id=list_id)
+        mail_enqueue_on_commit(mail)
     except DatabaseError:
         log.exception("could not store incoming mail")
         return JsonResponse({"detail": "Could not store the message; retry later."}, status=503)

@@ -77,27 +77,53 @@ def patch_update(
     related: Iterable[Patch] | Any = UNSET,
 ) -> Patch:
     """Change a patch's triage fields, recording state/delegate/relation events."""
+    if related is not UNSET:
+        related = list(related)
+    _patch_update_check(patch, delegate=delegate, related=related)
+    # Lock the patch row alone, then read it with its relations. A FOR UPDATE over joins
+    # loses the row when a concurrent change to its state commits first: PostgreSQL
+    # re-checks the join against the old state row and finds no match (DoesNotExist).
+    Patch.objects.select_for_update().filter(pk=patch.pk).values_list("pk", flat=True).get()
+    patch = Patch.objects.select_related("project", "state").get(pk=patch.pk)
+    changed, events = _triage_changes(patch, state=state, delegate=delegate)
+    for field, value in (
+        ("archived", archived),
+        ("commit_ref", commit_ref),
+        ("pull_url", pull_url),
+    ):
+        if value is not UNSET and getattr(patch, field) != value:
+            setattr(patch, field, value)
+            changed.append(field)
+    if changed:
+        patch.save(update_fields=changed)
+    for event in events:
+        event_record(project=patch.project, actor=actor, patch=patch, **event)
+    if related is not UNSET:
+        patch_relation_set(patch=patch, related=related, actor=actor)
+    return patch
+
+
+def _patch_update_check(patch: Patch, *, delegate: User | None | Any, related: Any) -> None:
+    """ValidationError for a delegate who is no maintainer, or a patch related to itself."""
     errors: dict[str, list[str]] = {}
     if delegate is not UNSET and delegate is not None:
         if not user_is_maintainer(delegate, patch.project):
             errors["delegate"] = [
                 f"User '{delegate.username}' is not a maintainer for project '{patch.project.name}'"
             ]
-    if related is not UNSET:
-        related = list(related)
-        if any(other.pk == patch.pk for other in related):
-            errors["related"] = ["A patch cannot be related to itself"]
+    if related is not UNSET and any(other.pk == patch.pk for other in related):
+        errors["related"] = ["A patch cannot be related to itself"]
     if errors:
         raise ValidationError(errors)
 
-    # Lock the patch row alone, then read it with its relations. A FOR UPDATE over joins
-    # loses the row when a concurrent change to its state commits first: PostgreSQL
-    # re-checks the join against the old state row and finds no match (DoesNotExist).
-    Patch.objects.select_for_update().filter(pk=patch.pk).values_list("pk", flat=True).get()
-    patch = Patch.objects.select_related("project", "state").get(pk=patch.pk)
+
+def _triage_changes(
+    patch: Patch, *, state: State | Any, delegate: User | None | Any
+) -> tuple[list[str], list[dict]]:
+    """Set a new state and delegate on the (locked) patch, unsaved: (the fields changed, the
+    events to record). A state change also records its notification."""
     changed: list[str] = []
     events: list[dict] = []
-
     if state is not UNSET and state.pk != patch.state_id:
         events.append(
             {
@@ -119,21 +145,7 @@ def patch_update(
         )
         patch.delegate = delegate
         changed.append("delegate")
-    for field, value in (
-        ("archived", archived),
-        ("commit_ref", commit_ref),
-        ("pull_url", pull_url),
-    ):
-        if value is not UNSET and getattr(patch, field) != value:
-            setattr(patch, field, value)
-            changed.append(field)
-    if changed:
-        patch.save(update_fields=changed)
-    for event in events:
-        event_record(project=patch.project, actor=actor, patch=patch, **event)
-    if related is not UNSET:
-        patch_relation_set(patch=patch, related=related, actor=actor)
-    return patch
+    return changed, events
 
 
 def patch_relation_set(*, patch: Patch, related: list[Patch], actor: User | None) -> None:

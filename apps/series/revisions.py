@@ -36,7 +36,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -47,7 +46,7 @@ from apps.patches.models import Cover, Patch
 from apps.patches.services import patch_update
 from apps.projects.models import Project, State
 from apps.series.models import AwaitedMessage, Series, SeriesReference
-from apps.series.tasks import series_range_diff
+from apps.series.queue import range_diff_on_commit
 
 CHANGE_ID_RE = re.compile(r"^change-id:\s*(\S{1,255})\s*$", re.MULTILINE | re.IGNORECASE)
 SUPERSEDED = "superseded"
@@ -225,7 +224,7 @@ def _link(later: Series, earlier: Series, link: Link, supersede: bool) -> None:
     if later.patches.count() >= later.total:
         # Linked after it completed (out of order): compute what changed now, as its
         # completion would have (apps/series/services.py).
-        transaction.on_commit(partial(series_range_diff.delay, later.pk))
+        range_diff_on_commit(later.pk)
     if at_once:
         _supersede(earlier, numbers=_numbers(later) if link.partial else None)
 

@@ -34,17 +34,16 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import partial
 
 from django.db.models import Exists, F, OuterRef
 
 from apps.events.models import Event
-from apps.events.services import event_record, on_commit
+from apps.events.services import event_record
 from apps.patches.models import Cover, CoverComment, Patch
 from apps.projects.models import Person, Project
 from apps.series.models import AwaitedMessage, Series, SeriesReference
+from apps.series.queue import range_diff_on_commit
 from apps.series.revisions import revision_identity
-from apps.series.tasks import series_range_diff
 
 # Unthreaded series: parts sent this close together by one person belong together
 # (git send-email and hg email send a whole series within seconds).
@@ -332,7 +331,7 @@ def series_patch_added(*, placement: Placement, patch: Patch, refs: list[str], t
         event_record(category=Event.SERIES_COMPLETED, project=project, series=series)
         if series.previous_revision_id:
             # What changed since the previous revision, computed once in a worker.
-            on_commit(partial(series_range_diff.delay, series.pk))
+            range_diff_on_commit(series.pk)
 
 
 def _complete_prefix(numbers: set[int | None]) -> int:

@@ -6,7 +6,7 @@ Delivery itself (claiming, sending, retrying, sweeping) is in apps/webhooks/deli
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -306,23 +306,25 @@ def deliveries_create_for_events(events: list[Event]) -> None:
 
 def deliveries_enqueue(delivery_ids: Iterable[int], *, countdown: float | None = None) -> None:
     """Queue one delivery task per id; a broker failure is logged and left to the sweep."""
-    from apps.webhooks.tasks import deliver
-
     delivery_ids = list(delivery_ids)
     if not delivery_ids:
         return
     try:
-        # One broker connection for the whole fan-out, not one per task.
-        with deliver.app.producer_or_acquire() as producer:
-            for pk in delivery_ids:
-                deliver.apply_async(
-                    (pk,),
-                    countdown=countdown,
-                    producer=producer,
-                    retry=True,
-                    retry_policy={"max_retries": 1},
-                )
+        if _send is None:
+            raise RuntimeError("no delivery queue connected (WebhooksConfig.ready)")
+        _send(delivery_ids, countdown)
     except Exception:  # never fail the change that raised the event
         log.warning(
             "could not queue webhook deliveries %s; the sweep will", delivery_ids, exc_info=True
         )
+
+
+# How deliveries reach the workers: tasks.deliveries_send, connected in WebhooksConfig.ready.
+# Celery is known to tasks.py only, and tasks.py imports this module, not the other way.
+_send: Callable[[list[int], float | None], None] | None = None
+
+
+def deliveries_queue_connect(send: Callable[[list[int], float | None], None]) -> None:
+    """Set how deliveries_enqueue hands ids to the workers: send(ids, countdown)."""
+    global _send
+    _send = send

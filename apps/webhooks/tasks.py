@@ -16,6 +16,10 @@ all these threads do most of the time; the CPU part is small, and more of it is
 bought by running more webhooks processes. The host cap (hostcap.py) keeps a slow
 receiver from holding more than WEBHOOK_HOST_CONCURRENCY of those threads, and a
 delivery hands its pooled database connection back while it waits.
+
+services.deliveries_enqueue reaches the `deliver` task through deliveries_send, which
+WebhooksConfig.ready connects: this module imports services and delivery, never the
+other way.
 """
 
 from __future__ import annotations
@@ -41,3 +45,16 @@ def sweep() -> int:
 def prune_log() -> int:
     """Delete the delivery log older than WEBHOOK_LOG_RETENTION_DAYS."""
     return delivery.delivery_log_prune()
+
+
+def deliveries_send(delivery_ids: list[int], countdown: float | None) -> None:
+    """Queue one `deliver` task per id over one broker connection (not one per task)."""
+    with deliver.app.producer_or_acquire() as producer:
+        for pk in delivery_ids:
+            deliver.apply_async(
+                (pk,),
+                countdown=countdown,
+                producer=producer,
+                retry=True,
+                retry_policy={"max_retries": 1},
+            )

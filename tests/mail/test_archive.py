@@ -63,7 +63,7 @@ def test_a_mail_stored_but_not_ingested_is_ingested_on_rerun(frob, tmp_path):
 
     mbox = tmp_path / "frob.mbox"
     write_mbox(mbox, git_mails("v1")[:1])
-    mail_store(git_mails("v1")[0].read_bytes(), enqueue=False)  # a run that died after storing
+    mail_store(git_mails("v1")[0].read_bytes())  # a run that died after storing
     out = run(str(mbox))
     assert out.startswith("1 messages: 0 patches, 1 covers")
     assert IncomingMail.objects.get().status == IncomingMail.PARSED

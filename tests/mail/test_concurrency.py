@@ -75,7 +75,7 @@ def test_shuffled_parallel_ingestion_equals_in_order_ingestion(frob):
     )
     mails = corpus()
     for raw in mails:
-        mail_ingest(mail_store(raw, enqueue=False))
+        mail_ingest(mail_store(raw))
     revisions_supersede_due()  # the grace period of the matches by name, over
     expected = snapshot()
     assert len(expected["patches"]) > 20 and len(expected["comments"]) > 8
@@ -84,7 +84,7 @@ def test_shuffled_parallel_ingestion_equals_in_order_ingestion(frob):
     rng = random.Random(1234)
     shuffled = mails[:]
     rng.shuffle(shuffled)
-    ids = [mail_store(raw, enqueue=False).pk for raw in shuffled]
+    ids = [mail_store(raw).pk for raw in shuffled]
     workers = []
     for n in range(3):
         # Every worker gets every mail in its own order: each mail is delivered three times.
@@ -122,7 +122,7 @@ def wait_until(predicate, timeout: float = 60.0) -> None:
 
 
 def test_killing_a_worker_mid_ingest_loses_nothing(frob):
-    mail = mail_store(git_mails("v1")[1].read_bytes(), enqueue=False)
+    mail = mail_store(git_mails("v1")[1].read_bytes())
     db = connection.settings_dict
     blocker = psycopg.connect(
         host=db["HOST"],

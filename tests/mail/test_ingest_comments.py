@@ -170,7 +170,7 @@ def test_a_reply_to_a_stored_but_not_yet_ingested_reply_stops_waiting_when_it_is
     from apps.mail.services import mail_ingest
 
     deliver_all(git_mails("v1"))
-    acked = mail_store(read("replies/acked.eml"), enqueue=False)  # stored, still pending
+    acked = mail_store(read("replies/acked.eml"))  # stored, still pending
     answer = deliver(read("replies/reply-to-acked.eml"))
     assert answer.status == IncomingMail.PARSED  # on the patch, for now
     assert AwaitedMessage.objects.filter(mail=answer, kind=AwaitedMessage.REPLY).exists()

@@ -118,7 +118,7 @@ def test_oversized_mail_is_recorded_as_failed(frob, settings):
 
     settings.MAX_MAIL_SIZE = 1024
     raw = git_mails("v1")[3].read_bytes()
-    mail = mail_store(raw, enqueue=False)
+    mail = mail_store(raw)
     assert mail.status == IncomingMail.FAILED
     assert mail.reason.startswith(f"message of {len(raw)} bytes is larger than MAX_MAIL_SIZE")
     assert mail.msgid.startswith("<8364dd962df9")

@@ -40,7 +40,7 @@ def statements():
 def as_worker(raw: bytes) -> list[str]:
     """Intake (parsemail, POST /mail/) and the worker's task: the statements of both."""
     with statements() as sent:
-        mail = mail_ingest_pending(mail_store(raw, enqueue=False).pk)
+        mail = mail_ingest_pending(mail_store(raw).pk)
     assert mail.status == IncomingMail.PARSED, mail.reason
     return sent
 

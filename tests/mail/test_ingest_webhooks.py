@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def ingest_as_worker(raw: bytes) -> IncomingMail:
-    mail = mail_store(raw, enqueue=False)
+    mail = mail_store(raw)
     mail = mail_ingest_pending(mail.pk)
     assert mail.status != IncomingMail.FAILED, mail.reason
     return mail

@@ -233,7 +233,7 @@ def test_reingest_by_id_and_errors(frob):
 def test_reingest_queue_hands_mail_to_the_workers(frob):
     from apps.mail.intake import mail_store
 
-    mail = mail_store(git_mails("v1")[1].read_bytes(), enqueue=False)
+    mail = mail_store(git_mails("v1")[1].read_bytes())
     out = StringIO()
     call_command("reingest", "--pending", "--queue", stdout=out)  # eager: runs at once
     assert out.getvalue().strip() == "1 mails: 1 queued"

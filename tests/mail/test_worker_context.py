@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def ingest_as_worker(raw: bytes, list_id: str = "") -> IncomingMail:
-    mail = mail_store(raw, list_id=list_id, enqueue=False)
+    mail = mail_store(raw, list_id=list_id)
     return mail_ingest_pending(mail.pk)
 
 

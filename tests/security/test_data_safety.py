@@ -45,7 +45,7 @@ def lose_everything_but_raw_mail() -> None:
 
 def test_reingesting_raw_mail_rebuilds_everything(frob):
     for raw in mails():
-        mail_ingest(mail_store(raw, enqueue=False))
+        mail_ingest(mail_store(raw))
     before = snapshot()
     assert before["patches"] and before["comments"] and before["events"]
     lose_everything_but_raw_mail()
@@ -59,11 +59,11 @@ def test_reingesting_raw_mail_rebuilds_everything(frob):
 
 def test_retention_prunes_old_processed_mail_only(frob, settings):
     raws = mails()[:3]
-    stored = [mail_ingest(mail_store(raw, enqueue=False)) for raw in raws]
-    pending = mail_store(raws[0].replace(b"Message-Id: <", b"Message-Id: <pending-"), enqueue=False)
+    stored = [mail_ingest(mail_store(raw)) for raw in raws]
+    pending = mail_store(raws[0].replace(b"Message-Id: <", b"Message-Id: <pending-"))
     long_ago = timezone.now() - dt.timedelta(days=40)
     IncomingMail.objects.update(received=long_ago)
-    recent = mail_ingest(mail_store(mails()[3], enqueue=False))
+    recent = mail_ingest(mail_store(mails()[3]))
     patches = Patch.objects.count()
 
     settings.MAIL_RETENTION_DAYS = 0  # keep forever: nothing goes

@@ -47,7 +47,7 @@ def test_ingestion_never_raises_and_stores_nothing_partial(raw):
         linkname="fuzz", defaults={"name": "Fuzz", "listid": LIST_ID, "listemail": "f@example.org"}
     )
     before = [model.objects.count() for model in STORED]
-    mail = mail_ingest(mail_store(raw, enqueue=False))
+    mail = mail_ingest(mail_store(raw))
     assert mail.status in (IncomingMail.PARSED, IncomingMail.IGNORED, IncomingMail.FAILED)
     assert mail.status == IncomingMail.PARSED or mail.reason
     after = [model.objects.count() for model in STORED]

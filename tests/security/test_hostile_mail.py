@@ -41,7 +41,7 @@ def project(db):
 
 
 def ingest(raw: bytes) -> IncomingMail:
-    return mail_ingest(mail_store(raw, enqueue=False))
+    return mail_ingest(mail_store(raw))
 
 
 def nested(depth: int) -> bytes:

@@ -105,7 +105,7 @@ def hostile(db):
     )
     project.maintainers.add(maintainer)
     for raw in (COVER, PATCH, REPLY):
-        mail = mail_ingest(mail_store(raw.encode(), enqueue=False))
+        mail = mail_ingest(mail_store(raw.encode()))
         assert mail.status == IncomingMail.PARSED, (mail.reason, raw[:80])
     patch = Patch.objects.get(msgid="<xss-patch@example.org>")
     patch.delegate = maintainer

@@ -39,7 +39,7 @@ def test_shuffled_arrival_gives_the_in_order_revisions(frob, seed):
     assert Project.objects.filter(auto_supersede=False).count() == 0
     mails = corpus()
     for raw in mails:
-        mail_ingest(mail_store(raw, enqueue=False))
+        mail_ingest(mail_store(raw))
     revisions_supersede_due()
     expected = snapshot()
     assert any(s["previous_revision"] for s in expected["series"].values())
@@ -48,7 +48,7 @@ def test_shuffled_arrival_gives_the_in_order_revisions(frob, seed):
     order = mails[:]
     random.Random(seed).shuffle(order)
     for raw in order:
-        mail_ingest(mail_store(raw, enqueue=False))
+        mail_ingest(mail_store(raw))
     revisions_supersede_due()
     got = snapshot()
     assert got == expected, "\n".join(snapshot_diff(got, expected))

@@ -9,7 +9,10 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from apps.mail.intake import mail_store
 from apps.mail.models import IncomingMail
+from apps.mail.services import mail_ingest
+from apps.mail.tasks import mail_enqueue_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +67,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        from apps.mail.intake import mail_store
-        from apps.mail.services import mail_ingest
-
         limit = settings.MAX_MAIL_SIZE
         try:
             if options["infile"]:
@@ -78,9 +78,10 @@ class Command(BaseCommand):
             mail = mail_store(
                 strip_envelope(raw),
                 list_id=options["list_id"],
-                enqueue=not options["sync"],
                 size=size if size > limit else None,
             )
+            if not options["sync"]:
+                mail_enqueue_on_commit(mail)
         except Exception as exc:  # not stored: the MTA must keep it and retry
             self.stderr.write(f"parsemail: could not store the mail: {exc}")
             sys.exit(EX_TEMPFAIL)

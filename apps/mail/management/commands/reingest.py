@@ -7,9 +7,9 @@ from collections import Counter
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.mail.context import IngestContext
-from apps.mail.intake import mail_enqueue
 from apps.mail.models import IncomingMail
 from apps.mail.services import mail_ingest, mail_requeue
+from apps.mail.tasks import mail_enqueue
 
 
 class Command(BaseCommand):
