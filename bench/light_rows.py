@@ -2,9 +2,12 @@
 instances (select_related/only), on the same pages.
 
 Requests are made in-process, alternately both ways; the figure is the process CPU
-time per request (median). The JSON must be the same both ways.
+time per request (median), requests alternating one by one. The JSON must be the same both ways.
 
-    python -m bench.light_rows   (in a bench_env pointed at a reads dataset)
+    python -m bench.light_rows DATABASE
+
+DATABASE: a migrated database filled by bench/dataset.py (``dataset.build(DATABASE,
+5000)``). LR_ROUNDS, LR_REQUESTS and LR_ONLY (patches, series) tune the run.
 """
 
 from __future__ import annotations
@@ -31,29 +34,20 @@ def _measure() -> dict:
     from django.test import Client
 
     from apps.api import patches as api_patches
-    from apps.api import series as api_series
     from apps.patches.selectors import patch_summaries
     from apps.series import selectors as series_selectors
-    from apps.series.selectors import series_patches, series_summaries
+    from apps.series.selectors import series_patches
 
     fast = {
         "patches": [(api_patches, "patch_summaries", api_patches.patch_summaries)],
         "series": [
-            (api_series, "series_summaries", api_series.series_summaries),
             (series_selectors, "series_patches", series_selectors.series_patches),
         ],
     }
     slow = {
         "patches": [(api_patches, "patch_summaries", partial(patch_summaries, fast=False))],
         "series": [
-            (api_series, "series_summaries", partial(series_summaries, fast=False)),
             (series_selectors, "series_patches", partial(series_patches, fast=False)),
-        ],
-    }
-    half = {  # series: only the summaries plain, the patches still light rows
-        "series": [
-            (api_series, "series_summaries", partial(series_summaries, fast=False)),
-            (series_selectors, "series_patches", series_selectors.series_patches),
         ],
     }
     client = Client(HTTP_HOST="localhost")
@@ -70,20 +64,17 @@ def _measure() -> dict:
         if only and name != only:
             continue
         modes = [("fast", fast), ("plain", slow)]
-        if name in half and os.environ.get("LR_HALF"):
-            modes.append(("half", half))
         times = {m: [] for m, _ in modes}
         walls = {m: [] for m, _ in modes}
         bodies = {}
-        for _ in range(ROUNDS):
+        once(path)  # warm
+        for _ in range(ROUNDS * REQUESTS):  # A, B, A, B: the load drifts alike for both
             for mode, table in modes:
                 for module, attr, func in table[name]:
                     setattr(module, attr, func)
-                once(path)  # warm
-                for _ in range(REQUESTS):
-                    cpu, wall, bodies[mode] = once(path)
-                    times[mode].append(cpu)
-                    walls[mode].append(wall)
+                cpu, wall, bodies[mode] = once(path)
+                times[mode].append(cpu)
+                walls[mode].append(wall)
         for module, attr, func in fast[name]:
             setattr(module, attr, func)
         f, p = statistics.median(times["fast"]), statistics.median(times["plain"])
@@ -91,9 +82,15 @@ def _measure() -> dict:
             "fast_cpu_ms": round(1000 * f, 2),
             "plain_cpu_ms": round(1000 * p, 2),
             "saved_pct": round(100 * (1 - f / p), 1),
+            "paired_saved_pct": round(
+                100
+                * statistics.median(
+                    1 - a / b for a, b in zip(times["fast"], times["plain"], strict=True)
+                ),
+                1,
+            ),
             "fast_wall_ms": round(1000 * statistics.median(walls["fast"]), 2),
             "plain_wall_ms": round(1000 * statistics.median(walls["plain"]), 2),
-            "half_cpu_ms": round(1000 * statistics.median(times.get("half", [0])), 2),
             "same": json.loads(bodies["fast"]) == json.loads(bodies["plain"]),
             "per_round_cpu_ms": {
                 m: [
@@ -108,5 +105,13 @@ def _measure() -> dict:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1:  # run again in a production-like environment on that database
+        import subprocess
+
+        from bench.common import PYTHON, ROOT, bench_env
+
+        env = bench_env(sys.argv[1], redis_db=None)
+        env.update({k: v for k, v in os.environ.items() if k.startswith("LR_")})
+        sys.exit(subprocess.run([PYTHON, "-m", "bench.light_rows"], cwd=ROOT, env=env).returncode)
     print(json.dumps(_measure()))
     sys.exit(0)

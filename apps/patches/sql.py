@@ -196,13 +196,16 @@ def series_patches_for_nav(
 
 # --- light rows: REST lists ----------------------------------------------------------------
 #
-# Why: a REST list page of 100 patches (or series) spends a good share of its CPU building
-# model instances. Read with values() and turned into plain attribute objects, the same
-# page costs less: in-process on PostgreSQL, 5,000 patches, 100-item pages, median CPU per
-# request, alternating A/B (bench/light_rows.py, load average 3-4.5 on 2 cores):
-# /api/1.4/patches/?per_page=100  ~17-21 ms against ~20-24 ms with model instances (15%).
-# The serializers read both alike; the plain path (``fast=False`` in the selectors) gives
-# the same JSON: tests/api/test_light_rows.py.
+# Why: a REST list page of 100 patches spends a good share of its CPU building model
+# instances. Read with values() and turned into plain attribute objects, the same page
+# costs less: in-process on PostgreSQL, 5,000 patches (bench/dataset.py), median CPU per
+# request, A/B (bench/light_rows.py; seven runs, load average 2-7 on 2 cores):
+# /api/1.4/patches/?per_page=100 took 10-16% less CPU than with model instances
+# (select_related/only): e.g. 21.4 against 23.7 ms with the requests alternating one by
+# one (10.6% paired), 18.9 against 22.5 ms in blocks; one run in blocks, beside a test
+# suite, showed none. The serializers read both alike; the plain path
+# (``fast=False`` in the selectors) gives the same JSON in the same number of queries:
+# tests/api/test_light_rows.py. apps/series/sql.py uses them for a series page's patches.
 
 
 def light_rows(

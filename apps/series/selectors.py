@@ -12,7 +12,7 @@ from django.db.models import Q
 from apps.patches.models import Patch
 from apps.patches.selectors import ids_in
 from apps.series.models import Series
-from apps.series.sql import series_patch_rows, series_summary_rows
+from apps.series.sql import series_patch_rows
 
 # What the REST representation of a series shows (apps.api.serializers.series).
 SERIES_SUMMARY_ONLY = (
@@ -41,21 +41,21 @@ class SeriesListExtras:
     next_revisions: dict[int, list[int]] = field(default_factory=dict)
 
 
-def series_summaries(ids: list[int], *, fast: bool = True) -> list[Series]:
+def series_summaries(ids: list[int]) -> list[Series]:
     """Series by id, in that order, with what the REST series shows (one query).
 
-    `fast` reads them as light rows (apps/series/sql.py, series_summary_rows); otherwise
-    as model instances.
+    Model instances: read as light rows instead, a page of 100 cost about 5% less CPU
+    (0-10% over five runs, bench/light_rows.py), under the bar for a fast path (issue 20).
     """
     if not ids:
         return []
-    qs = Series.objects.filter(ids_in("id", ids)).order_by()
-    found: list[Any]  # light rows stand in for model instances
-    if fast:
-        found = series_summary_rows(qs)
-    else:
-        found = list(qs.select_related("project", "submitter", "cover").only(*SERIES_SUMMARY_ONLY))
-    by_id: dict[int, Any] = {s.id: s for s in found}
+    found = (
+        Series.objects.filter(ids_in("id", ids))
+        .order_by()
+        .select_related("project", "submitter", "cover")
+        .only(*SERIES_SUMMARY_ONLY)
+    )
+    by_id = {s.id: s for s in found}
     return [by_id[pk] for pk in ids if pk in by_id]
 
 
@@ -87,7 +87,8 @@ def series_list_extras(
 
 def series_patches(ids: list[int], *, fast: bool = True) -> dict[int, list[Patch]]:
     """The patches of each series (by id), in series order, with what the REST series shows
-    of them (one query). `fast` reads them as light rows (apps/series/sql.py)."""
+    of them (one query). `fast` reads them as light rows (apps/series/sql.py: about 10% of
+    the REST series list's CPU); otherwise as model instances."""
     qs = Patch.objects.filter(ids_in("series_id", ids)).order_by(
         "series_id", "number", "date", "id"
     )
