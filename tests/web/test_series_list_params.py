@@ -12,9 +12,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def seven_series(project, monkeypatch):
-    from apps.series import triage_views
-
-    monkeypatch.setattr(triage_views, "SERIES_PER_PAGE", 3)
+    monkeypatch.setattr("apps.web.series.list.SERIES_PER_PAGE", 3)
     for n in range(7):
         series = make_series(project, name=f"s{n}")
         make_patch(project, series=series, number=1)

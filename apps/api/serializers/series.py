@@ -19,7 +19,7 @@ from apps.series.selectors import SeriesListExtras
 
 
 def series_to_dict(series, ctx: ApiContext, extras: SeriesListExtras) -> dict[str, Any]:
-    """A series (a model instance or a ``series_summaries`` row) with its page's extras."""
+    """A series (apps.series.selectors.series_summaries) with its page's extras."""
     patches = extras.patches.get(series.id, [])
     data: dict[str, Any] = {"id": series.id, "url": ctx.api_url("series", series.id)}
     if ctx.since(WEB_LINKS):
