@@ -66,7 +66,7 @@ def run_hypothesis(examples: str) -> dict:
             found["escapes"].append(_escape(raw, exc))
         before = counts()
         try:
-            mail = mail_ingest(mail_store(raw, enqueue=False))
+            mail = mail_ingest(mail_store(raw))
         except Exception as exc:
             found["escapes"].append(_escape(raw, exc))
             return

@@ -71,14 +71,14 @@ def ingest_in_order(path: str) -> dict:
     """Store and ingest every message in archive order, one at a time: the reference run."""
     outcome = Counter()
     for raw, _ in iter_mbox(Path(path)):
-        outcome[mail_ingest(mail_store(raw, enqueue=False)).status] += 1
+        outcome[mail_ingest(mail_store(raw)).status] += 1
     return dict(outcome)
 
 
 def store_shuffled(path: str, seed: str) -> list[int]:
     mails = [raw for raw, _ in iter_mbox(Path(path))]
     random.Random(int(seed)).shuffle(mails)
-    return [mail_store(raw, enqueue=False).pk for raw in mails]
+    return [mail_store(raw).pk for raw in mails]
 
 
 def ingest_ids(path: str) -> dict:
