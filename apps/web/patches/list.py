@@ -39,6 +39,7 @@ from apps.patches.services import (
 from apps.projects.models import Person, Project, State
 from apps.projects.params import MAX_INT, is_id, parse_id, parse_int
 from apps.projects.selectors import user_is_maintainer
+from apps.web.http import HtmxHttpRequest
 from apps.web.patches.fast_rows import row_html
 from apps.web.patches.filters import (
     ARCHIVE_CHOICES,
@@ -241,7 +242,7 @@ def list_context(
 
 
 @require_GET
-def patch_list(request: HttpRequest, linkname: str) -> HttpResponse:
+def patch_list(request: HtmxHttpRequest, linkname: str) -> HttpResponse:
     project = get_object_or_404(Project, linkname=linkname)
     states = list(State.objects.order_by("ordering"))
     filters = parse_filters(request.GET, states)
@@ -421,7 +422,7 @@ def _bulk_bundle(request: HttpRequest, patches: list[Patch]) -> str:
     return message
 
 
-def bulk_action(request: HttpRequest, project: Project | None) -> HttpResponse:
+def bulk_action(request: HtmxHttpRequest, project: Project | None) -> HttpResponse:
     """Apply a bulk action; htmx gets the message plus the changed rows, others a redirect."""
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
@@ -482,7 +483,7 @@ def _bulk_response(
 
 
 @require_POST
-def patch_list_bulk(request: HttpRequest, linkname: str) -> HttpResponse:
+def patch_list_bulk(request: HtmxHttpRequest, linkname: str) -> HttpResponse:
     project = get_object_or_404(Project, linkname=linkname)
     return bulk_action(request, project)
 
