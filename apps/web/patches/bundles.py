@@ -28,8 +28,10 @@ def bundle_url(bundle: Bundle) -> str:
 
 @login_required
 def bundle_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert user.is_authenticated  # login_required
     bundles = list(
-        Bundle.objects.filter(owner=request.user)
+        Bundle.objects.filter(owner=user)
         .select_related("project", "owner")
         .annotate(patch_count=Count("bundlepatches"))
         .order_by("name")

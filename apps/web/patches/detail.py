@@ -64,19 +64,20 @@ class PatchTriageForm(forms.Form):
     commit_ref = forms.CharField(max_length=255, required=False, label="Commit ref")
 
     def __init__(self, *args, patch: Patch, states: list[State], maintainers, **kwargs):
-        initial = {
+        kwargs["initial"] = {
             "state": patch.state.slug,
-            "delegate": patch.delegate.username if patch.delegate_id else None,
+            "delegate": patch.delegate.username if patch.delegate is not None else None,
             "archived": patch.archived,
             "commit_ref": patch.commit_ref or "",
         }
-        super().__init__(*args, initial=initial, **kwargs)
-        self.fields["state"].queryset = State.objects.filter(pk__in=[s.pk for s in states])
-        self.fields["state"].choices = [(s.slug, s.name) for s in states]
-        self.fields["delegate"].queryset = maintainers
-        self.fields["delegate"].choices = [("", "Nobody")] + [
-            (u.username, u.username) for u in maintainers
-        ]
+        super().__init__(*args, **kwargs)
+        state, delegate = self.fields["state"], self.fields["delegate"]
+        assert isinstance(state, forms.ModelChoiceField)  # the fields declared above
+        assert isinstance(delegate, forms.ModelChoiceField)
+        state.queryset = State.objects.filter(pk__in=[s.pk for s in states])
+        state.choices = [(s.slug, s.name) for s in states]
+        delegate.queryset = maintainers
+        delegate.choices = [("", "Nobody")] + [(u.username, u.username) for u in maintainers]
 
 
 def _delegate_choices(patch: Patch):
