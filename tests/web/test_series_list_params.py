@@ -12,9 +12,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def seven_series(project, monkeypatch):
-    from apps.series import triage_views
+    from apps.web.series import list as series_list_page
 
-    monkeypatch.setattr(triage_views, "SERIES_PER_PAGE", 3)
+    monkeypatch.setattr(series_list_page, "SERIES_PER_PAGE", 3)
     for n in range(7):
         series = make_series(project, name=f"s{n}")
         make_patch(project, series=series, number=1)
