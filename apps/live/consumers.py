@@ -89,10 +89,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "joined", []):
             await hub().leave(group, self)
-        if getattr(self, "worker", None) is not None:
-            self.worker.cancel()
+        worker = getattr(self, "worker", None)
+        if worker is not None:
+            worker.cancel()
             try:
-                await self.worker
+                await worker
             except asyncio.CancelledError:
                 pass
 
@@ -146,6 +147,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def resume(self, last: int, patches: list[int] | None) -> None:
         # Join first, then read the log: whatever commits in between arrives
         # twice at worst, and event_created drops the second copy.
+        assert self.page is not None  # receive_json answers nothing on a page not found
         for group in self.page.groups:
             await hub().join(group, self)
             self.joined.append(group)
@@ -157,6 +159,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def catch_up(self, last: int, *, patches: list[int] | None, resume: bool) -> None:
         """Send what the log holds past `last` (and past what this connection verified)."""
+        assert self.page is not None  # receive_json answers nothing on a page not found
         since = last if resume else max(last, self.verified)
         result = await database_sync_to_async(catchup.events_missed)(self.page, since)
         self.verified = max(self.verified, result.cursor)

@@ -57,19 +57,25 @@ def event_publish_on_commit(event: Event) -> None:
     """Schedule the event's broadcast for when its transaction has committed."""
     # Else event_groups looks the series up after commit.
     series_id = event.series_id
-    if series_id is None and event.patch_id and Event.patch.is_cached(event):
+    if series_id is None and event.patch_id and Event.patch.is_cached(event) and event.patch:
         series_id = event.patch.series_id
-    if series_id is None and event.cover_id and Event.cover.is_cached(event):
+    if series_id is None and event.cover_id and Event.cover.is_cached(event) and event.cover:
         if Cover.series.is_cached(event.cover):
             series_id = getattr(event.cover.series, "pk", None)
-    refs = {
-        "patch_id": event.patch_id,
-        "series_id": series_id,
-        "cover_id": event.cover_id,
-        "relation_ids": [r for r in (event.previous_relation_id, event.current_relation_id) if r],
-    }
+    patch_id, cover_id = event.patch_id, event.cover_id
+    relation_ids = [r for r in (event.previous_relation_id, event.current_relation_id) if r]
     event_id, project_id, category = event.id, event.project_id, event.category
-    transaction.on_commit(lambda: event_broadcast(event_id, project_id, category, **refs))
+    transaction.on_commit(
+        lambda: event_broadcast(
+            event_id,
+            project_id,
+            category,
+            patch_id=patch_id,
+            series_id=series_id,
+            cover_id=cover_id,
+            relation_ids=relation_ids,
+        )
+    )
 
 
 def patch_updated_publish_on_commit(*, patch_id: int, project_id: int, series_id: int | None):

@@ -63,9 +63,15 @@ def viewer_from_scope(scope: dict) -> Viewer:
     )
 
 
-def viewer_request(viewer: Viewer, path: str = "/") -> HttpRequest:
+class HtmxHttpRequest(HttpRequest):
+    """A request with what django-htmx's middleware sets (the pages' views read it)."""
+
+    htmx: HtmxDetails
+
+
+def viewer_request(viewer: Viewer, path: str = "/") -> HtmxHttpRequest:
     """A GET request as the viewer's browser would make it, for rendering partials."""
-    request = HttpRequest()
+    request = HtmxHttpRequest()
     request.method = "GET"
     request.path = request.path_info = path
     request.META = {"HTTP_HOST": viewer.host, "SERVER_NAME": "localhost", "SERVER_PORT": "80"}

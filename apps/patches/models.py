@@ -89,6 +89,15 @@ class Patch(EmailMixin):
     # Not columns: annotated by apps.patches.mbox._patches_qs.
     diff_length: int | None
     short_diff: str | None
+    # Not a column: the newest event id, read with a patch page's data (apps.patches.sql).
+    live_cursor: int | None
+    # Not columns: set by the web pages for their templates (apps.web.patches.rows and
+    # .detail): the patch's URLs, tag counts and check summary in a list row.
+    row_url: str
+    row_series_url: str
+    row_tags: list[dict]
+    row_checks: dict | None
+    page_url: str
 
     class Meta:
         verbose_name_plural = "patches"
@@ -135,6 +144,9 @@ class PatchComment(EmailMixin):
     submitter = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="patch_comments")
     addressed = models.BooleanField(null=True, blank=True)
 
+    # Not a column: set by the web pages for their templates (apps.web.patches.detail).
+    can_edit: bool
+
     class Meta:
         ordering = ["date", "id"]
         constraints = [
@@ -150,6 +162,9 @@ class CoverComment(EmailMixin):
     cover = models.ForeignKey(Cover, on_delete=models.CASCADE, related_name="comments")
     submitter = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="cover_comments")
     addressed = models.BooleanField(null=True, blank=True)
+
+    # Not a column: set by the web pages for their templates (apps.web.patches.detail).
+    can_edit: bool
 
     class Meta:
         ordering = ["date", "id"]

@@ -84,8 +84,10 @@ def patch_for_page(linkname: str, msgid: str, *, fast: bool | None = None) -> Pa
     """The patch of a project by Message-ID (with brackets), with its project, submitter,
     state and delegate, and `live_cursor`: the newest event id, read with the page's data."""
     if not (fast_path() if fast is None else fast):
+        # The plugin takes the annotation for a redefinition of Patch.live_cursor, which
+        # only declares the attribute both paths set (Django refuses only a field's name).
         return (
-            Patch.objects.select_related("project", "submitter", "delegate", "state")
+            Patch.objects.select_related("project", "submitter", "delegate", "state")  # type: ignore[no-redef]
             .annotate(live_cursor=Subquery(Event.objects.order_by("-id").values("id")[:1]))
             .filter(project__linkname=linkname, msgid=msgid)
             .first()

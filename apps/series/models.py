@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -43,6 +45,9 @@ class Series(models.Model):
     numbers: dict[int | None, int]  # its patches' number -> id
     has_later: bool  # a later revision names it as previous
     cover_replies: bool  # its cover letter has replies
+    # Not columns: set by apps.series.sql.series_for_patch_page.
+    newer_revision: SimpleNamespace | None  # its newest next revision (pk, name, version)
+    has_dependencies: bool
 
     class Meta:
         verbose_name_plural = "series"

@@ -23,8 +23,10 @@ def _newer(row: dict | None) -> SimpleNamespace | None:
 
 def _plain(series_id: int) -> Series | None:
     later = Series.objects.filter(previous_revision_id=OuterRef("pk"))
+    # The plugin takes has_dependencies for a redefinition of the Series attribute, which
+    # only declares what both paths set (Django refuses only a field's name).
     series = (
-        Series.objects.select_related("cover", "previous_revision")
+        Series.objects.select_related("cover", "previous_revision")  # type: ignore[no-redef]
         .only(*_SERIES, *(f"cover__{n}" for n in _COVER))
         .annotate(
             newer_revision_row=Subquery(

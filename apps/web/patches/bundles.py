@@ -19,6 +19,7 @@ from apps.patches.services import (
     bundle_reorder,
     bundle_update,
 )
+from apps.web.http import HtmxHttpRequest
 
 
 def bundle_url(bundle: Bundle) -> str:
@@ -27,8 +28,10 @@ def bundle_url(bundle: Bundle) -> str:
 
 @login_required
 def bundle_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert user.is_authenticated  # login_required
     bundles = list(
-        Bundle.objects.filter(owner=request.user)
+        Bundle.objects.filter(owner=user)
         .select_related("project", "owner")
         .annotate(patch_count=Count("bundlepatches"))
         .order_by("name")
@@ -71,7 +74,7 @@ def _bundle_items(bundle: Bundle) -> list[BundlePatch]:
     )
 
 
-def bundle_detail(request: HttpRequest, username: str, name: str) -> HttpResponse:
+def bundle_detail(request: HtmxHttpRequest, username: str, name: str) -> HttpResponse:
     bundle = _bundle_or_404(request, username, name)
     can_edit = bundle_check_can_edit(request.user, bundle)
     if request.method == "POST":
@@ -87,7 +90,7 @@ def bundle_detail(request: HttpRequest, username: str, name: str) -> HttpRespons
     return render(request, "bundles/detail.html", context)
 
 
-def _bundle_post(request: HttpRequest, bundle: Bundle) -> HttpResponse:
+def _bundle_post(request: HtmxHttpRequest, bundle: Bundle) -> HttpResponse:
     action = request.POST.get("action", "")
     url = bundle_url(bundle)
     try:
@@ -136,7 +139,7 @@ def _patch_ids(request: HttpRequest) -> list[int]:
     return ids
 
 
-def _go(request: HttpRequest, url: str) -> HttpResponse:
+def _go(request: HtmxHttpRequest, url: str) -> HttpResponse:
     if request.htmx:
         response = HttpResponse(status=204)
         response["HX-Redirect"] = url
@@ -144,7 +147,7 @@ def _go(request: HttpRequest, url: str) -> HttpResponse:
     return HttpResponseRedirect(url)
 
 
-def _done(request: HttpRequest, bundle: Bundle, url: str, message: str) -> HttpResponse:
+def _done(request: HtmxHttpRequest, bundle: Bundle, url: str, message: str) -> HttpResponse:
     if request.htmx:
         return _render_manage(request, bundle, message)
     messages.success(request, message)

@@ -32,6 +32,7 @@ from apps.patches.sql import patch_comments_for_page, patch_for_page, series_pat
 from apps.projects.models import State
 from apps.projects.selectors import user_is_maintainer
 from apps.series.sql import series_for_patch_page
+from apps.web.http import HtmxHttpRequest
 from apps.web.patches.diff import render_diff
 from apps.web.patches.rows import patch_url_builder
 
@@ -63,19 +64,20 @@ class PatchTriageForm(forms.Form):
     commit_ref = forms.CharField(max_length=255, required=False, label="Commit ref")
 
     def __init__(self, *args, patch: Patch, states: list[State], maintainers, **kwargs):
-        initial = {
+        kwargs["initial"] = {
             "state": patch.state.slug,
-            "delegate": patch.delegate.username if patch.delegate_id else None,
+            "delegate": patch.delegate.username if patch.delegate is not None else None,
             "archived": patch.archived,
             "commit_ref": patch.commit_ref or "",
         }
-        super().__init__(*args, initial=initial, **kwargs)
-        self.fields["state"].queryset = State.objects.filter(pk__in=[s.pk for s in states])
-        self.fields["state"].choices = [(s.slug, s.name) for s in states]
-        self.fields["delegate"].queryset = maintainers
-        self.fields["delegate"].choices = [("", "Nobody")] + [
-            (u.username, u.username) for u in maintainers
-        ]
+        super().__init__(*args, **kwargs)
+        state, delegate = self.fields["state"], self.fields["delegate"]
+        assert isinstance(state, forms.ModelChoiceField)  # the fields declared above
+        assert isinstance(delegate, forms.ModelChoiceField)
+        state.queryset = State.objects.filter(pk__in=[s.pk for s in states])
+        state.choices = [(s.slug, s.name) for s in states]
+        delegate.queryset = maintainers
+        delegate.choices = [("", "Nobody")] + [(u.username, u.username) for u in maintainers]
 
 
 def _delegate_choices(patch: Patch):
@@ -95,7 +97,7 @@ def _triage_context(request: HttpRequest, patch: Patch, form=None, message="") -
     return {"patch": patch, "form": form, "message": message}
 
 
-def _patch_triage_post(request: HttpRequest, patch: Patch) -> HttpResponse:
+def _patch_triage_post(request: HtmxHttpRequest, patch: Patch) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(patch_url(patch))
     if not patch_check_can_edit(request.user, patch):
@@ -157,7 +159,7 @@ def _comment_editable(user, is_maintainer: bool, comment, submission) -> bool:
     return user.pk in (comment.submitter.user_id, submission.submitter.user_id)
 
 
-def patch_detail(request: HttpRequest, linkname: str, msgid: str) -> HttpResponse:
+def patch_detail(request: HtmxHttpRequest, linkname: str, msgid: str) -> HttpResponse:
     patch = _load_patch(linkname, msgid)
     if request.method == "POST":
         return _patch_triage_post(request, patch)
@@ -318,7 +320,7 @@ def cover_comment_redirect(request: HttpRequest, comment_id: int) -> HttpRespons
     return redirect(f"{cover_url(comment.cover)}#comment-{comment.pk}")
 
 
-def _set_addressed(request: HttpRequest, comment, page_url: str) -> HttpResponse:
+def _set_addressed(request: HtmxHttpRequest, comment, page_url: str) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(page_url)
     if not comment_check_can_edit(request.user, comment):
@@ -339,7 +341,7 @@ def _set_addressed(request: HttpRequest, comment, page_url: str) -> HttpResponse
 
 
 @require_POST
-def comment_addressed(request: HttpRequest, comment_id: int) -> HttpResponse:
+def comment_addressed(request: HtmxHttpRequest, comment_id: int) -> HttpResponse:
     comment = get_object_or_404(
         PatchComment.objects.select_related("patch__project", "patch__submitter", "submitter"),
         pk=comment_id,
@@ -348,7 +350,7 @@ def comment_addressed(request: HttpRequest, comment_id: int) -> HttpResponse:
 
 
 @require_POST
-def cover_comment_addressed(request: HttpRequest, comment_id: int) -> HttpResponse:
+def cover_comment_addressed(request: HtmxHttpRequest, comment_id: int) -> HttpResponse:
     comment = get_object_or_404(
         CoverComment.objects.select_related("cover__project", "cover__submitter", "submitter"),
         pk=comment_id,

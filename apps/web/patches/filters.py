@@ -149,8 +149,8 @@ def _address(value: str) -> str:
 
 def submitter_people(value: str) -> QuerySet[Person]:
     """The people a submitter filter names (see submitter_q)."""
-    if is_id(value):
-        return Person.objects.filter(pk=parse_id(value))
+    if (pk := parse_id(value)) is not None:
+        return Person.objects.filter(pk=pk)
     if address := _address(value):
         return Person.objects.filter(email__iexact=address)
     return Person.objects.filter(Q(name__icontains=value) | Q(email__icontains=value))
@@ -200,8 +200,8 @@ def submitter_q(value: str) -> Q:
 
 def delegate_users(value: str) -> QuerySet[User]:
     """The users a delegate filter other than 'none' names (see delegate_q)."""
-    if is_id(value):
-        return User.objects.filter(pk=parse_id(value))
+    if (pk := parse_id(value)) is not None:
+        return User.objects.filter(pk=pk)
     return User.objects.filter(
         Q(username__iexact=value)
         | Q(email__iexact=value)
@@ -250,7 +250,9 @@ def apply_filters(qs: QuerySet[Patch], f: PatchListFilters) -> QuerySet[Patch]:
             f.errors.append(str(exc))
             return qs.none()
     if f.series:
-        qs = qs.filter(series_id=parse_id(f.series))
+        series_id = parse_id(f.series)
+        assert series_id is not None  # parse_filters matched nothing for any other series
+        qs = qs.filter(series_id=series_id)
     prefix = "-" if f.order_descending else ""
     ordering = [prefix + name for name in SORT_FIELDS[f.order_field]]
     if f.order_field != "id":

@@ -37,8 +37,9 @@ from apps.patches.services import (
     patch_update,
 )
 from apps.projects.models import Person, Project, State
-from apps.projects.params import MAX_INT, is_id, parse_id, parse_int
+from apps.projects.params import MAX_INT, parse_id, parse_int
 from apps.projects.selectors import user_is_maintainer
+from apps.web.http import HtmxHttpRequest
 from apps.web.patches.fast_rows import row_html
 from apps.web.patches.filters import (
     ARCHIVE_CHOICES,
@@ -241,7 +242,7 @@ def list_context(
 
 
 @require_GET
-def patch_list(request: HttpRequest, linkname: str) -> HttpResponse:
+def patch_list(request: HtmxHttpRequest, linkname: str) -> HttpResponse:
     project = get_object_or_404(Project, linkname=linkname)
     states = list(State.objects.order_by("ordering"))
     filters = parse_filters(request.GET, states)
@@ -338,8 +339,9 @@ class BulkError(Exception):
 
 def _selected_patches(request: HttpRequest, project: Project | None) -> list[Patch]:
     raw = request.POST.getlist("patch_id")
-    ids = list(dict.fromkeys(parse_id(v) for v in raw))  # page order: bundles keep it
-    if None in ids:
+    parsed = list(dict.fromkeys(parse_id(v) for v in raw))  # page order: bundles keep it
+    ids = [i for i in parsed if i is not None]
+    if len(ids) != len(parsed):
         raise BulkError("The selection is not a list of patch ids.")
     if not ids:
         raise BulkError("Select at least one patch first.")
@@ -356,6 +358,7 @@ def _selected_patches(request: HttpRequest, project: Project | None) -> list[Pat
 def _bulk_update(request: HttpRequest, project: Project | None, patches: list[Patch]) -> str:
     """Validate every change and every permission first, then change all patches or none."""
     user = request.user
+    assert user.is_authenticated  # bulk_action sends anonymous visitors to log in
     changes: dict = {}
     state_value = request.POST.get("state", "").strip()
     if state_value:
@@ -399,6 +402,7 @@ def _bulk_update(request: HttpRequest, project: Project | None, patches: list[Pa
 
 def _bulk_bundle(request: HttpRequest, patches: list[Patch]) -> str:
     user = request.user
+    assert user.is_authenticated  # bulk_action sends anonymous visitors to log in
     name = request.POST.get("bundle_name", "").strip()
     bundle_id = request.POST.get("bundle", "").strip()
     if name:
@@ -408,20 +412,21 @@ def _bulk_bundle(request: HttpRequest, patches: list[Patch]) -> str:
             detail = "; ".join(m for msgs in exc.message_dict.values() for m in msgs)
             raise BulkError(detail) from exc
         return f"Created bundle '{bundle.name}' with {len(patches)} patch(es)."
-    if not is_id(bundle_id):
+    bundle_pk = parse_id(bundle_id)
+    if bundle_pk is None:
         raise BulkError("Choose a bundle, or type a name for a new one.")
-    bundle = Bundle.objects.filter(pk=parse_id(bundle_id)).first()
-    if bundle is None or not bundle_check_can_edit(user, bundle):
+    existing = Bundle.objects.filter(pk=bundle_pk).first()
+    if existing is None or not bundle_check_can_edit(user, existing):
         raise BulkError("No such bundle of yours.")
-    added = bundle_add_patches(bundle=bundle, patches=patches)
+    added = bundle_add_patches(bundle=existing, patches=patches)
     skipped = len(patches) - added
-    message = f"Added {added} patch(es) to bundle '{bundle.name}'."
+    message = f"Added {added} patch(es) to bundle '{existing.name}'."
     if skipped:
         message += f" {skipped} already there."
     return message
 
 
-def bulk_action(request: HttpRequest, project: Project | None) -> HttpResponse:
+def bulk_action(request: HtmxHttpRequest, project: Project | None) -> HttpResponse:
     """Apply a bulk action; htmx gets the message plus the changed rows, others a redirect."""
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
@@ -482,7 +487,7 @@ def _bulk_response(
 
 
 @require_POST
-def patch_list_bulk(request: HttpRequest, linkname: str) -> HttpResponse:
+def patch_list_bulk(request: HtmxHttpRequest, linkname: str) -> HttpResponse:
     project = get_object_or_404(Project, linkname=linkname)
     return bulk_action(request, project)
 

@@ -110,11 +110,11 @@ def live_series_ops(
         return ops
     context = series_progress_context(series, Patch.objects.filter(series=series).count())
     if progress or refresh_patches is not None:
-        html = render_to_string("series/_progress.html", context, request=request)
-        ops.append({"op": "replace", "id": "series-progress", "html": html})
+        fragment = render_to_string("series/_progress.html", context, request=request)
+        ops.append({"op": "replace", "id": "series-progress", "html": fragment})
     if cover:
-        html = render_to_string("series/_cover.html", context, request=request)
-        ops.append({"op": "replace", "id": "series-cover", "html": html})
+        fragment = render_to_string("series/_cover.html", context, request=request)
+        ops.append({"op": "replace", "id": "series-cover", "html": fragment})
     return ops
 
 

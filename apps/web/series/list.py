@@ -82,7 +82,7 @@ def series_list(request: HttpRequest, linkname: str) -> HttpResponse:
 @require_POST
 def series_action(request: HttpRequest, series_id: int) -> HttpResponse:
     series = get_object_or_404(Series.objects.select_related("project"), pk=series_id)
-    changes = {}
+    changes: dict = {}
     if request.POST.get("state"):
         changes["state"] = get_object_or_404(State, slug=request.POST["state"])
     delegate = request.POST.get("delegate", "")
@@ -98,6 +98,8 @@ def series_action(request: HttpRequest, series_id: int) -> HttpResponse:
     if not changes:
         messages.error(request, "Choose a state, a delegate or an archive action.")
         return redirect(target)
+    if not request.user.is_authenticated:  # no maintainer: what series_bulk_update refuses
+        raise PermissionDenied("Only the project's maintainers can triage a whole series.")
     try:
         count = series_bulk_update(
             series=series,
