@@ -8,7 +8,7 @@ statements cost about 0.2 ms each (docs/benchmarks.md, "The patch page").
 
 Each function has the plain Django path too (`fast=False`, and on databases other than
 PostgreSQL, whose drivers give back the Python values Django's converters would);
-tests/ui/test_patch_page_sql.py asserts both give the same objects and fields.
+tests/web/test_patch_page_sql.py asserts both give the same objects and fields.
 Instances are made with Model.from_db, as the ORM makes them: the fields not read are
 deferred, the related objects read with a row are set as their foreign keys' values.
 """
