@@ -39,8 +39,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_SERVER = os.environ.get("WEBHOOK_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-PG_DATABASE = "pw_webhooks_bench"
+PG_DATABASE = os.environ.get("WEBHOOK_BENCH_DB", "pw_webhooks_bench")
 REDIS = os.environ.get("WEBHOOK_BENCH_REDIS", "redis://127.0.0.1:6379/6")
+TRACE_DIR = Path(tempfile.gettempdir()) / f"webhooks-trace-{os.getpid()}"
+ENQUEUED: dict[int, float] = {}  # event id -> when its delivery tasks were queued
 FANOUT_P95_MS = 500
 BURST_DRAIN_S = 60
 HANG_SECONDS = 10
@@ -62,6 +64,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--burst", type=int, default=1000, help="events, burst case")
     parser.add_argument("--burst-subscribers", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument(
+        "--trace", action="store_true", help="with --celery: split the fan-out's latency by step"
+    )
     parser.add_argument(
         "--json", action="store_true", help="also print the rows as one JSON line (bench/push.py)"
     )
@@ -100,22 +105,10 @@ def configure(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(ROOT))
 
 
-class Arrivals:
-    """The loopback receivers: when each webhook-id first arrived, whichever host it hit.
+def _receivers_serve(commands, arrived) -> None:
+    """The receivers' process: start a server per address asked for; report each arrival."""
 
-    Each receiver host is a server bound to its own 127.x address (all of 127/8 is this
-    machine); a hanging one answers after `hang` seconds and is not counted.
-    """
-
-    def __init__(self) -> None:
-        self.times: dict[str, float] = {}
-        self.lock = threading.Lock()
-        self.changed = threading.Condition(self.lock)
-        self.servers: dict[str, ThreadingHTTPServer] = {}
-
-    def _handler(self, hang: float):
-        arrivals = self
-
+    def handler(hang: float):
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
@@ -125,9 +118,7 @@ class Arrivals:
                 if hang:
                     time.sleep(hang)
                 else:
-                    with arrivals.changed:
-                        arrivals.times.setdefault(self.headers["webhook-id"], now)
-                        arrivals.changed.notify_all()
+                    arrived.put((self.headers["webhook-id"], now))
                 self.send_response(204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -137,14 +128,64 @@ class Arrivals:
 
         return Handler
 
+    while (command := commands.recv()) is not None:
+        address, hang = command
+        server = ThreadingHTTPServer((address, 0), handler(hang))
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        commands.send(server.server_address[1])
+
+
+class Arrivals:
+    """The loopback receivers: when each webhook-id first arrived, whichever host it hit.
+
+    Each receiver host is a server bound to its own 127.x address (all of 127/8 is this
+    machine); a hanging one answers after `hang` seconds and is not counted. They run in
+    a process of their own, as CI systems are not inside the process that commits the
+    events (sharing its interpreter lock would slow the commit and the queueing down).
+    Arrival times are time.perf_counter (CLOCK_MONOTONIC: the same in every process).
+    """
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        self.times: dict[str, float] = {}
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.ports: dict[str, int] = {}
+        context = multiprocessing.get_context("fork")  # before Django starts: nothing to copy
+        self.commands, child = context.Pipe()
+        self.arrived = context.Queue()
+        self.process = context.Process(
+            target=_receivers_serve, args=(child, self.arrived), daemon=True
+        )
+        self.process.start()
+        threading.Thread(target=self._collect, daemon=True).start()
+
+    def _collect(self) -> None:
+        while (item := self._next()) is not None:
+            message_id, when = item
+            with self.changed:
+                self.times.setdefault(message_id, when)
+                self.changed.notify_all()
+
+    def _next(self) -> tuple[str, float] | None:
+        try:
+            return self.arrived.get()
+        except (EOFError, OSError):  # the receivers' process is gone: the run is over
+            return None
+
     def url(self, address: str, hang: float = 0) -> str:
         """The URL of the receiver on address (started on first use)."""
-        if address not in self.servers:
-            server = ThreadingHTTPServer((address, 0), self._handler(hang))
-            server.daemon_threads = True
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-            self.servers[address] = server
-        return f"http://{address}:{self.servers[address].server_address[1]}/hook"
+        if address not in self.ports:
+            self.commands.send((address, hang))
+            self.ports[address] = self.commands.recv()
+        return f"http://{address}:{self.ports[address]}/hook"
+
+    def stop(self) -> None:
+        self.commands.send(None)
+        self.process.join(timeout=10)
+        self.arrived.put(None)
 
     def wait_for(self, count: int, timeout: float = 600) -> None:
         deadline = time.monotonic() + timeout
@@ -162,13 +203,13 @@ def receiver_address(n: int, *, hanging: bool = False) -> str:
 
 
 def _deliver_forever(jobs) -> None:
-    from apps.webhooks.delivery import delivery_attempt
+    from apps.webhooks.tasks import deliver
 
-    while (delivery_id := jobs.get()) is not None:
+    while (delivery_ids := jobs.get()) is not None:
         try:
-            delivery_attempt(delivery_id=delivery_id)
+            deliver(delivery_ids)
         except Exception as exc:  # as a celery worker would: report, carry on
-            print(f"delivery {delivery_id} failed: {exc!r}", file=sys.stderr)
+            print(f"deliveries {delivery_ids} failed: {exc!r}", file=sys.stderr)
 
 
 class ProcessWorkers:
@@ -216,12 +257,16 @@ def procfile_command(name: str) -> tuple[dict[str, str], list[str]]:
 class CeleryWorkers:
     """The Procfile's `webhooks` process type (as deployed), on the benchmark database and Redis."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, *, trace: bool = False) -> None:
         from config.celery import app
 
         app.control.purge()
         extra, command = procfile_command("webhooks")
         assert command[0] == "celery"
+        if trace:  # the same worker, noting when each delivery reaches each step
+            command = [w if w != "config" else "bench.webhooks_trace" for w in command]
+            TRACE_DIR.mkdir(exist_ok=True)
+            extra = {**extra, "WEBHOOK_TRACE_DIR": str(TRACE_DIR)}
         self.command = " ".join([*(f"{k}={v}" for k, v in extra.items()), *command])
         self.processes = []
         for n in range(count):
@@ -276,6 +321,7 @@ def run(
     arrivals: Arrivals,
     sequential: bool,
     hanging: int = 0,
+    trace: bool = False,
 ):
     """Record events (one transaction each) and wait for every delivery; one table row.
 
@@ -305,6 +351,9 @@ def run(
     mine = Delivery.objects.filter(id__gt=first_delivery, webhook_id__in=timed)
     deliveries_wait(mine)
     latencies, to_last = delivery_latencies(mine, arrivals, committed)
+    if trace:
+        time.sleep(1.5)  # the workers write their marks every second
+        print_trace(trace_breakdown(mine, arrivals, committed))
     deliveries = events * subscribers
     return {
         "scenario": name,
@@ -358,6 +407,8 @@ def event_record_timed(project, patch) -> dict[int, float]:
             lambda: committed.__setitem__(holder["event"].pk, time.perf_counter())
         )
         holder["event"] = event_record(category=Event.PATCH_COMPLETED, project=project, patch=patch)
+        # Runs after the outbox's hook: its delivery tasks are queued.
+        transaction.on_commit(lambda: ENQUEUED.__setitem__(holder["event"].pk, time.perf_counter()))
     return committed
 
 
@@ -385,6 +436,49 @@ def delivery_latencies(
         last_arrival[event_id] = max(arrived, last_arrival.get(event_id, 0.0))
     to_last = [(t - committed[e]) * 1000 for e, t in last_arrival.items()]
     return latencies, to_last
+
+
+def trace_breakdown(mine, arrivals: Arrivals, committed: dict[int, float]) -> dict[str, dict]:
+    """The fan-out's commit → received split by step (--trace), ms: p50 and p95 over every
+    delivery, and p95 over events of each step's last delivery."""
+    marks: dict[tuple[str, int | str], float] = {}
+    for path in TRACE_DIR.glob("trace-*.json"):
+        for step, key, when in json.loads(path.read_text()):
+            marks.setdefault((step, key), when)
+    rows = list(mine.values_list("id", "message_id", "event_id"))
+    points = {
+        "queued": lambda pk, msg, ev: ENQUEUED.get(ev),
+        "task started": lambda pk, msg, ev: marks.get(("task", pk)),
+        "POST begun": lambda pk, msg, ev: marks.get(("post", msg)),
+        "received": lambda pk, msg, ev: arrivals.times.get(msg),
+        "logged": lambda pk, msg, ev: marks.get(("done", pk)),
+    }
+    result: dict[str, dict] = {}
+    for name, point in points.items():
+        since: list[float] = []
+        last: dict[int, float] = {}
+        for pk, msg, ev in rows:
+            when = point(pk, msg, ev)
+            if when is None:
+                continue
+            since.append((when - committed[ev]) * 1000)
+            last[ev] = max(last.get(ev, 0.0), when)
+        to_last = [(t - committed[e]) * 1000 for e, t in last.items()]
+        if since:
+            result[f"commit → {name}"] = {
+                "p50": round(percentile(since, 0.5), 1),
+                "p95": round(percentile(since, 0.95), 1),
+                "last p95": round(percentile(to_last, 0.95), 1),
+                "n": len(since),
+            }
+    return result
+
+
+def print_trace(trace: dict[str, dict]) -> None:
+    print("\nFan-out by step (ms from the event's commit; last: the event's last delivery)\n")
+    for name, row in trace.items():
+        print(f"  {name:<26} p50 {row['p50']:>8.1f}  p95 {row['p95']:>8.1f}  "
+              f"last p95 {row['last p95']:>8.1f}  n={row['n']}")  # fmt: skip
 
 
 def setup_data() -> None:
@@ -487,7 +581,11 @@ def conditions() -> dict:
     return {"cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]}
 
 
-def scenarios(args: argparse.Namespace, arrivals: Arrivals) -> list[dict]:
+def workers_cpu(workers) -> float:
+    return workers.cpu_seconds() if isinstance(workers, CeleryWorkers) else 0.0
+
+
+def scenarios(args: argparse.Namespace, arrivals: Arrivals, workers) -> list[dict]:
     """The warm-up, then the four scenarios of the table (module docstring), one row each."""
     fanout = {
         "events": args.fanout_events,
@@ -497,6 +595,12 @@ def scenarios(args: argparse.Namespace, arrivals: Arrivals) -> list[dict]:
     }
     # Connections, query compilation and imports happen once, not in the first row.
     run("warm-up", events=3, subscribers=2, arrivals=arrivals, sequential=True)
+    if args.trace:
+        cpu = workers_cpu(workers)
+        run(f"1 event → {args.fanout} subscribers", trace=True, **fanout)
+        used = (workers_cpu(workers) - cpu) * 1000 / (args.fanout * args.fanout_events)
+        print(f"\nwebhooks worker CPU per delivery (fan-out only): {used:.2f} ms")
+        raise SystemExit(0)
     return [
         run(f"1 event → {args.fanout} subscribers", **fanout),
         run(
@@ -519,6 +623,7 @@ def scenarios(args: argparse.Namespace, arrivals: Arrivals) -> list[dict]:
 
 def main() -> None:
     args = parse_args()
+    arrivals = Arrivals()
     configure(args)
     import django
 
@@ -527,15 +632,19 @@ def main() -> None:
 
     setup_data()
     before = conditions()
-    workers = CeleryWorkers(args.workers) if args.celery else ProcessWorkers(args.workers)
-    arrivals = Arrivals()
+    workers = (
+        CeleryWorkers(args.workers, trace=args.trace)
+        if args.celery
+        else ProcessWorkers(args.workers)
+    )
     try:
-        rows = scenarios(args, arrivals)
+        rows = scenarios(args, arrivals, workers)
         if args.celery:
             deliveries = sum(row["deliveries"] for row in rows)
             worker_cpu_ms = workers.cpu_seconds() * 1000 / deliveries
     finally:
         workers.stop()
+        arrivals.stop()
         connection.close()
     where = "PostgreSQL" if args.postgres else "SQLite"
     how = (

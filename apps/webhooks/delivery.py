@@ -19,6 +19,7 @@ import random
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -132,19 +133,89 @@ def delivery_claim(delivery_id: int, now: datetime, *, seen: Delivery | None = N
 
 def delivery_attempt(*, delivery_id: int) -> Delivery | None:
     """Send one delivery once if it is due and unclaimed; returns it, or None if not claimed."""
+    return deliveries_attempt(delivery_ids=[delivery_id]).get(delivery_id)
+
+
+def deliveries_attempt(*, delivery_ids: list[int]) -> dict[int, Delivery]:
+    """Send each of the deliveries once if it is due and unclaimed (an event's fan-out is one
+    task: services.deliveries_enqueue); returns those sent, by id.
+
+    They are read in one query, their hosts' slots taken in one round trip to Redis and
+    they are claimed in one statement; then their POSTs go out at once, on this process's
+    sender threads (WEBHOOK_SENDERS), and this returns when every one is logged.
+    """
     # Read before the claim (its host decides whether it may go now); the claim then
     # checks the row is still as read.
-    delivery = _pending(delivery_id)
-    if delivery is None:  # done, running elsewhere, or gone
-        _pass_on(delivery_id)
-        return None
-    slot = hostcap.slot_take(hostcap.host_of(delivery.webhook.url), delivery_id)
-    if slot is None:  # its host is busy: it waits in line, queued again when a slot frees
-        return None
+    pending = _pending(delivery_ids)
+    for pk in delivery_ids:
+        if pk not in pending:  # done, running elsewhere, or gone
+            _pass_on(pk)
+    found = list(pending.values())
+    slots = hostcap.slots_take([(hostcap.host_of(d.webhook.url), d.pk) for d in found])
+    # A delivery whose host is busy waits in line, queued again when a slot frees.
+    ready = [(d, slot) for d, slot in zip(found, slots, strict=True) if slot is not None]
+    now = timezone.now()
+    claimed = deliveries_claim([d for d, _ in ready], now)
+    sends = []
+    for delivery, slot in ready:
+        if delivery.pk in claimed:
+            delivery.status, delivery.claimed_at = Delivery.RUNNING, now
+            sends.append((delivery, slot))
+        else:
+            _give_back(slot)
+    if not sends:
+        return {}
+    # Serialize each event once here, not in every sender thread at the same moment.
+    for event_id in {d.event_id for d, _ in sends if not d.body and d.category != PING}:
+        if event_id is not None:
+            _event_body(event_id)
+    if len(sends) == 1 or not settings.WEBHOOK_SENDERS:
+        sent = [_send_and_give_back(delivery, slot) for delivery, slot in sends]
+    else:
+        _release_connection()  # this thread only waits now
+        futures = [_senders().submit(_send_in_thread, d, slot) for d, slot in sends]
+        wait(futures)
+        sent = [future.result() for future in futures]
+    return {d.pk: d for d in sent if d is not None}
+
+
+_senders_pool: ThreadPoolExecutor | None = None
+_senders_lock = threading.Lock()
+
+
+def _senders() -> ThreadPoolExecutor:
+    """The process's sender threads: WEBHOOK_SENDERS POSTs of a fan-out in flight at once."""
+    global _senders_pool
+    with _senders_lock:
+        if _senders_pool is None:
+            _senders_pool = ThreadPoolExecutor(
+                max_workers=settings.WEBHOOK_SENDERS, thread_name_prefix="webhook-sender"
+            )
+        return _senders_pool
+
+
+def _send_in_thread(delivery: Delivery, slot: hostcap.Slot) -> Delivery | None:
     try:
-        return _attempt(delivery)
+        return _send_and_give_back(delivery, slot)
+    except Exception:  # as a celery worker would: log it; the sweep reclaims the delivery
+        log.exception("delivery %s failed", delivery.pk)
+        return None
+    finally:
+        _release_connection()  # a sender thread keeps no pooled connection between POSTs
+
+
+def _send_and_give_back(delivery: Delivery, slot: hostcap.Slot) -> Delivery | None:
+    try:
+        return _send(delivery)
     finally:
         _give_back(slot)
+
+
+def deliveries_claim(deliveries: list[Delivery], now: datetime) -> set[int]:
+    """delivery_claim for many deliveries as read before (`seen`); the ids taken."""
+    if sql.available() and len(deliveries) > 1:
+        return sql.claim_many(deliveries, now, now + CLOCK_SLACK)
+    return {d.pk for d in deliveries if delivery_claim(d.pk, now, seen=d)}
 
 
 def _give_back(slot: hostcap.Slot) -> None:
@@ -161,14 +232,15 @@ def _pass_on(delivery_id: int) -> None:
         _give_back(hostcap.handed_slot(hostcap.host_of(url), delivery_id))
 
 
-def _pending(delivery_id: int) -> Delivery | None:
+def _pending(delivery_ids: list[int]) -> dict[int, Delivery]:
     if sql.available():
-        return sql.delivery_pending(delivery_id)
-    return (
-        Delivery.objects.select_related("webhook")
-        .filter(pk=delivery_id, status=Delivery.PENDING)
-        .first()
-    )
+        return sql.deliveries_pending(delivery_ids)
+    return {
+        d.pk: d
+        for d in Delivery.objects.select_related("webhook").filter(
+            pk__in=delivery_ids, status=Delivery.PENDING
+        )
+    }
 
 
 def _release_connection() -> None:
@@ -179,11 +251,8 @@ def _release_connection() -> None:
         connection.close()
 
 
-def _attempt(delivery: Delivery) -> Delivery | None:
-    now = timezone.now()
-    if not delivery_claim(delivery.pk, now, seen=delivery):
-        return None
-    delivery.status, delivery.claimed_at = Delivery.RUNNING, now
+def _send(delivery: Delivery) -> Delivery | None:
+    """POST a claimed delivery, log the attempt and succeed, retry or give up."""
     webhook = delivery.webhook
     if not webhook.active:
         _finish(delivery, Delivery.FAILED, error="The webhook is disabled.")

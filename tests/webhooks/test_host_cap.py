@@ -12,6 +12,7 @@ from apps.webhooks import hostcap, tasks
 from apps.webhooks.delivery import delivery_attempt
 from apps.webhooks.models import Delivery, DeliveryAttempt, Webhook
 from apps.webhooks.services import deliveries_enqueue, webhook_ping
+from tests.webhooks.worker import task_ids
 
 
 @pytest.fixture
@@ -19,7 +20,9 @@ def queued(monkeypatch):
     """Delivery tasks queued (ids and countdowns), instead of running them."""
     calls: list[tuple[int, float | None]] = []
     monkeypatch.setattr(
-        tasks.deliver, "apply_async", lambda args, **kw: calls.append((args[0], kw["countdown"]))
+        tasks.deliver,
+        "apply_async",
+        lambda args, **kw: calls.extend((pk, kw["countdown"]) for pk in task_ids(args)),
     )
     return calls
 

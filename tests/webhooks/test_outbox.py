@@ -10,6 +10,7 @@ from apps.events.services import event_record
 from apps.webhooks import tasks
 from apps.webhooks.models import Delivery, Webhook
 from tests.factories import make_patch, make_project, make_user
+from tests.webhooks.worker import task_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ def hook(owner, *, projects=(), categories=(), **fields) -> Webhook:
 def queued(monkeypatch):
     """Record the delivery tasks queued instead of running them."""
     ids: list[int] = []
-    monkeypatch.setattr(tasks.deliver, "apply_async", lambda args, **kw: ids.append(args[0]))
+    monkeypatch.setattr(tasks.deliver, "apply_async", lambda args, **kw: ids.extend(task_ids(args)))
     return ids
 
 
