@@ -8,10 +8,11 @@ this module runs them when they are there and puts their figures in the table.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
-from bench.common import PYTHON, ROOT, Figure
+from bench.common import DB_PREFIX, PG_SERVER, PYTHON, ROOT, Figure, redis_url
 
 LIVE = ROOT / "bench" / "live_latency.py"
 WEBHOOKS = ROOT / "bench" / "webhooks_fanout.py"
@@ -24,8 +25,20 @@ def _run_json(script: Path, args: list[str], timeout: float = 1200) -> dict | No
         return None
     if "--json" in args and "--json" not in script.read_text():
         return {"error": f"{script.name} has no --json output yet"}
+    # The databases `./dev bench` owns (pw_bench*, its Redis db), not the scripts' defaults.
+    env = {
+        **os.environ,
+        "WEBHOOK_BENCH_PG": PG_SERVER,
+        "WEBHOOK_BENCH_DB": f"{DB_PREFIX}_webhooks",
+        "WEBHOOK_BENCH_REDIS": redis_url(),
+    }
     proc = subprocess.run(
-        [PYTHON, str(script), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+        [PYTHON, str(script), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
     )
     # A missed target is a non-zero exit with the figures still printed.
     for line in reversed(proc.stdout.strip().splitlines()):

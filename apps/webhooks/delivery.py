@@ -19,7 +19,8 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -142,7 +143,7 @@ def deliveries_attempt(*, delivery_ids: list[int]) -> dict[int, Delivery]:
 
     They are read in one query, their hosts' slots taken in one round trip to Redis and
     they are claimed in one statement; then their POSTs go out at once, on this process's
-    sender threads (WEBHOOK_SENDERS), and this returns when every one is logged.
+    sender threads (WEBHOOK_SENDERS: _fan_out), and this returns when every one is logged.
     """
     # Read before the claim (its host decides whether it may go now); the claim then
     # checks the row is still as read.
@@ -165,18 +166,46 @@ def deliveries_attempt(*, delivery_ids: list[int]) -> dict[int, Delivery]:
             _give_back(slot)
     if not sends:
         return {}
-    # Serialize each event once here, not in every sender thread at the same moment.
-    for event_id in {d.event_id for d, _ in sends if not d.body and d.category != PING}:
-        if event_id is not None:
-            _event_body(event_id)
     if len(sends) == 1 or not settings.WEBHOOK_SENDERS:
         sent = [_send_and_give_back(delivery, slot) for delivery, slot in sends]
-    else:
-        _release_connection()  # this thread only waits now
-        futures = [_senders().submit(_send_in_thread, d, slot) for d, slot in sends]
-        wait(futures)
-        sent = [future.result() for future in futures]
-    return {d.pk: d for d in sent if d is not None}
+        return {d.pk: d for d in sent if d is not None}
+    return _fan_out(sends)
+
+
+def _fan_out(sends: list[tuple[Delivery, hostcap.Slot]]) -> dict[int, Delivery]:
+    """POST the claimed deliveries at once on the sender threads; log each attempt here,
+    as its POST ends, and give its slot back.
+
+    The sender threads only POST, so every receiver is reached before any attempt is
+    logged, and they need no database connection; this thread logs in between, and
+    hands its connection back whenever it has to wait (a hanging receiver holds a
+    sender thread and its host's slot, never a connection).
+    """
+    requests = []
+    for delivery, slot in sends:
+        request = _prepare(delivery)
+        if request is None:  # its webhook is off: failed, not sent
+            _give_back(slot)
+        else:
+            requests.append((request, slot))
+    # Every request signed first: the senders then start together, not as this thread
+    # gets its turn between theirs.
+    futures = {_senders().submit(_post, request): slot for request, slot in requests}
+    done: dict[int, Delivery] = {}
+    waiting = set(futures)
+    while waiting:
+        ready, waiting = wait(waiting, timeout=0)
+        if not ready:
+            _release_connection()
+            ready, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+        try:
+            done.update(_settle_many([future.result() for future in ready]))
+        except Exception:  # as a celery worker would: log; the sweep reclaims them
+            log.exception("webhook deliveries failed")
+        finally:
+            for future in ready:
+                _give_back(futures[future])
+    return done
 
 
 _senders_pool: ThreadPoolExecutor | None = None
@@ -192,16 +221,6 @@ def _senders() -> ThreadPoolExecutor:
                 max_workers=settings.WEBHOOK_SENDERS, thread_name_prefix="webhook-sender"
             )
         return _senders_pool
-
-
-def _send_in_thread(delivery: Delivery, slot: hostcap.Slot) -> Delivery | None:
-    try:
-        return _send_and_give_back(delivery, slot)
-    except Exception:  # as a celery worker would: log it; the sweep reclaims the delivery
-        log.exception("delivery %s failed", delivery.pk)
-        return None
-    finally:
-        _release_connection()  # a sender thread keeps no pooled connection between POSTs
 
 
 def _send_and_give_back(delivery: Delivery, slot: hostcap.Slot) -> Delivery | None:
@@ -251,12 +270,40 @@ def _release_connection() -> None:
         connection.close()
 
 
+@dataclass
+class _Request:
+    """A claimed delivery ready to go: its signed request."""
+
+    delivery: Delivery
+    body: bytes
+    headers: dict[str, str]
+    fresh_body: bool
+
+
+@dataclass
+class _Sent:
+    """What came of a request's POST."""
+
+    request: _Request
+    started: datetime
+    outcome: outbound.Outcome
+
+
 def _send(delivery: Delivery) -> Delivery | None:
     """POST a claimed delivery, log the attempt and succeed, retry or give up."""
+    request = _prepare(delivery)
+    if request is None:
+        return delivery
+    _release_connection()
+    return _settle(_post(request))
+
+
+def _prepare(delivery: Delivery) -> _Request | None:
+    """Sign a claimed delivery's request; None if its webhook is off (it is failed)."""
     webhook = delivery.webhook
     if not webhook.active:
         _finish(delivery, Delivery.FAILED, error="The webhook is disabled.")
-        return delivery
+        return None
     fresh_body = not delivery.body
     if fresh_body:
         delivery.body = delivery_body(delivery)
@@ -268,19 +315,70 @@ def _send(delivery: Delivery) -> Delivery | None:
         body=body,
         category=delivery.category,
     )
+    return _Request(delivery, body, headers, fresh_body)
+
+
+def _post(request: _Request) -> _Sent:
+    """The POST alone: no database (sender threads run only this)."""
     started = timezone.now()
-    _release_connection()
-    outcome = outbound.post(webhook.url, body=body, headers=headers)
+    outcome = outbound.post(
+        request.delivery.webhook.url, body=request.body, headers=request.headers
+    )
+    return _Sent(request, started, outcome)
+
+
+def _settle(sent: _Sent) -> Delivery | None:
+    """After the POST: log the attempt and succeed, schedule a retry or give up."""
+    return _settle_many([sent]).get(sent.request.delivery.pk)
+
+
+def _settle_many(sents: list[_Sent]) -> dict[int, Delivery]:
+    """_settle for POSTs that ended together: their attempts logged in one statement per
+    kind of outcome; returns the deliveries written (not those deleted meanwhile)."""
+    decided = [(sent, *_decide(sent)) for sent in sents]
+    groups: dict[tuple[str, ...], list[tuple[_Sent, dict, dict]]] = {}
+    for sent, attempt, updates, _ in decided:
+        groups.setdefault(tuple(updates), []).append((sent, attempt, updates))
+    written: set[int] = set()
+    for group in groups.values():
+        if sql.available():
+            written |= sql.log_and_finish_many(
+                [(s.request.delivery.pk, attempt, updates) for s, attempt, updates in group]
+            )
+        else:
+            written |= {
+                s.request.delivery.pk
+                for s, attempt, updates in group
+                if _log_and_finish_orm(s.request.delivery, attempt, updates)
+            }
+    done: dict[int, Delivery] = {}
+    for sent, _, updates, delay in decided:
+        delivery = sent.request.delivery
+        if delivery.pk not in written:
+            log.info("delivery %s vanished while it was being sent", delivery.pk)
+            continue
+        for key, value in updates.items():
+            setattr(delivery, key, value)
+        if delivery.status == Delivery.PENDING and delivery.enqueued_at is not None:
+            deliveries_enqueue([delivery.pk], countdown=delay)
+        done[delivery.pk] = delivery
+    return done
+
+
+def _decide(sent: _Sent) -> tuple[dict, dict, float | None]:
+    """What a POST's outcome makes of its delivery: (the attempt to log, the delivery's
+    updates, the retry's delay if one is queued now)."""
+    delivery, outcome = sent.request.delivery, sent.outcome
+    webhook = delivery.webhook
     delivery.attempts += 1
     now = timezone.now()
-
+    delay = None
     if outcome.ok:
-        result = {"status": Delivery.SUCCEEDED, "delivered_at": now}
+        result: dict = {"status": Delivery.SUCCEEDED, "delivered_at": now}
         if webhook.failing_since is not None:
             Webhook.objects.filter(pk=webhook.pk).update(failing_since=None)
     else:
         _webhook_failed(webhook, outcome, now)
-        delay = None
         if not outcome.permanent:
             delay = retry_delay(delivery.attempts, retry_after=outcome.retry_after)
         due = now + timedelta(seconds=delay) if delay is not None else None
@@ -295,24 +393,13 @@ def _send(delivery: Delivery) -> Delivery | None:
                 "next_attempt_at": due,
                 "enqueued_at": due if near else None,
             }
-    if fresh_body:
+    if sent.request.fresh_body:
         result["body"] = delivery.body
-    if not _log_and_finish(delivery, headers, started, outcome, result):
-        log.info("delivery %s vanished while it was being sent", delivery.pk)
-        return None
-    if delivery.status == Delivery.PENDING and delivery.enqueued_at is not None:
-        deliveries_enqueue([delivery.pk], countdown=delay)
-    return delivery
-
-
-def _log_and_finish(delivery, headers, started, outcome, result) -> bool:
-    """Log the attempt and set the delivery's new state, together; False if it is gone
-    (its webhook was deleted while we were sending)."""
     attempt = {
         "number": delivery.attempts,
-        "started": started,
+        "started": sent.started,
         "duration_ms": outcome.duration_ms,
-        "request_headers": headers,
+        "request_headers": sent.request.headers,
         "request_body": delivery.body,
         "response_status": outcome.status,
         "response_headers": outcome.headers,
@@ -320,14 +407,8 @@ def _log_and_finish(delivery, headers, started, outcome, result) -> bool:
         "error": outcome.error,
     }
     updates = _updates(delivery, result.pop("status"), code=outcome.status, **result)
-    if sql.available():
-        written = sql.log_and_finish(delivery.pk, attempt, updates)
-    else:
-        written = _log_and_finish_orm(delivery, attempt, updates)
-    if written:
-        for key, value in updates.items():
-            setattr(delivery, key, value)
-    return written
+    queued = delay if result.get("enqueued_at") is not None else None
+    return attempt, updates, queued
 
 
 def _log_and_finish_orm(delivery: Delivery, attempt: dict, updates: dict) -> bool:

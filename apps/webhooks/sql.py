@@ -17,7 +17,7 @@ statements before their POSTs, not two hundred.
 
 claim: the conditional update that takes a delivery (delivery_claim).
 
-log_and_finish: every delivery ends by logging its attempt and changing its state,
+log_and_finish(_many): every delivery ends by logging its attempt and changing its state,
 together. The plain Django path (delivery._log_and_finish_orm) is BEGIN, INSERT,
 UPDATE, COMMIT: four round trips and two compiled queries. Here it is one data-modifying CTE in
 autocommit — one round trip, as atomic (a single statement), and the insert
@@ -58,31 +58,56 @@ def _column(field: Field[Any, Any]) -> str:
 def log_and_finish(delivery_id: int, attempt: dict[str, Any], updates: dict[str, Any]) -> bool:
     """Log an attempt of the delivery and update the delivery in one statement; False (and
     nothing written) if the delivery no longer exists."""
+    return delivery_id in log_and_finish_many([(delivery_id, attempt, updates)])
+
+
+def _typed_rows(
+    meta: Options[Any], rows: list[tuple[int, dict[str, Any]]]
+) -> tuple[str, list[Any]]:
+    """VALUES rows (id, then the fields of the dicts, cast to their columns' types: VALUES
+    infers no types from the columns they end in) and their parameters."""
+    fields = [_field(meta, name) for name in rows[0][1]]
+    cells = ", ".join(["%s::bigint", *(f"%s::{f.cast_db_type(connection)}" for f in fields)])
+    params: list[Any] = []
+    for pk, values in rows:
+        params.append(pk)
+        params.extend(
+            f.get_db_prep_save(value, connection)
+            for f, value in zip(fields, values.values(), strict=True)
+        )
+    return ", ".join([f"({cells})"] * len(rows)), params
+
+
+def log_and_finish_many(items: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> set[int]:
+    """log_and_finish for many deliveries in one statement (each item: delivery id, attempt,
+    updates; every item's dicts have the same keys); the ids of those written."""
+    if not items:
+        return set()
     q = connection.ops.quote_name
     deliveries, attempts = Delivery._meta, DeliveryAttempt._meta
-    sets, set_params = [], []
-    for name, value in updates.items():
-        field = _field(deliveries, name)
-        sets.append(f"{q(_column(field))} = %s")
-        set_params.append(field.get_db_prep_save(value, connection))
-    columns, values, value_params = [], [], []
-    for name, value in attempt.items():
-        field = _field(attempts, name)
-        columns.append(q(_column(field)))
-        # INSERT ... SELECT infers no types from the target columns: say them.
-        values.append(f"%s::{field.cast_db_type(connection)}")
-        value_params.append(field.get_db_prep_save(value, connection))
+    update_names, attempt_names = list(items[0][2]), list(items[0][1])
     pk = q(_column(deliveries.pk))
     link = q(_column(_field(attempts, "delivery")))
+    u_rows, u_params = _typed_rows(deliveries, [(i, u) for i, _, u in items])
+    a_rows, a_params = _typed_rows(attempts, [(i, a) for i, a, _ in items])
+    u_alias = ", ".join(f"u{n}" for n in range(len(update_names)))
+    a_alias = ", ".join(f"a{n}" for n in range(len(attempt_names)))
+    sets = ", ".join(
+        f"{q(_column(_field(deliveries, name)))} = v.u{n}" for n, name in enumerate(update_names)
+    )
+    columns = ", ".join(q(_column(_field(attempts, name))) for name in attempt_names)
     sql = (
-        f"WITH d AS (UPDATE {q(deliveries.db_table)} SET {', '.join(sets)} "
-        f"WHERE {pk} = %s RETURNING {pk}) "
-        f"INSERT INTO {q(attempts.db_table)} ({link}, {', '.join(columns)}) "
-        f"SELECT d.{pk}, {', '.join(values)} FROM d"
+        f"WITH v (id, {u_alias}) AS (VALUES {u_rows}), "
+        f"d AS (UPDATE {q(deliveries.db_table)} t SET {sets} FROM v "
+        f"WHERE t.{pk} = v.id RETURNING t.{pk}) "
+        f"INSERT INTO {q(attempts.db_table)} ({link}, {columns}) "
+        f"SELECT d.{pk}, {', '.join(f'a.a{n}' for n in range(len(attempt_names)))} "
+        f"FROM d INNER JOIN (VALUES {a_rows}) AS a (id, {a_alias}) ON a.id = d.{pk} "
+        f"RETURNING {link}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*set_params, delivery_id, *value_params])
-        return cursor.rowcount == 1
+        cursor.execute(sql, [*u_params, *a_params])
+        return {pk_ for (pk_,) in cursor.fetchall()}
 
 
 def _columns(model: type[Model]) -> list[Field[Any, Any]]:
