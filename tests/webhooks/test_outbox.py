@@ -52,6 +52,25 @@ def test_deliveries_commit_with_the_event_and_are_queued_after_commit(
     assert queued == [delivery.pk]
 
 
+def test_an_events_fan_out_is_queued_as_one_task(
+    project, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Publishing a message costs a broker round trip: an event's subscribers' deliveries
+    go in one task, not one each (and more than BATCH of them in several)."""
+    sent: list[list[int]] = []
+    monkeypatch.setattr(
+        tasks.deliver, "apply_async", lambda args, **kw: sent.append(task_ids(args))
+    )
+    monkeypatch.setattr(tasks, "BATCH", 2)
+    for n in range(3):
+        hook(make_user(f"ci{n}"))
+    with django_capture_on_commit_callbacks(execute=True):
+        record(project, patch=make_patch(project))
+    ids = sorted(Delivery.objects.values_list("pk", flat=True))
+    assert len(ids) == 3 and sorted(pk for task in sent for pk in task) == ids
+    assert [len(task) for task in sent] == [2, 1]
+
+
 def test_a_rolled_back_change_leaves_neither_event_nor_delivery(project, stranger, queued):
     hook(stranger)
     patch = make_patch(project)
