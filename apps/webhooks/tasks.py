@@ -2,9 +2,11 @@
 
 `webhooks.deliver` goes to its own queue, `webhooks` (CELERY_TASK_ROUTES), served by
 its own process type: `celery -A config worker -Q webhooks --pool=threads
---concurrency=50`. A delivery is a network wait of milliseconds to seconds around
-a few milliseconds of work, so one process with dozens of threads keeps dozens of
-POSTs in flight, where the prefork worker holds a whole process per request.
+--concurrency=50`. It carries an event's whole fan-out (deliveries_send), whose
+POSTs go out together on the process's sender threads (delivery.deliveries_attempt).
+A delivery is a network wait of milliseconds to seconds around a few milliseconds
+of work, so one process with dozens of threads keeps dozens of POSTs in flight,
+where the prefork worker holds a whole process per request.
 
 Why a thread pool of celery, and not gevent or an asyncio dispatcher: the task
 stays the one the outbox already feeds (the same queueing on commit, claim-once,
@@ -14,8 +16,8 @@ the process (gevent), and no second delivery engine with its own queue reader
 (asyncio). Python's threads release the GIL while they wait on sockets, which is
 all these threads do most of the time; the CPU part is small, and more of it is
 bought by running more webhooks processes. The host cap (hostcap.py) keeps a slow
-receiver from holding more than WEBHOOK_HOST_CONCURRENCY of those threads, and a
-delivery hands its pooled database connection back while it waits.
+receiver from holding more than WEBHOOK_HOST_CONCURRENCY of those threads, and no
+thread holds a pooled database connection while it waits for a receiver.
 
 services.deliveries_enqueue reaches the `deliver` task through deliveries_send, which
 WebhooksConfig.ready connects: this module imports services and delivery, never the
