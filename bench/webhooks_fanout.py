@@ -187,7 +187,7 @@ class Arrivals:
     def _next(self) -> tuple[str, float] | None:
         try:
             return self.arrived.get()
-        except (EOFError, OSError):  # the receivers' process is gone: the run is over
+        except (EOFError, OSError, TypeError):  # the receivers' process is gone: the run is over
             return None
 
     def url(self, address: str, hang: float = 0) -> str:

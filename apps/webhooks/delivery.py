@@ -203,8 +203,7 @@ def _fan_out(sends: list[tuple[Delivery, hostcap.Slot]]) -> dict[int, Delivery]:
         except Exception:  # as a celery worker would: log; the sweep reclaims them
             log.exception("webhook deliveries failed")
         finally:
-            for future in ready:
-                _give_back(futures[future])
+            _give_back(*(futures[future] for future in ready))
     return done
 
 
@@ -237,10 +236,11 @@ def deliveries_claim(deliveries: list[Delivery], now: datetime) -> set[int]:
     return {d.pk for d in deliveries if delivery_claim(d.pk, now, seen=d)}
 
 
-def _give_back(slot: hostcap.Slot) -> None:
-    handed = hostcap.slot_give_back(slot)
-    if handed is not None:
-        deliveries_enqueue([handed])
+def _give_back(*slots: hostcap.Slot) -> None:
+    """Give slots back (one round trip); queue the waiting deliveries they go to."""
+    handed = [pk for pk in hostcap.slots_give_back(list(slots)) if pk is not None]
+    if handed:
+        deliveries_enqueue(handed)
 
 
 def _pass_on(delivery_id: int) -> None:
