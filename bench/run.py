@@ -1,6 +1,8 @@
 """Run every benchmark and print one table: each figure, its target, pass or fail.
 
-    ./dev bench [--quick] [--only ingest,reads,live,rangediff,rows] [--json PATH]
+    ./dev bench [--quick] [--only ingest,reads,live,rangediff,rows,webhooks] [--json PATH]
+
+(`live` runs the live-pages and the webhooks benchmarks; `webhooks` the latter alone.)
 
 Writes the same figures as JSON to var/bench/results-<time>.json (and
 var/bench/latest.json). Needs PostgreSQL and Redis (BENCH_PG, BENCH_REDIS;
@@ -82,6 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         from bench.push import bench_push
 
         figures, raw["live"] = bench_push(quick=args.quick)
+        report.extend(figures)
+    elif "webhooks" in parts:  # "live" runs the webhooks benchmark too
+        from bench.push import bench_webhooks
+
+        figures, raw["live"] = bench_webhooks(quick=args.quick)
         report.extend(figures)
 
     if "rows" in parts:

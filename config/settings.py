@@ -271,6 +271,11 @@ WEBHOOK_RETRY_WINDOW_SECONDS = env_int("WEBHOOK_RETRY_WINDOW_SECONDS", 3 * 24 * 
 # Deliveries in flight to one receiver host at most (all webhooks workers together);
 # the rest wait their turn without holding a worker thread.
 WEBHOOK_HOST_CONCURRENCY = env_int("WEBHOOK_HOST_CONCURRENCY", 8, minimum=1)
+# Threads of a webhooks worker process that send an event's deliveries at once (its
+# fan-out is one task, up to 100 ids: all of them in one wave, even with a hanging
+# host holding its 8); 0: one after the other in the task's thread (tasks run eagerly:
+# in the thread, and the transaction, that raised the event).
+WEBHOOK_SENDERS = env_int("WEBHOOK_SENDERS", 0 if CELERY_TASK_ALWAYS_EAGER else 100, minimum=0)
 # How long raw mail (IncomingMail) is kept; 0 keeps it forever.
 MAIL_RETENTION_DAYS = env_int("MAIL_RETENTION_DAYS", 0, minimum=0)
 # A reroll matched to its previous revision only by name or change-id supersedes it this

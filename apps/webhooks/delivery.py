@@ -19,6 +19,8 @@ import random
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -132,25 +134,113 @@ def delivery_claim(delivery_id: int, now: datetime, *, seen: Delivery | None = N
 
 def delivery_attempt(*, delivery_id: int) -> Delivery | None:
     """Send one delivery once if it is due and unclaimed; returns it, or None if not claimed."""
+    return deliveries_attempt(delivery_ids=[delivery_id]).get(delivery_id)
+
+
+def deliveries_attempt(*, delivery_ids: list[int]) -> dict[int, Delivery]:
+    """Send each of the deliveries once if it is due and unclaimed (an event's fan-out is one
+    task: services.deliveries_enqueue); returns those sent, by id.
+
+    They are read in one query, their hosts' slots taken in one round trip to Redis and
+    they are claimed in one statement; then their POSTs go out at once, on this process's
+    sender threads (WEBHOOK_SENDERS: _fan_out), and this returns when every one is logged.
+    """
     # Read before the claim (its host decides whether it may go now); the claim then
     # checks the row is still as read.
-    delivery = _pending(delivery_id)
-    if delivery is None:  # done, running elsewhere, or gone
-        _pass_on(delivery_id)
-        return None
-    slot = hostcap.slot_take(hostcap.host_of(delivery.webhook.url), delivery_id)
-    if slot is None:  # its host is busy: it waits in line, queued again when a slot frees
-        return None
+    pending = _pending(delivery_ids)
+    for pk in delivery_ids:
+        if pk not in pending:  # done, running elsewhere, or gone
+            _pass_on(pk)
+    found = list(pending.values())
+    slots = hostcap.slots_take([(hostcap.host_of(d.webhook.url), d.pk) for d in found])
+    # A delivery whose host is busy waits in line, queued again when a slot frees.
+    ready = [(d, slot) for d, slot in zip(found, slots, strict=True) if slot is not None]
+    now = timezone.now()
+    claimed = deliveries_claim([d for d, _ in ready], now)
+    sends = []
+    for delivery, slot in ready:
+        if delivery.pk in claimed:
+            delivery.status, delivery.claimed_at = Delivery.RUNNING, now
+            sends.append((delivery, slot))
+        else:
+            _give_back(slot)
+    if not sends:
+        return {}
+    if len(sends) == 1 or not settings.WEBHOOK_SENDERS:
+        sent = [_send_and_give_back(delivery, slot) for delivery, slot in sends]
+        return {d.pk: d for d in sent if d is not None}
+    return _fan_out(sends)
+
+
+def _fan_out(sends: list[tuple[Delivery, hostcap.Slot]]) -> dict[int, Delivery]:
+    """POST the claimed deliveries at once on the sender threads; log each attempt here,
+    as its POST ends, and give its slot back.
+
+    The sender threads only POST, so every receiver is reached before any attempt is
+    logged, and they need no database connection; this thread logs in between, and
+    hands its connection back whenever it has to wait (a hanging receiver holds a
+    sender thread and its host's slot, never a connection).
+    """
+    requests = []
+    for delivery, slot in sends:
+        request = _prepare(delivery)
+        if request is None:  # its webhook is off: failed, not sent
+            _give_back(slot)
+        else:
+            requests.append((request, slot))
+    # Every request signed first: the senders then start together, not as this thread
+    # gets its turn between theirs.
+    futures = {_senders().submit(_post, request): slot for request, slot in requests}
+    done: dict[int, Delivery] = {}
+    waiting = set(futures)
+    while waiting:
+        ready, waiting = wait(waiting, timeout=0)
+        if not ready:
+            _release_connection()
+            ready, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+        try:
+            done.update(_settle_many([future.result() for future in ready]))
+        except Exception:  # as a celery worker would: log; the sweep reclaims them
+            log.exception("webhook deliveries failed")
+        finally:
+            _give_back(*(futures[future] for future in ready))
+    return done
+
+
+_senders_pool: ThreadPoolExecutor | None = None
+_senders_lock = threading.Lock()
+
+
+def _senders() -> ThreadPoolExecutor:
+    """The process's sender threads: WEBHOOK_SENDERS POSTs of a fan-out in flight at once."""
+    global _senders_pool
+    with _senders_lock:
+        if _senders_pool is None:
+            _senders_pool = ThreadPoolExecutor(
+                max_workers=settings.WEBHOOK_SENDERS, thread_name_prefix="webhook-sender"
+            )
+        return _senders_pool
+
+
+def _send_and_give_back(delivery: Delivery, slot: hostcap.Slot) -> Delivery | None:
     try:
-        return _attempt(delivery)
+        return _send(delivery)
     finally:
         _give_back(slot)
 
 
-def _give_back(slot: hostcap.Slot) -> None:
-    handed = hostcap.slot_give_back(slot)
-    if handed is not None:
-        deliveries_enqueue([handed])
+def deliveries_claim(deliveries: list[Delivery], now: datetime) -> set[int]:
+    """delivery_claim for many deliveries as read before (`seen`); the ids taken."""
+    if sql.available() and len(deliveries) > 1:
+        return sql.claim_many(deliveries, now, now + CLOCK_SLACK)
+    return {d.pk for d in deliveries if delivery_claim(d.pk, now, seen=d)}
+
+
+def _give_back(*slots: hostcap.Slot) -> None:
+    """Give slots back (one round trip); queue the waiting deliveries they go to."""
+    handed = [pk for pk in hostcap.slots_give_back(list(slots)) if pk is not None]
+    if handed:
+        deliveries_enqueue(handed)
 
 
 def _pass_on(delivery_id: int) -> None:
@@ -161,14 +251,15 @@ def _pass_on(delivery_id: int) -> None:
         _give_back(hostcap.handed_slot(hostcap.host_of(url), delivery_id))
 
 
-def _pending(delivery_id: int) -> Delivery | None:
+def _pending(delivery_ids: list[int]) -> dict[int, Delivery]:
     if sql.available():
-        return sql.delivery_pending(delivery_id)
-    return (
-        Delivery.objects.select_related("webhook")
-        .filter(pk=delivery_id, status=Delivery.PENDING)
-        .first()
-    )
+        return sql.deliveries_pending(delivery_ids)
+    return {
+        d.pk: d
+        for d in Delivery.objects.select_related("webhook").filter(
+            pk__in=delivery_ids, status=Delivery.PENDING
+        )
+    }
 
 
 def _release_connection() -> None:
@@ -179,15 +270,40 @@ def _release_connection() -> None:
         connection.close()
 
 
-def _attempt(delivery: Delivery) -> Delivery | None:
-    now = timezone.now()
-    if not delivery_claim(delivery.pk, now, seen=delivery):
-        return None
-    delivery.status, delivery.claimed_at = Delivery.RUNNING, now
+@dataclass
+class _Request:
+    """A claimed delivery ready to go: its signed request."""
+
+    delivery: Delivery
+    body: bytes
+    headers: dict[str, str]
+    fresh_body: bool
+
+
+@dataclass
+class _Sent:
+    """What came of a request's POST."""
+
+    request: _Request
+    started: datetime
+    outcome: outbound.Outcome
+
+
+def _send(delivery: Delivery) -> Delivery | None:
+    """POST a claimed delivery, log the attempt and succeed, retry or give up."""
+    request = _prepare(delivery)
+    if request is None:
+        return delivery
+    _release_connection()
+    return _settle(_post(request))
+
+
+def _prepare(delivery: Delivery) -> _Request | None:
+    """Sign a claimed delivery's request; None if its webhook is off (it is failed)."""
     webhook = delivery.webhook
     if not webhook.active:
         _finish(delivery, Delivery.FAILED, error="The webhook is disabled.")
-        return delivery
+        return None
     fresh_body = not delivery.body
     if fresh_body:
         delivery.body = delivery_body(delivery)
@@ -199,19 +315,70 @@ def _attempt(delivery: Delivery) -> Delivery | None:
         body=body,
         category=delivery.category,
     )
+    return _Request(delivery, body, headers, fresh_body)
+
+
+def _post(request: _Request) -> _Sent:
+    """The POST alone: no database (sender threads run only this)."""
     started = timezone.now()
-    _release_connection()
-    outcome = outbound.post(webhook.url, body=body, headers=headers)
+    outcome = outbound.post(
+        request.delivery.webhook.url, body=request.body, headers=request.headers
+    )
+    return _Sent(request, started, outcome)
+
+
+def _settle(sent: _Sent) -> Delivery | None:
+    """After the POST: log the attempt and succeed, schedule a retry or give up."""
+    return _settle_many([sent]).get(sent.request.delivery.pk)
+
+
+def _settle_many(sents: list[_Sent]) -> dict[int, Delivery]:
+    """_settle for POSTs that ended together: their attempts logged in one statement per
+    kind of outcome; returns the deliveries written (not those deleted meanwhile)."""
+    decided = [(sent, *_decide(sent)) for sent in sents]
+    groups: dict[tuple[str, ...], list[tuple[_Sent, dict, dict]]] = {}
+    for sent, attempt, updates, _ in decided:
+        groups.setdefault(tuple(updates), []).append((sent, attempt, updates))
+    written: set[int] = set()
+    for group in groups.values():
+        if sql.available():
+            written |= sql.log_and_finish_many(
+                [(s.request.delivery.pk, attempt, updates) for s, attempt, updates in group]
+            )
+        else:
+            written |= {
+                s.request.delivery.pk
+                for s, attempt, updates in group
+                if _log_and_finish_orm(s.request.delivery, attempt, updates)
+            }
+    done: dict[int, Delivery] = {}
+    for sent, _, updates, delay in decided:
+        delivery = sent.request.delivery
+        if delivery.pk not in written:
+            log.info("delivery %s vanished while it was being sent", delivery.pk)
+            continue
+        for key, value in updates.items():
+            setattr(delivery, key, value)
+        if delivery.status == Delivery.PENDING and delivery.enqueued_at is not None:
+            deliveries_enqueue([delivery.pk], countdown=delay)
+        done[delivery.pk] = delivery
+    return done
+
+
+def _decide(sent: _Sent) -> tuple[dict, dict, float | None]:
+    """What a POST's outcome makes of its delivery: (the attempt to log, the delivery's
+    updates, the retry's delay if one is queued now)."""
+    delivery, outcome = sent.request.delivery, sent.outcome
+    webhook = delivery.webhook
     delivery.attempts += 1
     now = timezone.now()
-
+    delay = None
     if outcome.ok:
-        result = {"status": Delivery.SUCCEEDED, "delivered_at": now}
+        result: dict = {"status": Delivery.SUCCEEDED, "delivered_at": now}
         if webhook.failing_since is not None:
             Webhook.objects.filter(pk=webhook.pk).update(failing_since=None)
     else:
         _webhook_failed(webhook, outcome, now)
-        delay = None
         if not outcome.permanent:
             delay = retry_delay(delivery.attempts, retry_after=outcome.retry_after)
         due = now + timedelta(seconds=delay) if delay is not None else None
@@ -226,24 +393,13 @@ def _attempt(delivery: Delivery) -> Delivery | None:
                 "next_attempt_at": due,
                 "enqueued_at": due if near else None,
             }
-    if fresh_body:
+    if sent.request.fresh_body:
         result["body"] = delivery.body
-    if not _log_and_finish(delivery, headers, started, outcome, result):
-        log.info("delivery %s vanished while it was being sent", delivery.pk)
-        return None
-    if delivery.status == Delivery.PENDING and delivery.enqueued_at is not None:
-        deliveries_enqueue([delivery.pk], countdown=delay)
-    return delivery
-
-
-def _log_and_finish(delivery, headers, started, outcome, result) -> bool:
-    """Log the attempt and set the delivery's new state, together; False if it is gone
-    (its webhook was deleted while we were sending)."""
     attempt = {
         "number": delivery.attempts,
-        "started": started,
+        "started": sent.started,
         "duration_ms": outcome.duration_ms,
-        "request_headers": headers,
+        "request_headers": sent.request.headers,
         "request_body": delivery.body,
         "response_status": outcome.status,
         "response_headers": outcome.headers,
@@ -251,14 +407,8 @@ def _log_and_finish(delivery, headers, started, outcome, result) -> bool:
         "error": outcome.error,
     }
     updates = _updates(delivery, result.pop("status"), code=outcome.status, **result)
-    if sql.available():
-        written = sql.log_and_finish(delivery.pk, attempt, updates)
-    else:
-        written = _log_and_finish_orm(delivery, attempt, updates)
-    if written:
-        for key, value in updates.items():
-            setattr(delivery, key, value)
-    return written
+    queued = delay if result.get("enqueued_at") is not None else None
+    return attempt, updates, queued
 
 
 def _log_and_finish_orm(delivery: Delivery, attempt: dict, updates: dict) -> bool:

@@ -134,19 +134,34 @@ def _keys(host: str) -> list[str]:
 
 def slot_take(host: str, delivery_id: int) -> Slot | None:
     """Take a slot on host for this delivery; None: every slot is busy, it waits in line."""
-    token = uuid.uuid4().hex
+    return slots_take([(host, delivery_id)])[0]
+
+
+def slots_take(wanted: list[tuple[str, int]]) -> list[Slot | None]:
+    """slot_take for many (host, delivery id) pairs, in order, in one round trip to Redis
+    (an event's fan-out asks for a hundred hosts' slots at once)."""
     limit = settings.WEBHOOK_HOST_CONCURRENCY
+    tokens = [uuid.uuid4().hex for _ in wanted]
     client = _client()
     if client is None:
-        return Slot(host, token) if _local_take(host, token, delivery_id, limit) else None
+        return [
+            Slot(host, token) if _local_take(host, token, delivery_id, limit) else None
+            for (host, delivery_id), token in zip(wanted, tokens, strict=True)
+        ]
     try:
         script = _script("take")
-        args: list[str | int | float] = [token, limit, lease_seconds(), delivery_id, LINE_TTL]
-        taken = script(keys=_keys(host), args=args)
+        pipe = client.pipeline(transaction=False)
+        for (host, delivery_id), token in zip(wanted, tokens, strict=True):
+            args: list[str | int | float] = [token, limit, lease_seconds(), delivery_id, LINE_TTL]
+            script(keys=_keys(host), args=args, client=pipe)
+        taken = pipe.execute()
     except redis.RedisError:
-        log.warning("host cap unavailable; delivering %s uncapped", delivery_id, exc_info=True)
-        return Slot(host, "")
-    return Slot(host, token) if taken else None
+        log.warning("host cap unavailable; delivering %d uncapped", len(wanted), exc_info=True)
+        return [Slot(host, "") for host, _ in wanted]
+    return [
+        Slot(host, token) if took else None
+        for (host, _), token, took in zip(wanted, tokens, taken, strict=True)
+    ]
 
 
 def handed_slot(host: str, delivery_id: int) -> Slot:
@@ -156,18 +171,33 @@ def handed_slot(host: str, delivery_id: int) -> Slot:
 
 def slot_give_back(slot: Slot) -> int | None:
     """Give a slot back; returns the waiting delivery it was handed to (queue it), if any."""
-    if not slot.token:
-        return None
+    return slots_give_back([slot])[0]
+
+
+def slots_give_back(slots: list[Slot]) -> list[int | None]:
+    """slot_give_back for many slots, in order, in one round trip to Redis (the POSTs of a
+    fan-out that ended together)."""
+    handed: list[int | None] = [None] * len(slots)
+    mine = [(n, slot) for n, slot in enumerate(slots) if slot.token]
+    if not mine:
+        return handed
     client = _client()
     if client is None:
-        return _local_give_back(slot)
+        for n, slot in mine:
+            handed[n] = _local_give_back(slot)
+        return handed
     try:
         script = _script("give")
-        handed = script(keys=_keys(slot.host), args=[slot.token, lease_seconds()])
+        pipe = client.pipeline(transaction=False)
+        for _, slot in mine:
+            script(keys=_keys(slot.host), args=[slot.token, lease_seconds()], client=pipe)
+        results = pipe.execute()
     except redis.RedisError:
-        log.warning("host cap unavailable; slot on %s expires by itself", slot.host, exc_info=True)
-        return None
-    return int(handed) if handed else None
+        log.warning("host cap unavailable; %d slots expire by themselves", len(mine), exc_info=True)
+        return handed
+    for (n, _), result in zip(mine, results, strict=True):
+        handed[n] = int(result) if result else None
+    return handed
 
 
 def _local_take(host: str, token: str, delivery_id: int, limit: int) -> bool:

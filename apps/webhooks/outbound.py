@@ -14,7 +14,9 @@ import ipaddress
 import logging
 import socket
 import ssl
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -188,6 +190,53 @@ def _host_header(target: Target) -> str:
     return host if target.port == default else f"{host}:{target.port}"
 
 
+# One HTTP client per receiver (scheme, host name, port), kept across deliveries: its
+# connections stay open (keep-alive), so an event's POST to a CI system that had the
+# last one skips connecting (and TLS). Keyed by the name, not only the address, so a
+# TLS connection verified for one name never carries another name's requests; its
+# connections are keyed by the address checked for each request (url_check runs
+# every time), so a reused connection always goes where the rules just allowed.
+CLIENTS_KEPT = 512  # receivers whose clients are kept; the least recently used goes
+KEEPALIVE_SECONDS = 15.0
+_clients: OrderedDict[tuple[str, str, int], httpx.Client] = OrderedDict()
+_clients_lock = threading.Lock()
+
+
+def _client_for(target: Target) -> httpx.Client:
+    key = (target.scheme, target.host.lower(), target.port)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is not None:
+            _clients.move_to_end(key)
+            return client
+        client = httpx.Client(
+            follow_redirects=False,
+            trust_env=False,
+            verify=tls_context(),
+            # The host cap (hostcap.py) bounds the connections to a receiver, not this.
+            limits=httpx.Limits(
+                max_connections=None,
+                max_keepalive_connections=settings.WEBHOOK_HOST_CONCURRENCY,
+                keepalive_expiry=KEEPALIVE_SECONDS,
+            ),
+        )
+        _clients[key] = client
+        while len(_clients) > CLIENTS_KEPT:
+            # Not closed here: another thread may be sending on it; its sockets close
+            # when it is collected.
+            _clients.popitem(last=False)
+        return client
+
+
+def clients_forget() -> None:
+    """Close every kept client and its connections (tests; settings changed)."""
+    with _clients_lock:
+        kept = list(_clients.values())
+        _clients.clear()
+    for client in kept:
+        client.close()
+
+
 def post(
     url: str,
     *,
@@ -211,24 +260,23 @@ def post(
     request_headers = {**headers, "Host": _host_header(target)}
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
     try:
-        with httpx.Client(
-            timeout=timeout, follow_redirects=False, trust_env=False, verify=tls_context()
-        ) as client:
-            request = client.build_request(
-                "POST",
-                _connect_url(target, address),
-                content=body,
-                headers=request_headers,
-                extensions=extensions,
-            )
-            response = client.send(request, stream=True)
-            try:
-                outcome.status = response.status_code
-                outcome.headers = dict(response.headers.items())
-                outcome.retry_after = retry_after_seconds(response.headers.get("retry-after"))
-                outcome.body = _read_capped(response, deadline=started + timeout)
-            finally:
-                response.close()
+        client = _client_for(target)
+        request = client.build_request(
+            "POST",
+            _connect_url(target, address),
+            content=body,
+            headers=request_headers,
+            extensions=extensions,
+            timeout=timeout,
+        )
+        response = client.send(request, stream=True)
+        try:
+            outcome.status = response.status_code
+            outcome.headers = dict(response.headers.items())
+            outcome.retry_after = retry_after_seconds(response.headers.get("retry-after"))
+            outcome.body = _read_capped(response, deadline=started + timeout)
+        finally:
+            response.close()
     except httpx.TimeoutException:
         outcome.error = f"Timed out after {timeout:g} s"
     except httpx.HTTPError as exc:

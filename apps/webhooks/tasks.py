@@ -2,9 +2,11 @@
 
 `webhooks.deliver` goes to its own queue, `webhooks` (CELERY_TASK_ROUTES), served by
 its own process type: `celery -A config worker -Q webhooks --pool=threads
---concurrency=50`. A delivery is a network wait of milliseconds to seconds around
-a few milliseconds of work, so one process with dozens of threads keeps dozens of
-POSTs in flight, where the prefork worker holds a whole process per request.
+--concurrency=50`. It carries an event's whole fan-out (deliveries_send), whose
+POSTs go out together on the process's sender threads (delivery.deliveries_attempt).
+A delivery is a network wait of milliseconds to seconds around a few milliseconds
+of work, so one process with dozens of threads keeps dozens of POSTs in flight,
+where the prefork worker holds a whole process per request.
 
 Why a thread pool of celery, and not gevent or an asyncio dispatcher: the task
 stays the one the outbox already feeds (the same queueing on commit, claim-once,
@@ -14,8 +16,8 @@ the process (gevent), and no second delivery engine with its own queue reader
 (asyncio). Python's threads release the GIL while they wait on sockets, which is
 all these threads do most of the time; the CPU part is small, and more of it is
 bought by running more webhooks processes. The host cap (hostcap.py) keeps a slow
-receiver from holding more than WEBHOOK_HOST_CONCURRENCY of those threads, and a
-delivery hands its pooled database connection back while it waits.
+receiver from holding more than WEBHOOK_HOST_CONCURRENCY of those threads, and no
+thread holds a pooled database connection while it waits for a receiver.
 
 services.deliveries_enqueue reaches the `deliver` task through deliveries_send, which
 WebhooksConfig.ready connects: this module imports services and delivery, never the
@@ -30,9 +32,11 @@ from apps.webhooks import delivery
 
 
 @shared_task(name="webhooks.deliver", ignore_result=True)
-def deliver(delivery_id: int) -> None:
-    """Send one delivery (if it is still due and nobody else has it)."""
-    delivery.delivery_attempt(delivery_id=delivery_id)
+def deliver(delivery_ids: int | list[int]) -> None:
+    """Send deliveries (those still due that nobody else has): one id, or an event's
+    whole fan-out."""
+    ids = delivery_ids if isinstance(delivery_ids, list) else [delivery_ids]
+    delivery.deliveries_attempt(delivery_ids=[int(pk) for pk in ids])
 
 
 @shared_task(name="webhooks.sweep", ignore_result=True)
@@ -47,12 +51,20 @@ def prune_log() -> int:
     return delivery.delivery_log_prune()
 
 
+BATCH = 100  # ids per task: an event's fan-out to a hundred subscribers is one message
+
+
 def deliveries_send(delivery_ids: list[int], countdown: float | None) -> None:
-    """Queue one `deliver` task per id over one broker connection (not one per task)."""
+    """Queue `deliver` tasks for the ids, up to BATCH per task, over one broker connection.
+
+    One message per delivery cost ~3 ms each to publish on the loaded bench machine
+    (a Redis round trip apiece): 100 subscribers were queued ~300-500 ms after the
+    commit, most of the old 1.35 s p95 (docs/benchmarks.md, issue 21)."""
+    batches = [delivery_ids[i : i + BATCH] for i in range(0, len(delivery_ids), BATCH)]
     with deliver.app.producer_or_acquire() as producer:
-        for pk in delivery_ids:
+        for batch in batches:
             deliver.apply_async(
-                (pk,),
+                (batch if len(batch) > 1 else batch[0],),
                 countdown=countdown,
                 producer=producer,
                 retry=True,

@@ -26,10 +26,13 @@ class StubResolver:
 
 @pytest.fixture(autouse=True)
 def no_busy_hosts():
-    """Every test starts with every receiver host's slots free (no lease left by the last)."""
+    """Every test starts with every receiver host's slots free (no lease left by the last)
+    and no connection kept open to the last test's receivers."""
     hostcap.hosts_forget()
+    outbound.clients_forget()
     yield
     hostcap.hosts_forget()
+    outbound.clients_forget()
 
 
 @pytest.fixture(autouse=True)

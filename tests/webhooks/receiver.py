@@ -23,7 +23,7 @@ class Received:
 class Receiver:
     """host: any 127.x.y.z address is this machine too, a different receiver host."""
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", *, keep_alive: bool = False) -> None:
         self.requests: list[Received] = []
         self.connections = 0
         self.in_flight = 0  # requests received and not yet answered
@@ -34,7 +34,8 @@ class Receiver:
         self.hold.set()  # set: answer at once
         self.held = threading.Event()
         self._cond = threading.Condition()
-        self._server = _Server((host, port), _Handler)
+        # keep_alive: HTTP/1.1, the connection stays open between requests (else 1.0: closed).
+        self._server = _Server((host, port), _KeepAliveHandler if keep_alive else _Handler)
         self._server.receiver = self
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -126,6 +127,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args) -> None:
         pass
+
+
+class _KeepAliveHandler(_Handler):
+    protocol_version = "HTTP/1.1"
 
 
 def free_port() -> int:

@@ -27,6 +27,7 @@ from apps.webhooks.services import (
     webhook_update,
 )
 from apps.webhooks.signing import signature_verify
+from tests.webhooks.worker import task_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +55,9 @@ def queued(monkeypatch):
     """Delivery tasks queued (ids and countdowns), instead of running them."""
     calls: list[tuple[int, float | None]] = []
     monkeypatch.setattr(
-        tasks.deliver, "apply_async", lambda args, **kw: calls.append((args[0], kw["countdown"]))
+        tasks.deliver,
+        "apply_async",
+        lambda args, **kw: calls.extend((pk, kw["countdown"]) for pk in task_ids(args)),
     )
     return calls
 

@@ -12,6 +12,7 @@ from apps.webhooks import hostcap, tasks
 from apps.webhooks.delivery import delivery_attempt
 from apps.webhooks.models import Delivery, DeliveryAttempt, Webhook
 from apps.webhooks.services import deliveries_enqueue, webhook_ping
+from tests.webhooks.worker import task_ids
 
 
 @pytest.fixture
@@ -19,7 +20,9 @@ def queued(monkeypatch):
     """Delivery tasks queued (ids and countdowns), instead of running them."""
     calls: list[tuple[int, float | None]] = []
     monkeypatch.setattr(
-        tasks.deliver, "apply_async", lambda args, **kw: calls.append((args[0], kw["countdown"]))
+        tasks.deliver,
+        "apply_async",
+        lambda args, **kw: calls.extend((pk, kw["countdown"]) for pk in task_ids(args)),
     )
     return calls
 
@@ -119,3 +122,15 @@ def test_a_slot_handed_to_a_delivery_already_sent_goes_to_the_next_in_line(
     assert delivery_attempt(delivery_id=sent.pk) is None
     assert queued == [(waiting.pk, None)]  # the slot went on to the next
     assert delivery_attempt(delivery_id=waiting.pk).status == Delivery.SUCCEEDED
+
+
+def test_slots_given_back_together_go_on_as_one_at_a_time_would(backend, settings):
+    """A fan-out gives back the slots of the POSTs that ended together in one round trip."""
+    settings.WEBHOOK_HOST_CONCURRENCY = 1
+    first, other = hostcap.slot_take("ci.example.com", 1), hostcap.slot_take("b.example.com", 2)
+    assert first and other
+    assert hostcap.slot_take("ci.example.com", 3) is None  # waits in line
+    assert hostcap.slots_give_back([first, other]) == [3, None]
+    assert hostcap.slot_take("b.example.com", 4)  # free again
+    assert hostcap.slot_take("ci.example.com", 5) is None  # the freed one went to 3
+    assert hostcap.slot_take("ci.example.com", 3)

@@ -10,6 +10,7 @@ from apps.events.services import event_record
 from apps.webhooks import tasks
 from apps.webhooks.models import Delivery, Webhook
 from tests.factories import make_patch, make_project, make_user
+from tests.webhooks.worker import task_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ def hook(owner, *, projects=(), categories=(), **fields) -> Webhook:
 def queued(monkeypatch):
     """Record the delivery tasks queued instead of running them."""
     ids: list[int] = []
-    monkeypatch.setattr(tasks.deliver, "apply_async", lambda args, **kw: ids.append(args[0]))
+    monkeypatch.setattr(tasks.deliver, "apply_async", lambda args, **kw: ids.extend(task_ids(args)))
     return ids
 
 
@@ -49,6 +50,25 @@ def test_deliveries_commit_with_the_event_and_are_queued_after_commit(
     )
     assert delivery.status == Delivery.PENDING and delivery.message_id.startswith("msg_")
     assert queued == [delivery.pk]
+
+
+def test_an_events_fan_out_is_queued_as_one_task(
+    project, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Publishing a message costs a broker round trip: an event's subscribers' deliveries
+    go in one task, not one each (and more than BATCH of them in several)."""
+    sent: list[list[int]] = []
+    monkeypatch.setattr(
+        tasks.deliver, "apply_async", lambda args, **kw: sent.append(task_ids(args))
+    )
+    monkeypatch.setattr(tasks, "BATCH", 2)
+    for n in range(3):
+        hook(make_user(f"ci{n}"))
+    with django_capture_on_commit_callbacks(execute=True):
+        record(project, patch=make_patch(project))
+    ids = sorted(Delivery.objects.values_list("pk", flat=True))
+    assert len(ids) == 3 and sorted(pk for task in sent for pk in task) == ids
+    assert [len(task) for task in sent] == [2, 1]
 
 
 def test_a_rolled_back_change_leaves_neither_event_nor_delivery(project, stranger, queued):

@@ -129,3 +129,49 @@ def test_the_claim_takes_what_the_orm_claim_takes(stranger, change, claimed):
         delivery.refresh_from_db()
         assert (delivery.claimed_at == now) == results[-1]
     assert results == [claimed, claimed]
+
+
+def test_the_many_claim_takes_what_one_claim_at_a_time_takes(stranger):
+    """One statement for an event's fan-out takes exactly the deliveries that the
+    single claim would, each judged against the row as it was read."""
+    webhook = Webhook.objects.create(owner=stranger, url="http://127.0.0.1:9/hook")
+    changes = [{}, {"attempts": 1}, {"give_up_at": timedelta(days=1)}, {}, {"status": "running"}]
+    outcomes = []
+    for many in (True, False):
+        seen = []
+        now = timezone.now()
+        for change in changes:
+            delivery = webhook_ping(webhook=webhook)
+            seen.append(Delivery.objects.get(pk=delivery.pk))
+            Delivery.objects.filter(pk=delivery.pk).update(
+                **{k: now + v if isinstance(v, timedelta) else v for k, v in change.items()}
+            )
+        if many:
+            taken = sql.claim_many(seen, now, now + CLOCK_SLACK)
+        else:
+            taken = {d.pk for d in seen if sql.claim(d, now, now + CLOCK_SLACK)}
+        outcomes.append([d.pk in taken for d in seen])
+        running = Delivery.objects.filter(pk__in=[d.pk for d in seen], claimed_at=now)
+        assert set(running.values_list("pk", flat=True)) == taken
+    assert outcomes[0] == outcomes[1] == [True, False, False, True, False]
+
+
+def test_logging_many_attempts_writes_what_the_plain_path_writes_for_each(stranger):
+    webhook = Webhook.objects.create(owner=stranger, url="http://127.0.0.1:9/hook")
+    now = timezone.now()
+    plain = [webhook_ping(webhook=webhook) for _ in range(3)]
+    fast = [webhook_ping(webhook=webhook) for _ in range(3)]
+    gone = webhook_ping(webhook=webhook)
+    everything = [*plain, *fast, gone]
+    Delivery.objects.filter(pk__in=[d.pk for d in everything]).update(created=now, give_up_at=now)
+    Delivery.objects.filter(pk=gone.pk).delete()
+
+    for delivery in plain:
+        assert _log_and_finish_orm(delivery, *attempt_and_updates(now))
+    written_ids = sql.log_and_finish_many(
+        [(d.pk, *attempt_and_updates(now)) for d in [*fast, gone]]
+    )
+    assert written_ids == {d.pk for d in fast}  # not the one deleted meanwhile
+    for one, other in zip(plain, fast, strict=True):
+        assert written(other) == written(one)
+    assert DeliveryAttempt.objects.count() == 6

@@ -138,3 +138,9 @@ def subscribe(owner, url: str):
     webhook, _ = webhook_create(owner=owner, url=url, active=False)
     Webhook.objects.filter(pk=webhook.pk).update(active=True)
     return webhook
+
+
+def task_ids(args: tuple) -> list[int]:
+    """The delivery ids a queued `deliver` task carries (one id, or an event's fan-out)."""
+    first = args[0]
+    return list(first) if isinstance(first, list) else [first]
