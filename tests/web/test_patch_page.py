@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.events.models import Event
-from apps.patches.models import PatchRelation
+from apps.patches.models import PatchRelation, PatchTag
+from apps.projects.models import Tag
 from tests.factories import (
     default_state,
     make_check,
@@ -57,6 +58,20 @@ def test_page_shows_facts_links_and_downloads(client, project, maintainer):
     assert f'data-copy="git pw patch apply {patch.pk}"' in body
     assert f'data-copy="pwclient git-am {patch.pk}"' in body
     assert maintainer.display_name in body
+
+
+def test_facts_show_the_tag_counts_given_so_far(client, project):
+    patch = make_patch(project)
+    acked, reviewed = Tag.objects.get(name="Acked-by"), Tag.objects.get(name="Reviewed-by")
+    PatchTag.objects.create(patch=patch, tag=acked, count=2)
+    PatchTag.objects.create(patch=patch, tag=reviewed, count=0)  # none given: not shown
+    facts = client.get(url(patch)).content.decode().split('id="patch-facts"')[1]
+    facts = facts.split("</dl>")[0]
+    assert 'title="Acked-by: 2">Acked-by ×2</span>' in facts
+    assert "Reviewed-by" not in facts
+    project.use_tags = False
+    project.save()
+    assert "Acked-by" not in client.get(url(patch)).content.decode()
 
 
 def test_mail_content_is_escaped_everywhere(client, project):
@@ -167,12 +182,12 @@ def busy_patch(project, size: int):
 
 
 # Queries of the patch page (bench/reads.py times it): the patch with its project, people,
-# state and the live cursor; the series with its cover and revisions; the series' patches;
-# comments; checks; related patches; tag counts. A signed-in viewer adds their session,
+# state, tag counts and the live cursor; the series with its cover and revisions; the
+# series' patches; comments; checks; related patches. A signed-in viewer adds their session,
 # user, bundles and the maintainer checks (a maintainer: the triage form's states and
 # delegates instead of the submitter check). The series is not joined to the patch's own
 # query on purpose: PostgreSQL took 6-12 ms to plan that eight-table join.
-PATCH_PAGE_QUERIES = {"anonymous": 7, "stranger": 12, "maintainer": 13}
+PATCH_PAGE_QUERIES = {"anonymous": 6, "stranger": 11, "maintainer": 12}
 
 
 @pytest.mark.parametrize("persona", ["anonymous", "stranger", "maintainer"])
