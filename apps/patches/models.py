@@ -100,6 +100,9 @@ class Patch(EmailMixin):
     row_tags: list[dict]
     row_checks: dict | None
     page_url: str
+    nav_number: int
+    nav_name: str
+    nav_current: bool
 
     class Meta:
         verbose_name_plural = "patches"

@@ -129,6 +129,22 @@ def test_series_navigation_and_dependencies(client, project):
     assert first.context["previous_patch"] is None
 
 
+def test_series_box_items_numbered_named_and_current(client, project):
+    series = make_series(project, name="Loose", total=3)
+    now = timezone.now()
+    unnumbered = make_patch(project, series=series, number=None, name="<b>x</b>", date=now)
+    nameless = make_patch(project, series=series, number=3, name="", date=now)
+    body = client.get(url(nameless)).content.decode()
+    box = body.split('id="patch-series"')[1].split("</ol>")[0]
+    # Without a number an item is numbered by its place (after the numbered ones); without
+    # a name it says so.
+    assert f'<li value="2"><a href="{url(unnumbered)}">&lt;b&gt;x&lt;/b&gt;</a></li>' in box
+    assert (
+        f'<li class="this-patch" aria-current="page" value="3"><a href="{url(nameless)}">'
+        "(no subject)</a></li>"
+    ) in box
+
+
 def test_related_patches_and_checks(client, project):
     relation = PatchRelation.objects.create()
     patch = make_patch(project, related=relation)

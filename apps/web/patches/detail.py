@@ -193,8 +193,13 @@ def series_nav_context(patch: Patch) -> dict:
         return context
     series_patches = series_patches_for_nav(patch.series_id, patch.project)
     url_of = patch_url_builder()  # reverse() once, not once a patch of the series
-    for p in series_patches:
+    for i, p in enumerate(series_patches, start=1):
+        # What each item shows, worked out here: filters and comparisons in the template's
+        # loop cost about 60 Python calls an item.
         p.page_url = url_of(p)
+        p.nav_number = p.number or i
+        p.nav_name = p.name or "(no subject)"
+        p.nav_current = p.pk == patch.pk
     index = next((i for i, p in enumerate(series_patches) if p.pk == patch.pk), None)
     if index is not None:
         context["previous_patch"] = series_patches[index - 1] if index > 0 else None
