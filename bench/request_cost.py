@@ -4,9 +4,9 @@ Wall times on a shared machine move by ±30 % run to run; these figures do not:
 
 - ``calls``: Python function calls of one request (cProfile), and the functions that
   make most of them; deterministic for the same code and data.
-- ``callgrind``: instructions the process executes for N requests, under
-  ``valgrind --tool=callgrind`` (start-up and warm-up subtracted: a run with 0
-  requests is the baseline); deterministic to a fraction of a percent.
+- ``callgrind``: instructions the process executes per request of each kind, under
+  ``valgrind --tool=callgrind``: one run, start-up and warm-up first, then N requests of
+  each kind with a counter dump between kinds; deterministic to about a percent.
 - ``time``: CPU and wall time per request, for interleaved A/B runs of two trees.
 - ``profile``: a cProfile listing of N requests, and the SQL each sends with its time.
 
@@ -16,7 +16,9 @@ response), the WSGI handler called in-process; the settings are the benchmarks'
 script measures an older tree too:
 
     DATABASE_URL=... python -m bench.request_cost time /project/linux/list/ ...
-    python bench/request_cost.py callgrind --database pw_x --requests 10 /project/linux/list/
+    python bench/request_cost.py callgrind --database pw_x --requests 3 /project/linux/list/
+    python bench/request_cost.py calls --database pw_x @requests.json  # [{"path", "name",
+                                                   #   "method", "body"}, ...]
 """
 
 from __future__ import annotations
