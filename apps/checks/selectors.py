@@ -6,52 +6,20 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from django.db.models import Exists, F, OuterRef, Q, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Exists, OuterRef, Q
 
+from apps.checks.latest import check_state_combined, checks_latest
 from apps.checks.models import Check
-from apps.patches.selectors import ids_in
+from apps.checks.sql import latest_state_counts
 
-
-def checks_latest(checks: Iterable[Check]) -> list[Check]:
-    """Only the newest check for each (context, user) counts."""
-    latest: dict[tuple[str, int], Check] = {}
-    for check in sorted(checks, key=lambda c: (c.date, c.id)):
-        latest[(check.context, check.user_id)] = check
-    return sorted(latest.values(), key=lambda c: (c.date, c.id))
-
-
-def check_state_combined(states: Iterable[str]) -> str:
-    """fail if any failed, else warning, else pending (also for none), else success."""
-    states = set(states)
-    if Check.FAIL in states:
-        return Check.FAIL
-    if Check.WARNING in states:
-        return Check.WARNING
-    if not states or Check.PENDING in states:
-        return Check.PENDING
-    return Check.SUCCESS
+__all__ = ["check_state_combined", "checks_latest"]  # here too, for the readers of checks
 
 
 def check_summaries(patch_ids: Iterable[int]) -> dict[int, dict]:
     """For each patch: its combined state and counts per state, in one query (the database
     keeps only the newest check of each context and user: checks_latest)."""
     ids = [int(pk) for pk in patch_ids]
-    found: dict[int, Counter[str]] = defaultdict(Counter)
-    if ids:
-        newest_first = Window(
-            RowNumber(),
-            partition_by=[F("patch_id"), F("context"), F("user_id")],
-            order_by=[F("date").desc(), F("id").desc()],
-        )
-        latest = (
-            Check.objects.filter(ids_in("patch_id", ids))
-            .annotate(rank=newest_first)
-            .filter(rank=1)
-            .values_list("patch_id", "state")
-        )
-        for patch_id, state in latest:
-            found[patch_id][state] += 1
+    found = latest_state_counts(ids) if ids else {}
     summaries = {}
     for patch_id in ids:
         counts = found.get(patch_id, Counter())

@@ -89,8 +89,10 @@ class Patch(EmailMixin):
     # Not columns: annotated by apps.patches.mbox._patches_qs.
     diff_length: int | None
     short_diff: str | None
-    # Not a column: the newest event id, read with a patch page's data (apps.patches.sql).
+    # Not columns: the newest event id and the patch's tag counts (Acked-by ×2, …), read
+    # with a patch page's data (apps.patches.sql.patch_for_page).
     live_cursor: int | None
+    page_tags: list[dict]
     # Not columns: set by the web pages for their templates (apps.web.patches.rows and
     # .detail): the patch's URLs, tag counts and check summary in a list row.
     row_url: str
@@ -98,6 +100,9 @@ class Patch(EmailMixin):
     row_tags: list[dict]
     row_checks: dict | None
     page_url: str
+    nav_number: int
+    nav_name: str
+    nav_current: bool
 
     class Meta:
         verbose_name_plural = "patches"

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.patches.selectors import patch_summaries
 from apps.projects.models import Person
 from apps.series import selectors as series_selectors
-from apps.series.selectors import series_patches
+from apps.series.selectors import series_patches, series_summaries
 from tests.api.conftest import api_patch
 from tests.api.schema import VERSIONS
 from tests.api.test_query_counts import grow
@@ -24,6 +24,7 @@ PLAIN = {
     "patches/": [("apps.api.patches.patch_summaries", partial(patch_summaries, fast=False))],
     "series/": [
         (series_selectors, "series_patches", partial(series_patches, fast=False)),
+        ("apps.api.series.series_summaries", partial(series_summaries, fast=False)),
     ],
 }
 

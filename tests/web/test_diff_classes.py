@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from apps.web.patches.diff import _highlight, line_class
+from apps.web.templatetags.patchwork import mail_body
 
 pygments_lexers = pytest.importorskip("pygments.lexers")
 pygments_token = pytest.importorskip("pygments.token")
@@ -68,4 +69,23 @@ def test_file_headers_before_a_hunk_are_headings_and_text_is_escaped():
         '<span class="gu">@@ -1 +1 @@</span>',
         '<span class="gd">--- not a header</span>',
         '<span class="gi">+&lt;b&gt;</span>',
+    ]
+
+
+def test_crlf_ends_and_empty_lines_escaped_line_by_line():
+    html = _highlight(["@@ -1 +1 @@\r", "-a & b\r", "\r", "+'\"x\"'"])
+    assert html.split("\n") == [
+        '<span class="gu">@@ -1 +1 @@</span>',
+        '<span class="gd">-a &amp; b</span>',
+        '<span class=""> </span>',
+        '<span class="gi">+&#x27;&quot;x&quot;&#x27;</span>',
+    ]
+
+
+def test_mail_body_quotes_only_lines_quoted_in_the_mail():
+    html = mail_body("> quoted <b>\n&gt; typed as an entity\nplain & simple")
+    assert html.split("\n") == [
+        '<span class="quote">&gt; quoted &lt;b&gt;</span>',
+        "&amp;gt; typed as an entity",
+        "plain &amp; simple",
     ]

@@ -81,6 +81,13 @@ def test_patch_with_its_relations(busy, project):
         for relation in ("project", "submitter", "state", "delegate"):
             same(getattr(fast, relation), getattr(plain, relation))
     assert busy.delegate_id and plain.delegate is None
+    # The tag counts come with the patch, as patch_tags_for_page reads them on its own.
+    fast = patch_for_page(project.linkname, busy.msgid, fast=True)
+    assert (
+        fast.page_tags
+        == patch_tags_for_page(busy.pk, fast=False)
+        == [{"name": "Acked-by", "abbrev": Tag.objects.get(name="Acked-by").abbrev, "count": 2}]
+    )
     assert patch_for_page(project.linkname, "<nope@x>", fast=True) is None
     assert patch_for_page("elsewhere", busy.msgid, fast=True) is None
 

@@ -1,5 +1,6 @@
-"""The list page builds its rows in Python (fast_rows.row_html); live updates and bulk
-actions render the partial patches/_row.html. Both must give the same bytes."""
+"""The list page builds its rows in Python (fast_rows.row_html) from light rows
+(fast_rows.patch_rows_light); live updates and bulk actions render the partial
+patches/_row.html from model instances. Both must give the same bytes."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from apps.patches.models import Patch, PatchTag
 from apps.projects.models import Person, Tag
-from apps.web.patches.fast_rows import row_html
+from apps.web.patches.fast_rows import patch_rows_light, row_html
 from apps.web.patches.rows import (
     RowOptions,
     patch_rows,
@@ -53,11 +54,13 @@ def test_row_html_is_the_row_partial(project, maintainer):
     ):
         options = RowOptions(tag_columns=tag_columns, show_ids=show_ids, selectable=selectable)
         timezone.activate(tz)
-        fast = patch_rows_decorate(patch_rows(ids), options)
+        fast = patch_rows_decorate(patch_rows_light(ids), options)
         models = patch_rows_decorate(
             list(patch_rows_queryset(Patch.objects.filter(pk__in=ids)).order_by("pk")), options
         )
         assert [p.pk for p in fast] == [p.pk for p in models] == ids
+        assert [p.pk for p in patch_rows(list(reversed(ids)))] == list(reversed(ids))
+        assert [p.pk for p in patch_rows_light(list(reversed(ids)))] == list(reversed(ids))
         for row, model in zip(fast, models, strict=True):
             for selected, changed, oob in itertools.product((False, True), repeat=3):
                 flags = {"selected": selected, "changed": changed, "oob": oob}

@@ -19,6 +19,7 @@ from apps.projects.selectors import user_is_maintainer
 from apps.web.patches.detail import (
     _comment_editable,
     _triage_context,
+    facts_context,
     patch_checks,
     patch_related,
     patch_url,
@@ -131,7 +132,13 @@ def live_patch_ops(
 
     ops: list[dict] = []
     if "facts" in wanted:
-        ops.append({"op": "replace", "id": "patch-facts", "html": render("patches/_facts.html")})
+        ops.append(
+            {
+                "op": "replace",
+                "id": "patch-facts",
+                "html": render("patches/_facts.html", **facts_context(patch)),
+            }
+        )
     if "triage" in wanted and patch_check_can_edit(user, patch):
         # Maintainer controls go only to those who may use them.
         html = render("patches/_triage.html", **_triage_context(request, patch))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+
+from apps.web.patches.fast_rows import escape
 
 # Past this many lines the page shows the start and points to the raw download.
 MAX_LINES = 20_000
@@ -109,18 +110,24 @@ def line_class(line: str) -> str:
 
 
 def _highlight(lines: list[str]) -> SafeString:
-    """One span per line, classed like Pygments' diff tokens; the text itself is escaped."""
+    """One span per line, classed like Pygments' diff tokens; the text itself is escaped.
+
+    The file's text is escaped in one call (escaping maps each character on its own and
+    leaves newlines be, so its lines are the escaped lines): a call a line was a tenth of
+    an ordinary patch page's Python function calls."""
     out = []
     in_hunk = False
-    for line in lines:
+    escaped_lines = escape("\n".join(lines)).split("\n")
+    for line, escaped in zip(lines, escaped_lines, strict=True):
         line = line.rstrip("\r")  # a CRLF mail's line end, not text to show
         in_hunk = in_hunk or line.startswith("@@")
         if not in_hunk and line.startswith(("--- ", "+++ ")):
             cls = "gh"  # file header lines, not changes
         else:
             cls = line_class(line)
-        out.append(f'<span class="{cls}">{escape(line) or " "}</span>')
-    return mark_safe("\n".join(out))  # noqa: S308 - each line escaped above
+        shown = escaped.rstrip("\r") or " "
+        out.append(f'<span class="{cls}">{shown}</span>')
+    return mark_safe("\n".join(out))  # noqa: S308 - the text was escaped above
 
 
 def render_diff(diff: str | None) -> tuple[list[DiffFile], bool]:

@@ -3,25 +3,55 @@
 The one fast path of the HTML pages, kept because it pays: `./dev bench --only rows`
 (the list page of a 5,000-patch project, 100 rows, process CPU per request, median)
 measured 30 ms with these rows and 82-95 ms with the partial included once a row: the
-Python rows save about 65 % of the page (the bar is 10 %). The rows' data are model
-instances, as elsewhere: light stand-ins for them saved 4-19 % of the page's CPU from
-one run to the next, not clearly over the bar, and were dropped.
-Live updates and bulk actions render the partial itself; tests/web/test_patch_rows.py
-checks that both give the same bytes. A change to _row.html must be made here too.
+Python rows save about 65 % of the page (the bar is 10 %).
+The rows' data are light rows (`patch_rows_light`), not model instances: six instances a
+row (patch, project, submitter, delegate, state, series) cost the 100-row page about a
+quarter of its Python work. Instructions of the Django process per request (callgrind,
+bench/request_cost.py, 3,000-patch bench dataset, /project/linux/list/): 80.9 M before
+issue 20's restructuring (light rows), 108.2 M after it (model instances), 81.9 M with
+light rows again (docs/benchmarks.md, issue 20).
+
+Live updates and bulk actions render the partial itself from model instances
+(rows.patch_rows); tests/web/test_patch_rows.py checks that both give the same bytes. A
+change to _row.html must be made here too.
 """
 
 from __future__ import annotations
 
 from html import escape as html_escape
+from types import SimpleNamespace
 
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
-from apps.web.patches.rows import RowOptions
+from apps.patches.models import Patch
+from apps.patches.selectors import ids_in
+from apps.patches.sql import light_rows, submitter_columns
+from apps.web.patches.rows import ROW_FIELDS, RowOptions
 
 # Shown for a patch whose mail had no subject (its name is "", as in Patchwork).
 NO_SUBJECT = "(no subject)"
+
+
+def patch_rows_light(ids: list[int]) -> list[SimpleNamespace]:
+    """rows.patch_rows(ids) as light rows (one query): the attributes row_html and
+    patch_rows_decorate read, nested as on the instances (`row.state.name`). The
+    submitter's name and address are looked up by id (joined, the planner hashes the
+    whole people table)."""
+    if not ids:
+        return []
+    values = (
+        Patch.objects.filter(ids_in("id", ids))
+        .order_by()
+        .annotate(**submitter_columns())
+        .values(*ROW_FIELDS)
+    )
+    by_id = {}
+    for row in light_rows(values, nullable=("delegate", "series")):
+        row.url_msgid = row.msgid.strip("<>")  # Patch.url_msgid
+        by_id[row.pk] = row
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def escape(value) -> str:

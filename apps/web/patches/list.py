@@ -40,7 +40,7 @@ from apps.projects.models import Person, Project, State
 from apps.projects.params import MAX_INT, parse_id, parse_int
 from apps.projects.selectors import user_is_maintainer
 from apps.web.http import HtmxHttpRequest
-from apps.web.patches.fast_rows import row_html
+from apps.web.patches.fast_rows import patch_rows_light, row_html
 from apps.web.patches.filters import (
     ARCHIVE_CHOICES,
     NOBODY,
@@ -50,7 +50,6 @@ from apps.web.patches.filters import (
 )
 from apps.web.patches.rows import (
     items_per_page,
-    patch_rows,
     patch_rows_decorate,
     patch_rows_html,
     render_patch_rows,
@@ -170,7 +169,7 @@ def paginate(qs: QuerySet[Patch], number: int, per_page: int) -> Page:
         ids = list(qs.values_list("pk", flat=True)[offset : offset + per_page + 1])
     has_next = len(ids) > per_page
     ids = ids[:per_page]
-    rows = patch_rows(ids)
+    rows = patch_rows_light(ids)
     if total is None:
         if number == 1 and not has_next:
             total = len(rows)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django import template
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from apps.projects.http_urls import http_url
+from apps.web.patches.fast_rows import escape
 
 register = template.Library()
 
@@ -15,12 +15,13 @@ register = template.Library()
 def mail_body(text: str | None) -> SafeString:
     """Escape a mail body, wrapping quoted lines ('>') so they can be dimmed."""
     lines = []
-    for line in (text or "").split("\n"):
-        escaped: str = escape(line)
-        if line.startswith(">"):
+    # Escaped whole, then split: escaping maps each character on its own and keeps the
+    # newlines, so a line starts with ">" iff its escaped form starts with "&gt;".
+    for escaped in escape(text or "").split("\n"):
+        if escaped.startswith("&gt;"):
             escaped = f'<span class="quote">{escaped}</span>'
         lines.append(escaped)
-    return mark_safe("\n".join(lines))  # noqa: S308 - every line was escaped above
+    return mark_safe("\n".join(lines))  # noqa: S308 - the whole text was escaped above
 
 
 @register.filter
