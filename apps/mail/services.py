@@ -27,7 +27,6 @@ from apps.mail.locks import mail_claim
 from apps.mail.models import AwaitedMessage, IncomingMail
 from apps.mail.parse import MailParseError, ParsedMail, parse_mail
 from apps.mail.parse.route import choose_project
-from apps.mail.people import person_for_mail
 from apps.mail.replies import (
     comment_create,
     comment_describe,
@@ -246,7 +245,7 @@ def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContex
         return Result.ignored("neither a patch, a cover letter nor a reply")
 
     date = parsed.date or mail.received
-    submitter = person_for_mail(email=parsed.email, name=parsed.name, cache=context.people)
+    submitter = context.person(email=parsed.email, name=parsed.name)
     thread = thread_lookup(project, parsed.msgid, parsed.refs)
     if is_patch:
         patch = patch_create_from_mail(
@@ -392,7 +391,7 @@ def _place_waiting_reply(
             comment=current, parsed=parsed, parent=parent, patterns=context.tag_patterns
         )
     else:
-        submitter = person_for_mail(email=parsed.email, name=parsed.name, cache=context.people)
+        submitter = context.person(email=parsed.email, name=parsed.name)
         comment = comment_create(
             parsed=parsed,
             parent=parent,
