@@ -18,10 +18,11 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
-import django
+from django.conf import settings
 
 from apps.mail.parse import MailParseError, ParsedMail, parse_mail
 from apps.mail.parse.headers import peek_msgid
+from apps.mail.workerboot import worker_start
 
 # Mails a worker parses per task, and tasks in flight per worker.
 CHUNK = 64
@@ -51,25 +52,20 @@ def _parse_chunk(raws: list[bytes]) -> list[Incoming]:
     return [incoming(raw) for raw in raws]
 
 
-def parse_workers() -> int:
-    """PARSE_WORKERS from the environment, else one a core (0 or 1: parse in this process)."""
-    value = os.environ.get("PARSE_WORKERS", "")
-    return int(value) if value.strip() else (os.cpu_count() or 1)
-
-
 def parsed_stream(
     items: Iterable[tuple[bytes, T]], *, workers: int | None = None
 ) -> Iterator[tuple[Incoming, T]]:
     """(Incoming, tag) for each (raw, tag), in order, parsed by `workers` processes."""
-    workers = parse_workers() if workers is None else workers
+    workers = settings.PARSE_WORKERS if workers is None else workers
     if workers <= 1:
         for raw, tag in items:
             yield incoming(raw), tag
         return
     context = multiprocessing.get_context("forkserver")
     in_flight: deque[tuple[Future, list[T]]] = deque()
-    # The parser's modules import models (its types): each worker sets Django up first.
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=django.setup) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=worker_start, initargs=(os.getpid(),)
+    ) as pool:
         for chunk in _chunks(items, CHUNK):
             raws = [raw for raw, _ in chunk]
             in_flight.append((pool.submit(_parse_chunk, raws), [tag for _, tag in chunk]))
