@@ -2,8 +2,9 @@
 
 Parsing is pure (apps/mail/parse: no database), so worker processes turn raw mails
 into `Incoming` (the Message-ID, and the ParsedMail or the parse error), picklable,
-and hand them back in archive order. The writer never parses and the workers never
-wait on the database. At most WINDOW_PER_WORKER chunks a worker are in flight, so
+and hand them back in archive order. The workers never wait on the database; the
+writer does not parse while they keep up (when they do not, it parses a chunk no
+worker has started rather than wait for it). At most WINDOW_PER_WORKER chunks a worker are in flight, so
 memory stays flat whatever the archive's size. Workers are started by a fork server:
 they do not inherit the writer's database connection (they never open one).
 """
@@ -62,22 +63,25 @@ def parsed_stream(
             yield incoming(raw), tag
         return
     context = multiprocessing.get_context("forkserver")
-    in_flight: deque[tuple[Future, list[T]]] = deque()
+    in_flight: deque[tuple[Future, list[bytes], list[T]]] = deque()
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=worker_start, initargs=(os.getpid(),)
     ) as pool:
         for chunk in _chunks(items, CHUNK):
             raws = [raw for raw, _ in chunk]
-            in_flight.append((pool.submit(_parse_chunk, raws), [tag for _, tag in chunk]))
+            in_flight.append((pool.submit(_parse_chunk, raws), raws, [tag for _, tag in chunk]))
             if len(in_flight) >= workers * WINDOW_PER_WORKER:
                 yield from _results(in_flight.popleft())
         while in_flight:
             yield from _results(in_flight.popleft())
 
 
-def _results(done: tuple[Future, list[T]]) -> Iterator[tuple[Incoming, T]]:
-    future, tags = done
-    yield from zip(future.result(), tags, strict=True)
+def _results(done: tuple[Future, list[bytes], list[T]]) -> Iterator[tuple[Incoming, T]]:
+    future, raws, tags = done
+    # A chunk no worker has started yet (they are behind: busy cores) is parsed here
+    # rather than waited for.
+    parsed = _parse_chunk(raws) if future.cancel() else future.result()
+    yield from zip(parsed, tags, strict=True)
 
 
 def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:

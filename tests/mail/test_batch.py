@@ -25,6 +25,8 @@ from apps.mail.batch import mails_reingest
 from apps.mail.context import IngestContext
 from apps.mail.intake import mail_store, peek_msgid
 from apps.mail.models import IncomingMail
+from apps.mail.parallel import parsed_stream
+from apps.mail.parse import MailParseError
 from apps.mail.services import mail_ingest, mail_store_ingest
 from apps.patches.models import Patch
 from apps.projects.models import Project
@@ -228,3 +230,16 @@ def test_reingest_command_uses_the_batches(projects, small_batches):
     ids = [mail_store(raw).pk for raw in mails]
     call_command("reingest", "--pending", stdout=open(os.devnull, "w"))  # noqa: SIM115
     assert not IncomingMail.objects.filter(pk__in=ids, status=IncomingMail.PENDING).exists()
+
+
+def test_parallel_parsing_gives_what_the_writer_would_parse_in_order():
+    mails = mixed_archive()
+    tagged = [(raw, n) for n, raw in enumerate(mails)]
+    here = list(parsed_stream(tagged, workers=0))
+    workers = list(parsed_stream(tagged, workers=2))
+    assert [tag for _, tag in workers] == list(range(len(mails)))
+    assert [m.raw for m, _ in workers] == mails
+    assert [(m.msgid, repr(m.parsed)) for m, _ in workers] == [
+        (m.msgid, repr(m.parsed)) for m, _ in here
+    ]
+    assert any(isinstance(m.parsed, MailParseError) for m, _ in workers)
