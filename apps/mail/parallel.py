@@ -58,7 +58,9 @@ def parsed_stream(
 ) -> Iterator[tuple[Incoming, T]]:
     """(Incoming, tag) for each (raw, tag), in order, parsed by `workers` processes."""
     workers = settings.PARSE_WORKERS if workers is None else workers
-    if workers <= 1:
+    # A daemonic process (a celery prefork worker: the follow-inboxes job) may not start
+    # processes of its own; it parses in itself.
+    if workers <= 1 or multiprocessing.current_process().daemon:
         for raw, tag in items:
             yield incoming(raw), tag
         return

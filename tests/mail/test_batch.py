@@ -243,3 +243,13 @@ def test_parallel_parsing_gives_what_the_writer_would_parse_in_order():
         (m.msgid, repr(m.parsed)) for m, _ in here
     ]
     assert any(isinstance(m.parsed, MailParseError) for m, _ in workers)
+
+
+def test_a_daemonic_process_parses_in_itself(monkeypatch):
+    # A celery prefork worker (the follow-inboxes job) may not start processes.
+    import multiprocessing
+
+    monkeypatch.setattr(multiprocessing.current_process(), "daemon", True, raising=False)
+    mails = mixed_archive()[:5]
+    got = list(parsed_stream([(raw, 0) for raw in mails], workers=2))
+    assert [m.raw for m, _ in got] == mails
