@@ -14,6 +14,8 @@ the database connection (every statement, whatever code sends it).
 from __future__ import annotations
 
 import json
+import os
+import random
 import subprocess
 import sys
 import time
@@ -112,7 +114,36 @@ def stage_feed(path: Path) -> dict:
     }
 
 
-STAGES = {"floor": stage_floor, "parsearchive": stage_parsearchive, "feed": stage_feed}
+def stage_one_by_one(path: Path) -> dict:
+    """The reference for the batches: parsearchive as it was, one transaction a mail."""
+    _setup()
+    from apps.mail.archive import iter_mbox
+    from apps.mail.context import IngestContext
+    from apps.mail.intake import peek_msgid
+    from apps.mail.services import mail_store_ingest
+    from apps.series.revisions import revisions_supersede_due
+
+    context = IngestContext()
+    seen: set[str] = set()
+    started = time.perf_counter()
+    count = 0
+    for raw, _ in iter_mbox(path):
+        count += 1
+        msgid = peek_msgid(raw)
+        if msgid and msgid in seen:  # a Message-ID already stored is skipped, as parsearchive
+            continue
+        seen.add(msgid)
+        mail_store_ingest(raw, context=context)
+    revisions_supersede_due()
+    return {"messages": count, "seconds": time.perf_counter() - started}
+
+
+STAGES = {
+    "floor": stage_floor,
+    "parsearchive": stage_parsearchive,
+    "feed": stage_feed,
+    "one-by-one": stage_one_by_one,
+}
 
 
 # --- orchestration -------------------------------------------------------------------------
@@ -332,12 +363,78 @@ def _celery_figures(
     ]
 
 
+def shuffled_copy(path: Path, seed: int) -> Path:
+    """The archive's messages in a shuffled order (the same bytes each)."""
+    from apps.mail.archive import iter_mbox
+
+    messages = [raw for raw, _ in iter_mbox(path)]
+    random.Random(seed).shuffle(messages)
+    out = path.with_name(f"{path.stem}-shuffled-{seed}.mbox")
+    with open(out, "wb") as fh:
+        for raw in messages:
+            fh.write(b"From bench@example.org Mon Jan  1 00:00:00 2024\n")
+            fh.write(raw if raw.endswith(b"\n") else raw + b"\n")
+            fh.write(b"\n")
+    return out
+
+
+def snapshot_of(database: str) -> dict:
+    """The soak's picture of what ingestion produced (soak/probe.py), free of ids and order."""
+    proc = subprocess.run(
+        [PYTHON, "-m", "soak.probe", "snapshot"],
+        cwd=ROOT,
+        env=bench_env(database, redis_db=None),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(proc.stdout)
+
+
+def identity(path: Path, shuffle: int | None = None) -> dict:
+    """parsearchive (batched) and the one-by-one reference on two fresh databases: the
+    soak's comparison of their outcomes (every section empty: identical)."""
+    from bench.common import migrated_template
+    from soak.report import differences
+
+    if shuffle is not None:
+        path = shuffled_copy(path, shuffle)
+    template = migrated_template()
+    runs = {}
+    for name, stage in (("batched", "parsearchive"), ("one_by_one", "one-by-one")):
+        database = f"{DB_PREFIX}_{name}"
+        fresh_database(database, template)
+        runs[name] = run_stage(stage, path, database)
+        runs[name]["snapshot"] = snapshot_of(database)
+    found = differences(runs["one_by_one"]["snapshot"], runs["batched"]["snapshot"])
+    sizes = {k: len(v) for k, v in runs["batched"]["snapshot"].items()}
+    return {
+        "archive": str(path),
+        "identical": not any(found.values()),
+        "differences": {k: v[:20] for k, v in found.items() if v},
+        "sizes": sizes,
+        "seconds": {name: run["seconds"] for name, run in runs.items()},
+    }
+
+
+USAGE = """usage: python -m bench.ingest stage floor|parsearchive|feed|one-by-one MBOX
+       python -m bench.ingest identity MBOX [SHUFFLE_SEED]"""
+
+
 def main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[0] == "stage":
         result = STAGES[argv[1]](Path(argv[2]))
         print(json.dumps(result))
         return 0
-    print("usage: python -m bench.ingest stage floor|parsearchive|feed MBOX", file=sys.stderr)
+    if len(argv) in (2, 3) and argv[0] == "identity":
+        for key, value in bench_env(DB_PREFIX, redis_db=None).items():
+            os.environ.setdefault(key, value)
+        _setup()
+        seed = int(argv[2]) if len(argv) == 3 else None
+        result = identity(Path(argv[1]).resolve(), seed)
+        print(json.dumps(result, indent=1))
+        return 0 if result["identical"] else 1
+    print(USAGE, file=sys.stderr)
     return 2
 
 

@@ -7,6 +7,7 @@ in-memory channel layer and eager Celery tasks, so one process runs it all.
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -255,6 +256,9 @@ SITE_URL = (env_str("SITE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
 MAIL_INTAKE_TOKEN = env_str("MAIL_INTAKE_TOKEN", "")
 # Largest message accepted by parsemail and POST /mail/, in bytes.
 MAX_MAIL_SIZE = env_int("MAX_MAIL_SIZE", 50 * 1024 * 1024, minimum=1024)
+# Worker processes parsing archives for parsearchive, reingest and public-inbox imports
+# (apps/mail/parallel.py); 0 or 1 parses in the writer itself.
+PARSE_WORKERS = env_int("PARSE_WORKERS", os.cpu_count() or 1, minimum=0)
 # Webhooks may target loopback/private addresses (embedded default and tests).
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", DEBUG)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 15, minimum=1)

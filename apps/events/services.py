@@ -17,8 +17,9 @@ from apps.events.models import Event
 Listener = Callable[[list[Event]], None]
 
 _listeners: list[Listener] = []
-# Events recorded inside `events_batched()`, written when the block ends.
-_batch: ContextVar[list[Event] | None] = ContextVar("events_batch", default=None)
+# Events recorded inside `events_batched()` blocks, written when the outermost one ends:
+# one list an open block, outermost first.
+_batch: ContextVar[tuple[list[Event], ...]] = ContextVar("events_batch", default=())
 
 
 def events_listen(listener: Listener) -> None:
@@ -35,9 +36,9 @@ def event_record(*, category: str, project, actor=None, **refs) -> Event:
     Inside `events_batched()` the row is written (and gets its id) when the block ends.
     """
     event = Event(category=category, project=project, actor=actor, **refs)
-    batch = _batch.get()
-    if batch is not None:
-        batch.append(event)
+    stack = _batch.get()
+    if stack:
+        stack[-1].append(event)
     else:
         _events_write([event])
     return event
@@ -47,17 +48,33 @@ def event_record(*, category: str, project, actor=None, **refs) -> Event:
 def events_batched():
     """Write the events recorded in this block together when it ends (inside its
     transaction): one INSERT, and one call of each listener, however many there are.
-    Ids keep the order of recording. Nothing is written if the block raises."""
-    if _batch.get() is not None:  # an enclosing batch writes them
-        yield
-        return
+    Ids keep the order of recording. Nothing is written if the block raises.
+
+    Nested in another such block (one mail of a batch of mails), its events join the
+    enclosing block's when it ends, and none of them do if it raises."""
+    stack = _batch.get()
     batch: list[Event] = []
-    token = _batch.set(batch)
+    token = _batch.set((*stack, batch))
     try:
         yield
     finally:
         _batch.reset(token)
-    _events_write(batch)
+    if stack:  # the enclosing block writes them
+        stack[-1].extend(batch)
+    else:
+        _events_write(batch)
+
+
+def events_flush() -> None:
+    """Write the events the open batched blocks hold so far, now (ids in recording order).
+
+    Before deleting a row events point at (the delete takes its events along), and before
+    a part of a batch that may be rolled back on its own (a savepoint)."""
+    events: list[Event] = []
+    for batch in _batch.get():
+        events += batch
+        batch.clear()
+    _events_write(events)
 
 
 def _events_write(events: list[Event]) -> None:

@@ -6,21 +6,23 @@ import mailbox
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from django.db import connection
 
+from apps.mail.batch import BATCH, Step, steps_apply
 from apps.mail.context import IngestContext
-from apps.mail.intake import peek_msgid
 from apps.mail.models import IncomingMail
+from apps.mail.parallel import Incoming, parsed_stream
 from apps.mail.services import mail_ingest, mail_store_ingest
 from apps.series.revisions import revisions_supersede_due
 
-# Messages looked up (already stored?) per query when resuming.
-BATCH = 200
+T = TypeVar("T")
 
 
 @dataclass
@@ -115,29 +117,72 @@ def _kind(mail: IncomingMail) -> str:
 
 
 def messages_ingest(
-    messages: list[bytes], *, list_id: str, context: IngestContext, summary: Counter
+    messages: list[Incoming], *, list_id: str, context: IngestContext, summary: Counter
 ) -> None:
-    """Store and ingest a batch of messages, each once: a Message-ID already stored (by an
-    earlier run, another archive or the MTA) is skipped, one stored but not ingested is
-    ingested."""
-    msgids = {peek_msgid(raw) for raw in messages} - {""}
+    """Store and ingest a batch of parsed messages in one transaction (apps/mail/batch.py),
+    each once: a Message-ID already stored (by an earlier run, another archive or the MTA)
+    is skipped, one stored but not ingested is ingested."""
+    msgids = {m.msgid for m in messages} - {""}
     known = IncomingMail.objects.filter(msgid__in=msgids, list_id=list_id[:255])
     stored = dict(known.exclude(status=IncomingMail.PENDING).values_list("msgid", "status"))
     pending = {m.msgid: m for m in known.filter(status=IncomingMail.PENDING)}
-    for raw in messages:
-        msgid = peek_msgid(raw)
+    steps: list[Step] = []
+    for message in messages:
+        msgid = message.msgid
         if msgid and msgid in stored:
             summary["skipped"] += 1
         elif msgid and msgid in pending:
             # Stored by an earlier run that stopped before ingesting it.
-            summary[_kind(mail_ingest(pending.pop(msgid), context=context))] += 1
+            steps.append(partial(_resume, pending.pop(msgid), message, context))
         else:
-            # One transaction stores and ingests: the archive itself is the durable copy,
-            # and a stopped run resumes.
-            mail = mail_store_ingest(raw, list_id=list_id, context=context)
-            summary[_kind(mail)] += 1
+            # Stored and ingested at once: the archive itself is the durable copy, and a
+            # stopped run resumes.
+            steps.append(partial(_store, message, list_id, context))
             if msgid:
                 stored[msgid] = "done"
+    for mail in steps_apply(steps, context=context):
+        assert mail is not None  # both steps always give one
+        summary[_kind(mail)] += 1
+
+
+def _resume(mail: IncomingMail, message: Incoming, context: IngestContext, alone: bool):
+    return mail_ingest(mail, context=context, parsed=message.parsed, alone=alone)
+
+
+def _store(message: Incoming, list_id: str, context: IngestContext, alone: bool):
+    return mail_store_ingest(
+        message.raw,
+        list_id=list_id,
+        context=context,
+        parsed=message.parsed,
+        msgid=message.msgid,
+        alone=alone,
+    )
+
+
+def stream_ingest(
+    stream: Iterable[tuple[Incoming, T]],
+    *,
+    list_id: str,
+    context: IngestContext,
+    summary: Counter,
+    done: Callable[[list[T]], None] | None = None,
+) -> None:
+    """Ingest parsed messages in batches of BATCH, in order; done(tags) after each batch."""
+    batch: list[Incoming] = []
+    tags: list[T] = []
+    for message, tag in stream:
+        batch.append(message)
+        tags.append(tag)
+        if len(batch) >= BATCH:
+            messages_ingest(batch, list_id=list_id, context=context, summary=summary)
+            if done:
+                done(tags)
+            batch, tags = [], []
+    if batch:
+        messages_ingest(batch, list_id=list_id, context=context, summary=summary)
+        if done:
+            done(tags)
 
 
 def archive_ingest(
@@ -156,28 +201,26 @@ def archive_ingest(
     total = archive_size(path)
     context = IngestContext()
     summary: Counter = Counter()
-    batch: list[tuple[bytes, int]] = []
     messages = 0
     last_report = 0.0
 
-    def flush() -> None:
+    def counted() -> Iterator[tuple[bytes, int]]:
+        nonlocal messages
+        for raw, position in iter_archive(path):
+            messages += 1
+            yield raw, position
+
+    def done(positions: list[int]) -> None:
         nonlocal last_report
-        messages_ingest(
-            [raw for raw, _ in batch], list_id=list_id, context=context, summary=summary
-        )
         now = time.monotonic()
-        if progress and batch and now - last_report > 0.5:
+        if progress and now - last_report > 0.5:
             last_report = now
-            progress(Progress(batch[-1][1], total, messages))
-        batch.clear()
+            progress(Progress(positions[-1], total, messages))
 
     with asynchronous_commits():
-        for raw, done in iter_archive(path):
-            messages += 1
-            batch.append((raw, done))
-            if len(batch) >= BATCH:
-                flush()
-        flush()
+        stream_ingest(
+            parsed_stream(counted()), list_id=list_id, context=context, summary=summary, done=done
+        )
     # The archive is all here: the reroll matches by name wait for nothing more of it.
     revisions_supersede_due()
     if progress:

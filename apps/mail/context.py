@@ -11,7 +11,9 @@ import time
 from functools import cached_property
 
 from apps.accounts.models import User
+from apps.mail.locks import project_lock
 from apps.mail.parse.diff import find_filenames
+from apps.mail.people import person_for_mail
 from apps.projects.models import DelegationRule, Person, Project, State, Tag
 from apps.projects.selectors import state_default, state_lookup, user_is_maintainer
 
@@ -27,7 +29,26 @@ class IngestContext:
         self._states: dict[str, State | None] = {}
         # email (lower case) -> Person, filled as transactions commit.
         self.people: dict[str, Person] = {}
+        # The projects the current batch's transaction has locked (apps/mail/batch.py);
+        # None outside a batch, where each mail locks its project in its own transaction.
+        self.locked: dict[int, Project] | None = None
         self.created = time.monotonic()
+
+    def person(self, *, email: str, name: str) -> Person:
+        """person_for_mail with this run's cache; in a batch, people found or created by
+        its earlier mails are reused at once (steps_apply and _ingest forget them on a
+        rollback)."""
+        return person_for_mail(
+            email=email, name=name, cache=self.people, at_once=self.locked is not None
+        )
+
+    def project_locked(self, project: Project) -> Project:
+        """project_lock, once per batch transaction (the lock is held until it ends)."""
+        if self.locked is None:
+            return project_lock(project)
+        if project.pk not in self.locked:
+            self.locked[project.pk] = project_lock(project)
+        return self.locked[project.pk]
 
     @cached_property
     def projects(self) -> list[Project]:

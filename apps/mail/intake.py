@@ -4,31 +4,16 @@ tasks.mail_enqueue_on_commit, once that row is committed."""
 
 from __future__ import annotations
 
-from email.parser import BytesHeaderParser
-from email.policy import compat32
-
 from django.conf import settings
 from django.utils import timezone
 
 from apps.mail.models import IncomingMail
-from apps.mail.parse import MailParseError
-from apps.mail.parse.headers import decode_header, parse_msgid
+from apps.mail.parse.headers import PEEK_BYTES, peek_msgid
+
+__all__ = ["OVERSIZE_KEEP", "mail_new", "mail_store", "peek_msgid"]
 
 # What is kept of a message too large to accept: enough headers to see what it was.
-OVERSIZE_KEEP = 64 * 1024
-
-
-def peek_msgid(raw: bytes) -> str:
-    """The Message-ID as written, for listing and resuming; '' when there is none."""
-    try:
-        headers = BytesHeaderParser(policy=compat32).parsebytes(raw[:OVERSIZE_KEEP])
-        value = str(headers.get("Message-Id", ""))
-    except Exception:  # intake never fails on content; parsing reports it later
-        return ""
-    try:
-        return parse_msgid(value)
-    except MailParseError:
-        return decode_header(value)[:255]
+OVERSIZE_KEEP = PEEK_BYTES
 
 
 def mail_store(raw: bytes, *, list_id: str = "", size: int | None = None) -> IncomingMail:
@@ -42,18 +27,23 @@ def mail_store(raw: bytes, *, list_id: str = "", size: int | None = None) -> Inc
     return mail
 
 
-def mail_new(raw: bytes, *, list_id: str = "", size: int | None = None) -> IncomingMail:
-    """The IncomingMail row for a raw message, not saved yet (failed if it is too large)."""
+def mail_new(
+    raw: bytes, *, list_id: str = "", size: int | None = None, msgid: str | None = None
+) -> IncomingMail:
+    """The IncomingMail row for a raw message, not saved yet (failed if it is too large).
+
+    msgid: its peek_msgid, when the caller has it already."""
+    msgid = peek_msgid(raw) if msgid is None else msgid
     list_id = (list_id or "").strip()[:255]
     size = len(raw) if size is None else size
     if size > settings.MAX_MAIL_SIZE:
         return IncomingMail(
             raw=raw[:OVERSIZE_KEEP],
             list_id=list_id,
-            msgid=peek_msgid(raw),
+            msgid=msgid,
             status=IncomingMail.FAILED,
             reason=f"message of {size} bytes is larger than MAX_MAIL_SIZE "
             f"({settings.MAX_MAIL_SIZE}); only its first {OVERSIZE_KEEP} bytes are kept",
             processed=timezone.now(),
         )
-    return IncomingMail(raw=raw, list_id=list_id, msgid=peek_msgid(raw))
+    return IncomingMail(raw=raw, list_id=list_id, msgid=msgid)

@@ -8,8 +8,13 @@ from apps.accounts.models import User
 from apps.projects.models import Person
 
 
-def person_for_mail(*, email: str, name: str, cache: dict[str, Person] | None = None) -> Person:
-    """The Person with this address (case-insensitive); new ones are linked to the owning User."""
+def person_for_mail(
+    *, email: str, name: str, cache: dict[str, Person] | None = None, at_once: bool = False
+) -> Person:
+    """The Person with this address (case-insensitive); new ones are linked to the owning User.
+
+    at_once: cached now, not at commit (a batch: its writer forgets the cache when a
+    transaction or savepoint of the batch rolls back)."""
     key = email.lower()
     person = cache.get(key) if cache is not None else None
     if person is None:
@@ -26,6 +31,9 @@ def person_for_mail(*, email: str, name: str, cache: dict[str, Person] | None = 
         person.name = name
         Person.objects.filter(pk=person.pk).update(name=name)
     if cache is not None and key not in cache:
-        # Only committed rows may be reused by later mails of the same run.
-        transaction.on_commit(lambda: cache.setdefault(key, person))
+        if at_once:
+            cache[key] = person
+        else:
+            # Only committed rows may be reused by later mails of the same run.
+            transaction.on_commit(lambda: cache.setdefault(key, person))
     return person

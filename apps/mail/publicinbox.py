@@ -17,11 +17,14 @@ from __future__ import annotations
 import re
 import subprocess
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
-from apps.mail.archive import BATCH, asynchronous_commits, messages_ingest
+from apps.mail.archive import asynchronous_commits, stream_ingest
+from apps.mail.batch import BATCH
 from apps.mail.context import IngestContext
 from apps.mail.models import InboxCursor
+from apps.mail.parallel import parsed_stream
 from apps.series.revisions import revisions_supersede_due
 
 EPOCH_RE = re.compile(r"^(\d+)\.git$")
@@ -130,18 +133,41 @@ def read_blobs(repo: Path, blobs: list[str]) -> list[bytes]:
     return contents
 
 
-def _ingest_repository(repo: Path, *, list_id: str, summary: Counter, context) -> None:
-    cursor = InboxCursor.objects.filter(repository=str(repo)).first()
-    commits = new_messages(repo, cursor.last_commit if cursor else None)
+def _inbox_messages(
+    repo: Path, commits: list[tuple[str, str | None]], summary: Counter
+) -> Iterator[tuple[bytes, str]]:
+    """(message, commit) of each commit that adds one, oldest first, read BATCH at a time."""
     for start in range(0, len(commits), BATCH):
         chunk = commits[start : start + BATCH]
-        blobs = [blob for _, blob in chunk if blob is not None]
-        summary["removed"] += len(chunk) - len(blobs)
-        messages = read_blobs(repo, blobs)
-        messages_ingest(messages, list_id=list_id, context=context, summary=summary)
+        added = [(commit, blob) for commit, blob in chunk if blob is not None]
+        summary["removed"] += len(chunk) - len(added)
+        contents = read_blobs(repo, [blob for _, blob in added])
+        yield from zip(contents, [commit for commit, _ in added], strict=True)
+
+
+def _ingest_repository(
+    repo: Path, *, list_id: str, summary: Counter, context: IngestContext
+) -> None:
+    cursor = InboxCursor.objects.filter(repository=str(repo)).first()
+    commits = new_messages(repo, cursor.last_commit if cursor else None)
+    if not commits:
+        return
+
+    def done(batch: list[str]) -> None:
+        # The batch is committed: a run that stops resumes after its last commit.
         InboxCursor.objects.update_or_create(
-            repository=str(repo), defaults={"last_commit": chunk[-1][0]}
+            repository=str(repo), defaults={"last_commit": batch[-1]}
         )
+
+    stream_ingest(
+        parsed_stream(_inbox_messages(repo, commits, summary)),
+        list_id=list_id,
+        context=context,
+        summary=summary,
+        done=done,
+    )
+    # The last commits may remove messages only: the next run starts after them too.
+    done([commits[-1][0]])
 
 
 def inbox_ingest(path: str | Path, *, list_id: str = "", settle: bool = False) -> Counter:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from apps.events.models import Event
-from apps.events.services import event_record
+from apps.events.services import event_record, events_flush
 from apps.mail.models import AwaitedMessage, IncomingMail
 from apps.mail.parse import ParsedMail
 from apps.mail.parse.tags import find_trailers
@@ -198,6 +198,7 @@ def comment_move(
     """Re-attach a comment to a nearer parent that arrived after it (its events go with it)."""
     old = comment_submission(comment)
     submitter, date = comment.submitter, comment.date
+    events_flush()  # its events, if a batch still holds them, go with it
     comment.delete()
     if isinstance(old, Patch) and old.project.use_tags:
         patch_tags_refresh(patch=old, patterns=patterns)

@@ -23,11 +23,10 @@ from apps.events.services import events_batched
 from apps.mail.arrival import thread_lookup
 from apps.mail.context import IngestContext, worker_context
 from apps.mail.intake import mail_new
-from apps.mail.locks import mail_claim, project_lock
+from apps.mail.locks import mail_claim
 from apps.mail.models import AwaitedMessage, IncomingMail
 from apps.mail.parse import MailParseError, ParsedMail, parse_mail
 from apps.mail.parse.route import choose_project
-from apps.mail.people import person_for_mail
 from apps.mail.replies import (
     comment_create,
     comment_describe,
@@ -51,42 +50,79 @@ log = logging.getLogger(__name__)
 ATTEMPTS = 4
 
 
-def mail_ingest(mail: IncomingMail, *, context: IngestContext | None = None) -> IncomingMail:
+# What a parse worker made of a mail's bytes (apps/mail/parallel.py): None when the
+# writer parses it itself.
+Parsed = ParsedMail | MailParseError | None
+
+
+def mail_ingest(
+    mail: IncomingMail,
+    *,
+    context: IngestContext | None = None,
+    parsed: Parsed = None,
+    alone: bool = True,
+) -> IncomingMail:
     """Ingest a stored mail in one transaction (unless another worker has); sets its outcome."""
-    mail_ingest_pending(mail.pk, context=context)
+    mail_ingest_pending(mail.pk, context=context, parsed=parsed, alone=alone)
     mail.refresh_from_db()
     return mail
 
 
-def mail_ingest_pending(mail_id: int, *, context: IngestContext | None = None):
-    """Claim a stored mail if it is still pending and ingest it; None if it is not."""
+def mail_ingest_pending(
+    mail_id: int,
+    *,
+    context: IngestContext | None = None,
+    parsed: Parsed = None,
+    alone: bool = True,
+):
+    """Claim a stored mail if it is still pending and ingest it; None if it is not.
+
+    alone=False: inside a batch's transaction (apps/mail/batch.py), with no transaction of
+    its own; an exception rolls the whole batch back, which retries this mail alone."""
     context = context or worker_context()
-    return _ingest(lambda: mail_claim(mail_id), context)
+    return _ingest(lambda: mail_claim(mail_id), context, parsed=parsed, alone=alone)
 
 
 def mail_store_ingest(
-    raw: bytes, *, list_id: str = "", context: IngestContext | None = None
+    raw: bytes,
+    *,
+    list_id: str = "",
+    context: IngestContext | None = None,
+    parsed: Parsed = None,
+    msgid: str | None = None,
+    alone: bool = True,
 ) -> IncomingMail:
     """Store and ingest a mail in one transaction (archives: the archive is the durable copy,
     and nobody else can see the row before it is done). The row is written with its
-    outcome (earlier only if a reply must wait for something)."""
+    outcome (earlier only if a reply must wait for something). parsed, msgid: what a parse
+    worker found already; alone: as for mail_ingest_pending."""
 
     def start() -> IncomingMail:
-        mail = mail_new(raw, list_id=list_id)
+        mail = mail_new(raw, list_id=list_id, msgid=msgid)
         if mail.status != IncomingMail.PENDING:
             mail.save()
         return mail
 
-    mail = _ingest(start, context)
+    mail = _ingest(start, context, parsed=parsed, alone=alone)
     assert mail is not None  # start() always gives one
     return mail
 
 
-def _ingest(start, context: IngestContext | None) -> IncomingMail | None:
+def _ingest(
+    start, context: IngestContext | None, *, parsed: Parsed = None, alone: bool = True
+) -> IncomingMail | None:
     """One transaction: start() gives the mail (claimed or just stored), then parse and
     ingest it, events and its outcome included. When the mail fails, everything is rolled
-    back and the outcome alone is written, in a transaction of its own."""
+    back and the outcome alone is written, in a transaction of its own.
+
+    Not alone (a batch): no transaction of its own, and any exception goes up to the batch."""
     context = context or IngestContext()
+    if not alone:
+        with events_batched():
+            mail = start()
+            if mail is not None and mail.status == IncomingMail.PENDING:
+                _finish(mail, _ingest_mail(mail, context, parsed), attempt=True)
+            return mail
     for attempt in range(1, ATTEMPTS + 1):
         mail = None
         try:
@@ -96,7 +132,7 @@ def _ingest(start, context: IngestContext | None) -> IncomingMail | None:
                     if mail is None:
                         return None
                     if mail.status == IncomingMail.PENDING:
-                        _finish(mail, _ingest_mail(mail, context), attempt=True)
+                        _finish(mail, _ingest_mail(mail, context, parsed), attempt=True)
                     return mail
             except Exception:
                 context.people.clear()  # what this transaction changed on them is gone
@@ -158,11 +194,14 @@ def _duplicate_of(start, context: IngestContext) -> tuple[str, Project | None]:
     return f"duplicate: {parsed.msgid} is already {stored}", project
 
 
-def _ingest_mail(mail: IncomingMail, context: IngestContext) -> Result:
-    try:
-        parsed = parse_mail(bytes(mail.raw))
-    except MailParseError as exc:
-        return Result.failed(str(exc))
+def _ingest_mail(mail: IncomingMail, context: IngestContext, parsed: Parsed = None) -> Result:
+    if parsed is None:
+        try:
+            parsed = parse_mail(bytes(mail.raw))
+        except MailParseError as exc:
+            parsed = exc
+    if isinstance(parsed, MailParseError):
+        return Result.failed(str(parsed))
     return _ingest_parsed(mail, parsed, context)
 
 
@@ -196,7 +235,7 @@ def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContex
     project, why = _project_of(mail, parsed, context)
     if project is None:
         return Result.ignored(why)
-    project = project_lock(project)
+    project = context.project_locked(project)
     mail.project = project
 
     subject = parsed.subject
@@ -206,7 +245,7 @@ def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContex
         return Result.ignored("neither a patch, a cover letter nor a reply")
 
     date = parsed.date or mail.received
-    submitter = person_for_mail(email=parsed.email, name=parsed.name, cache=context.people)
+    submitter = context.person(email=parsed.email, name=parsed.name)
     thread = thread_lookup(project, parsed.msgid, parsed.refs)
     if is_patch:
         patch = patch_create_from_mail(
@@ -352,7 +391,7 @@ def _place_waiting_reply(
             comment=current, parsed=parsed, parent=parent, patterns=context.tag_patterns
         )
     else:
-        submitter = person_for_mail(email=parsed.email, name=parsed.name, cache=context.people)
+        submitter = context.person(email=parsed.email, name=parsed.name)
         comment = comment_create(
             parsed=parsed,
             parent=parent,

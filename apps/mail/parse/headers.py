@@ -220,3 +220,20 @@ def headers_block(raw: bytes) -> str:
 
 def _verbatim(value: str) -> str:
     return to_text(value).replace("\r\n", "\n")
+
+
+# How much of a message peek_msgid reads (the headers of any sane mail).
+PEEK_BYTES = 64 * 1024
+
+
+def peek_msgid(raw: bytes) -> str:
+    """The Message-ID as written, for listing and resuming; '' when there is none."""
+    try:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(raw[:PEEK_BYTES])
+        value = str(headers.get("Message-Id", ""))
+    except Exception:  # intake never fails on content; parsing reports it later
+        return ""
+    try:
+        return parse_msgid(value)
+    except MailParseError:
+        return decode_header(value)[:255]

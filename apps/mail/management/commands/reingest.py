@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.mail.batch import mails_reingest
 from apps.mail.context import IngestContext
 from apps.mail.models import IncomingMail
-from apps.mail.services import mail_ingest, mail_requeue
+from apps.mail.services import mail_requeue
 from apps.mail.tasks import mail_enqueue
 
 
@@ -47,9 +46,7 @@ class Command(BaseCommand):
             queued = sum(mail_enqueue(pk) for pk in mail_ids)
             self.stdout.write(f"{len(mail_ids)} mails: {queued} queued")
             return
-        context = IngestContext()
-        summary: Counter = Counter()
-        for mail in IncomingMail.objects.filter(pk__in=mail_ids).order_by("received", "pk"):
-            summary[mail_ingest(mail, context=context).status] += 1
+        # Batched (apps/mail/batch.py): the same outcome as one mail at a time.
+        summary = mails_reingest(mail_ids, context=IngestContext())
         parts = ", ".join(f"{summary[s]} {s}" for s in ("parsed", "ignored", "failed", "pending"))
         self.stdout.write(f"{len(mail_ids)} mails: {parts}")
