@@ -3,16 +3,22 @@
 Every event goes to its project's group (patch lists), to the group of each
 patch whose page shows it (the patch itself, and the members of the relations
 it left or joined) and to its series' group (series pages, series navigation
-on patch pages). The message carries ids only: each consumer renders what its
-viewer may see.
+on patch pages). The message carries ids only: each process renders what its
+viewers may see, once per kind of viewer (render.py, consumers.py).
+
+Changes committed close together leave together: the publisher's outbox sends
+what it holds as one message per group (a bulk change of a hundred patches is a
+few messages), and each process's hub coalesces further (hub.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import os
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Iterable
@@ -123,13 +129,18 @@ def event_broadcast(
     cover_id: int | None = None,
     relation_ids: Iterable[int] = (),
 ) -> None:
-    """Tell every page watching this change that it exists; pages render what they show."""
+    """Tell every page watching this change that it exists; pages render what they show.
+
+    Called after commit. The change joins this process's outbox; the publisher sends
+    what the outbox holds as one message per group, so the hundred changes of a bulk
+    action travel as a few messages, not a hundred.
+    """
     layer = get_channel_layer()
     if layer is None:
         return
     if event_id is not None:
         _published_here(event_id)
-    message = _message(event_id, project_id, category, patch_id=patch_id, series_id=series_id)
+    ref = _ref(event_id, project_id, category, patch_id=patch_id, series_id=series_id)
     try:
         groups = event_groups(
             project_id,
@@ -138,7 +149,7 @@ def event_broadcast(
             cover_id=cover_id,
             relation_ids=relation_ids,
         )
-        _deliver(layer, groups, message)
+        _deliver(layer, groups, ref)
     except Exception:  # a broker that is down delays live updates, never the change itself
         log.warning("could not broadcast event %s (%s)", event_id, category, exc_info=True)
 
@@ -158,27 +169,33 @@ async def event_broadcast_logged(layer, row: dict) -> None:
         "relation_ids": [r for r in (row["previous_relation_id"], row["current_relation_id"]) if r],
     }
     groups = await database_sync_to_async(event_groups)(row["project_id"], **refs)
-    message = _message(
+    ref = _ref(
         row["id"],
         row["project_id"],
         row["category"],
         patch_id=row["patch_id"],
         series_id=row["series_id"],
     )
-    await _send_all(layer, groups, message)
+    await _send_batches(layer, [(groups, ref)])
 
 
-def _message(event_id, project_id, category, *, patch_id, series_id) -> dict:
+def _ref(event_id, project_id, category, *, patch_id, series_id) -> dict:
+    """What a page needs to know of a change (the keys of catchup.event_ref)."""
     return {
-        "type": "event.created",
         "event_id": event_id,
         "category": category,
         "project_id": project_id,
         "patch_id": patch_id,
         "series_id": series_id,
-        # Lets every consumer in a process share one rendering of this broadcast.
-        "nonce": uuid.uuid4().hex,
+        # Tells the copies of one change apart from other changes (a page in two of
+        # its groups hears it twice; a change without an event has no id).
+        "uid": uuid.uuid4().hex,
     }
+
+
+def batch_message(refs: list[dict], group: str) -> dict:
+    """The one message a group gets for the changes the publisher had in hand."""
+    return {"type": "live.batch", "group": group, "refs": refs, "nonce": uuid.uuid4().hex}
 
 
 # The ids of the latest events this process broadcast (or tried to) after their commit.
@@ -196,10 +213,13 @@ def _published_here(event_id: int) -> None:
             _recent_ids.discard(_recent_order.popleft())
 
 
-# How long a commit waits for its broadcast to reach the broker.
+# How long a process that is exiting waits for its outbox to reach the broker.
 PUBLISH_TIMEOUT = 5
 _publisher: tuple[int, asyncio.AbstractEventLoop] | None = None
 _publisher_lock = threading.Lock()
+# Changes committed in this process and not yet sent: (their groups, their ref).
+_outbox: deque[tuple[list[str], dict]] = deque()
+_draining = threading.Event()
 
 
 def _publisher_loop() -> asyncio.AbstractEventLoop:
@@ -213,19 +233,58 @@ def _publisher_loop() -> asyncio.AbstractEventLoop:
             loop = asyncio.new_event_loop()
             threading.Thread(target=loop.run_forever, name="live-publisher", daemon=True).start()
             _publisher = (os.getpid(), loop)
+            _outbox.clear()
+            _draining.clear()
+            atexit.register(_flush_at_exit)
         return _publisher[1]
 
 
-def _deliver(layer, groups: list[str], message: dict) -> None:
+def _deliver(layer, groups: list[str], ref: dict) -> None:
     if isinstance(layer, InMemoryChannelLayer):
         # Its queues belong to the consumers' event loop (one process): send from there.
-        async_to_sync(_send_all)(layer, groups, message)
+        async_to_sync(_send_batches)(layer, [(groups, ref)])
         return
-    future = asyncio.run_coroutine_threadsafe(_send_all(layer, groups, message), _publisher_loop())
-    future.result(timeout=PUBLISH_TIMEOUT)
+    loop = _publisher_loop()
+    _outbox.append((groups, ref))
+    # The commit does not wait for the broker: the changes of one transaction (its
+    # on_commit callbacks, back to back) gather in the outbox while the publisher
+    # sends what came before them, and leave together.
+    if not _draining.is_set():
+        _draining.set()
+        loop.call_soon_threadsafe(lambda: loop.create_task(_drain(layer)))
 
 
-async def _send_all(layer, groups: list[str], message: dict) -> None:
-    for group in groups:
+async def _drain(layer) -> None:
+    """Send the outbox until it is empty: one message per group for all it holds."""
+    try:
+        while _outbox:
+            batch = []
+            while _outbox:
+                batch.append(_outbox.popleft())
+            try:
+                await _send_batches(layer, batch)
+            except Exception:  # the broker is down: pages repair what they miss by pinging
+                log.warning("could not broadcast %d change(s)", len(batch), exc_info=True)
+    finally:
+        _draining.clear()
+    if _outbox:  # appended after the loop's last look, before the flag was cleared
+        _draining.set()
+        await _drain(layer)
+
+
+def _flush_at_exit() -> None:
+    """A command or worker that exits right after its commit still broadcasts it."""
+    deadline = time.monotonic() + PUBLISH_TIMEOUT
+    while (_outbox or _draining.is_set()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+async def _send_batches(layer, batch: list[tuple[list[str], dict]]) -> None:
+    """One message per group, with every change of the batch its pages show, in order."""
+    by_group: dict[str, list[dict]] = {}
+    for groups, ref in batch:
+        for group in groups:
+            by_group.setdefault(group, []).append(ref)
+    for group, refs in by_group.items():
         # Each process receives a group's message once and hands it to its pages (hub.py).
-        await layer.group_send(group, {**message, "group": group})
+        await layer.group_send(group, batch_message(refs, group))

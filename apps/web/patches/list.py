@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.forms import MAX_ITEMS_PER_PAGE
 from apps.accounts.models import User
+from apps.events.services import events_batched
 from apps.live.pages import (
     NEW_PATCH_CATEGORIES,
     ROW_CATEGORIES,
@@ -391,7 +392,9 @@ def _bulk_update(request: HttpRequest, project: Project | None, patches: list[Pa
         names = ", ".join(str(p.pk) for p in refused[:10])
         raise BulkError(f"You may not change patch(es) {names}; nothing was changed.")
     try:
-        with transaction.atomic():
+        # Events written together and heard together: open pages get a few updates for
+        # the whole selection, not one a patch.
+        with transaction.atomic(), events_batched():
             for patch in patches:
                 patch_update(patch=patch, actor=user, **changes)
     except ValidationError as exc:
@@ -545,6 +548,12 @@ def live_list_ops(
     return ops
 
 
+def live_list_viewer_kind(page: LivePage, user) -> tuple:
+    """What shapes a list's rows for a viewer: a checkbox for anyone signed in, the id
+    column for those who asked for it (rows carry no form, token or name of theirs)."""
+    return ("list", bool(user.is_authenticated), bool(getattr(user, "show_ids", False)))
+
+
 LIVE_LIST = PageKind(
     name="list",
     region="patch-list-results",
@@ -556,4 +565,5 @@ LIVE_LIST = PageKind(
     ),
     # What a list's websocket needs of its URL: the filters (search), sort and page.
     params=("state", "submitter", "delegate", "q", "archive", "series", "order", "page"),
+    viewer_kind=live_list_viewer_kind,
 )
