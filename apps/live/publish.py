@@ -54,43 +54,50 @@ def series_group(series_id: int) -> str:
 
 def events_publish_on_commit(events: list[Event]) -> None:
     """Listener of apps.events (registered by LiveConfig.ready): broadcast these events once
-    their transaction has committed."""
-    for event in events:
-        event_publish_on_commit(event)
+    their transaction has committed, together (a batch of events is one outbox entry)."""
+    changes = [_change(event) for event in events]
+    transaction.on_commit(lambda: changes_broadcast(changes))
 
 
 def event_publish_on_commit(event: Event) -> None:
     """Schedule the event's broadcast for when its transaction has committed."""
-    # Else event_groups looks the series up after commit.
-    series_id = event.series_id
+    events_publish_on_commit([event])
+
+
+def _change(event: Event) -> dict:
+    """What the broadcast of an event needs, read before commit (its relations are cached
+    then; else event_groups looks the series up after commit)."""
+    series_id, series_known = event.series_id, event.series_id is not None
     if series_id is None and event.patch_id and Event.patch.is_cached(event) and event.patch:
-        series_id = event.patch.series_id
+        series_id, series_known = event.patch.series_id, True
     if series_id is None and event.cover_id and Event.cover.is_cached(event) and event.cover:
         if Cover.series.is_cached(event.cover):
-            series_id = getattr(event.cover.series, "pk", None)
-    patch_id, cover_id = event.patch_id, event.cover_id
-    relation_ids = [r for r in (event.previous_relation_id, event.current_relation_id) if r]
-    event_id, project_id, category = event.id, event.project_id, event.category
-    transaction.on_commit(
-        lambda: event_broadcast(
-            event_id,
-            project_id,
-            category,
-            patch_id=patch_id,
-            series_id=series_id,
-            cover_id=cover_id,
-            relation_ids=relation_ids,
-        )
-    )
+            series_id, series_known = getattr(event.cover.series, "pk", None), True
+    return {
+        "event_id": event.id,
+        "project_id": event.project_id,
+        "category": event.category,
+        "patch_id": event.patch_id,
+        "series_id": series_id,
+        "series_known": series_known,
+        "cover_id": event.cover_id,
+        "relation_ids": [r for r in (event.previous_relation_id, event.current_relation_id) if r],
+    }
 
 
 def patch_updated_publish_on_commit(*, patch_id: int, project_id: int, series_id: int | None):
     """Schedule a live refresh of a patch whose non-event fields changed (archived, commit ref)."""
-    transaction.on_commit(
-        lambda: event_broadcast(
-            None, project_id, PATCH_UPDATED, patch_id=patch_id, series_id=series_id
-        )
-    )
+    change: dict = {
+        "event_id": None,
+        "project_id": project_id,
+        "category": PATCH_UPDATED,
+        "patch_id": patch_id,
+        "series_id": series_id,
+        "series_known": True,
+        "cover_id": None,
+        "relation_ids": [],
+    }
+    transaction.on_commit(lambda: changes_broadcast([change]))
 
 
 def event_groups(
@@ -98,6 +105,7 @@ def event_groups(
     *,
     patch_id: int | None = None,
     series_id: int | None = None,
+    series_known: bool = False,
     cover_id: int | None = None,
     relation_ids: Iterable[int] = (),
 ) -> list[str]:
@@ -110,9 +118,11 @@ def event_groups(
             Patch.objects.filter(related_id__in=relation_ids).values_list("id", flat=True)
         )
     groups += [patch_group(pk) for pk in sorted(patch_ids)]
-    if series_id is None and patch_id is not None:
+    if series_known:
+        pass
+    elif series_id is None and patch_id is not None:
         series_id = Patch.objects.filter(pk=patch_id).values_list("series_id", flat=True).first()
-    if series_id is None and cover_id is not None:
+    elif series_id is None and cover_id is not None:
         series_id = Series.objects.filter(cover_id=cover_id).values_list("id", flat=True).first()
     if series_id is not None:
         groups.append(series_group(series_id))
@@ -129,29 +139,56 @@ def event_broadcast(
     cover_id: int | None = None,
     relation_ids: Iterable[int] = (),
 ) -> None:
-    """Tell every page watching this change that it exists; pages render what they show.
+    """Tell every page watching this change that it exists; pages render what they show."""
+    changes_broadcast(
+        [
+            {
+                "event_id": event_id,
+                "project_id": project_id,
+                "category": category,
+                "patch_id": patch_id,
+                "series_id": series_id,
+                "cover_id": cover_id,
+                "relation_ids": list(relation_ids),
+            }
+        ]
+    )
 
-    Called after commit. The change joins this process's outbox; the publisher sends
-    what the outbox holds as one message per group, so the hundred changes of a bulk
-    action travel as a few messages, not a hundred.
+
+def changes_broadcast(changes: list[dict]) -> None:
+    """Broadcast committed changes (shaped as _change makes them).
+
+    They join this process's outbox; the publisher sends what the outbox holds as one
+    message per group, so the hundred changes of a bulk action travel as a few
+    messages, not a hundred.
     """
     layer = get_channel_layer()
     if layer is None:
         return
-    if event_id is not None:
-        _published_here(event_id)
-    ref = _ref(event_id, project_id, category, patch_id=patch_id, series_id=series_id)
     try:
-        groups = event_groups(
-            project_id,
-            patch_id=patch_id,
-            series_id=series_id,
-            cover_id=cover_id,
-            relation_ids=relation_ids,
-        )
-        _deliver(layer, groups, ref)
+        batch = []
+        for change in changes:
+            if change["event_id"] is not None:
+                _published_here(change["event_id"])
+            groups = event_groups(
+                change["project_id"],
+                patch_id=change["patch_id"],
+                series_id=change["series_id"],
+                series_known=change.get("series_known", False),
+                cover_id=change["cover_id"],
+                relation_ids=change["relation_ids"],
+            )
+            ref = _ref(
+                change["event_id"],
+                change["project_id"],
+                change["category"],
+                patch_id=change["patch_id"],
+                series_id=change["series_id"],
+            )
+            batch.append((groups, ref))
+        _deliver(layer, batch)
     except Exception:  # a broker that is down delays live updates, never the change itself
-        log.warning("could not broadcast event %s (%s)", event_id, category, exc_info=True)
+        log.warning("could not broadcast %d change(s)", len(changes), exc_info=True)
 
 
 async def event_broadcast_logged(layer, row: dict) -> None:
@@ -213,6 +250,8 @@ def _published_here(event_id: int) -> None:
             _recent_ids.discard(_recent_order.popleft())
 
 
+# Group messages in flight at once from the publisher.
+SEND_CONCURRENCY = 16
 # How long a process that is exiting waits for its outbox to reach the broker.
 PUBLISH_TIMEOUT = 5
 _publisher: tuple[int, asyncio.AbstractEventLoop] | None = None
@@ -239,13 +278,13 @@ def _publisher_loop() -> asyncio.AbstractEventLoop:
         return _publisher[1]
 
 
-def _deliver(layer, groups: list[str], ref: dict) -> None:
+def _deliver(layer, batch: list[tuple[list[str], dict]]) -> None:
     if isinstance(layer, InMemoryChannelLayer):
         # Its queues belong to the consumers' event loop (one process): send from there.
-        async_to_sync(_send_batches)(layer, [(groups, ref)])
+        async_to_sync(_send_batches)(layer, batch)
         return
     loop = _publisher_loop()
-    _outbox.append((groups, ref))
+    _outbox.extend(batch)
     # The commit does not wait for the broker: the changes of one transaction (its
     # on_commit callbacks, back to back) gather in the outbox while the publisher
     # sends what came before them, and leave together.
@@ -285,6 +324,14 @@ async def _send_batches(layer, batch: list[tuple[list[str], dict]]) -> None:
     for groups, ref in batch:
         for group in groups:
             by_group.setdefault(group, []).append(ref)
-    for group, refs in by_group.items():
-        # Each process receives a group's message once and hands it to its pages (hub.py).
-        await layer.group_send(group, batch_message(refs, group))
+    # Each process receives a group's message once and hands it to its pages (hub.py).
+    # Sent side by side (a bulk change touches a hundred patch pages' groups), the
+    # project's and series' groups first, a few at a time.
+    order = sorted(by_group, key=lambda group: group.startswith("patch-"))
+    for start in range(0, len(order), SEND_CONCURRENCY):
+        await asyncio.gather(
+            *(
+                layer.group_send(group, batch_message(by_group[group], group))
+                for group in order[start : start + SEND_CONCURRENCY]
+            )
+        )
