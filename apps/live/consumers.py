@@ -99,12 +99,18 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 await worker
             except asyncio.CancelledError:
                 pass
+        inbox = getattr(self, "inbox", None)
+        while inbox is not None and not inbox.empty():  # free the groups for the others
+            hub().done(inbox.get_nowait())
 
     async def work(self) -> None:
         """Handle broadcasts one at a time, in the order they came."""
         while True:
             batch = await self.inbox.get()
-            await self.batch_arrived(batch)
+            try:
+                await self.batch_arrived(batch)
+            finally:
+                hub().done(batch)
 
     async def send_ops(self, text: str) -> None:
         """Send a message whose fragments may hold the CSRF placeholder, with this

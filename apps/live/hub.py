@@ -6,11 +6,14 @@ travelling through the broker a hundred times and through Channels' per-message
 dispatch a hundred times. With the in-memory layer the hub also follows the
 Event log for other processes' changes (follow.py).
 
-The hub also coalesces: a group's pages get its first change at once, and what
-arrives within COALESCE_SECONDS after that as one batch, so a burst reaches a
-page as a few updates, never more than that much behind. Every page of a group
-gets the same batch (one nonce), so pages of the same kind and viewers of the
-same kind share one rendering of it (render.ops_shared).
+The hub also coalesces: a group's pages get its first change at once; what
+arrives while they are still handling a batch, or within COALESCE_SECONDS of
+it, waits and goes as the next batch, merged. So a burst reaches a page as a
+few updates, and a busy process sends fewer, larger updates instead of falling
+further behind (a batch its pages have not all finished after STUCK_SECONDS is
+followed anyway). Every page of a group gets the same batch (one nonce), so
+pages of the same kind and viewers of the same kind share one rendering of it
+(render.ops_shared).
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ log = logging.getLogger(__name__)
 REFRESH_SECONDS = 3600
 # A group's pages get at most one batch this often; what comes meanwhile waits, merged.
 COALESCE_SECONDS = 0.1
+# The next batch goes after this long even if a page has not finished the last one.
+STUCK_SECONDS = 1.0
 
 
 def coalesce_seconds() -> float:
@@ -56,6 +61,9 @@ class Hub:
         self.pending: dict[str, list[dict]] = {}
         self.sent_at: dict[str, float] = {}
         self.timers: dict[str, asyncio.TimerHandle] = {}
+        # Per group: the batch its pages are handling, and how many have not finished it.
+        self.inflight: dict[str, str] = {}
+        self.busy: dict[str, int] = {}
 
     async def join(self, group: str, member: Member) -> None:
         async with self.lock:
@@ -86,6 +94,8 @@ class Hub:
                 del self.members[group]
                 self.pending.pop(group, None)
                 self.sent_at.pop(group, None)
+                self.inflight.pop(group, None)
+                self.busy.pop(group, None)
                 timer = self.timers.pop(group, None)
                 if timer is not None:
                     timer.cancel()
@@ -119,16 +129,21 @@ class Hub:
             self.arrived(message)
 
     def arrived(self, message: dict) -> None:
-        """A group's message: pass it on now, or with what follows it if the group's pages
-        had a batch less than coalesce_seconds() ago."""
+        """A group's message: its changes wait for the group's next batch."""
         group = message.get("group")
         if group not in self.members:
             return
         self.pending.setdefault(group, []).extend(message.get("refs") or ())
-        if group in self.timers:
+        self._schedule(group)
+
+    def _schedule(self, group: str) -> None:
+        """Send the group's waiting changes now if its pages are free and the last batch
+        left coalesce_seconds() ago, else when that is so (or STUCK_SECONDS passed)."""
+        if group in self.timers or not self.pending.get(group):
             return
         loop = asyncio.get_running_loop()
-        wait = self.sent_at.get(group, float("-inf")) + coalesce_seconds() - loop.time()
+        since = loop.time() - self.sent_at.get(group, float("-inf"))
+        wait = (STUCK_SECONDS if self.busy.get(group) else coalesce_seconds()) - since
         if wait <= 0:
             self.flush(group)
         else:
@@ -140,10 +155,27 @@ class Hub:
         refs = self.pending.pop(group, None)
         if not refs:
             return
+        members = list(self.members.get(group, ()))
         self.sent_at[group] = asyncio.get_running_loop().time()
-        batch = {"type": "live.batch", "group": group, "refs": refs, "nonce": uuid.uuid4().hex}
-        for member in list(self.members.get(group, ())):
+        nonce = uuid.uuid4().hex
+        batch = {"type": "live.batch", "group": group, "refs": refs, "nonce": nonce}
+        self.inflight[group], self.busy[group] = nonce, len(members)
+        for member in members:
             member.inbox.put_nowait(batch)
+
+    def done(self, batch: dict) -> None:
+        """A page has handled (or dropped) a batch: the last one frees its group."""
+        group = batch.get("group")
+        if group is None or self.inflight.get(group) != batch.get("nonce"):
+            return
+        self.busy[group] -= 1
+        if self.busy[group] > 0:
+            return
+        del self.busy[group], self.inflight[group]
+        timer = self.timers.pop(group, None)
+        if timer is not None:
+            timer.cancel()
+        self._schedule(group)
 
     async def _refresh(self) -> None:
         while True:
