@@ -43,6 +43,10 @@ def coalesce_seconds() -> float:
     return float(getattr(settings, "LIVE_COALESCE_SECONDS", COALESCE_SECONDS))
 
 
+def stuck_seconds() -> float:
+    return float(getattr(settings, "LIVE_STUCK_SECONDS", STUCK_SECONDS))
+
+
 class Member(Protocol):
     inbox: asyncio.Queue
 
@@ -143,7 +147,7 @@ class Hub:
             return
         loop = asyncio.get_running_loop()
         since = loop.time() - self.sent_at.get(group, float("-inf"))
-        wait = (STUCK_SECONDS if self.busy.get(group) else coalesce_seconds()) - since
+        wait = (stuck_seconds() if self.busy.get(group) else coalesce_seconds()) - since
         if wait <= 0:
             self.flush(group)
         else:

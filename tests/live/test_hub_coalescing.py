@@ -50,10 +50,8 @@ async def test_changes_wait_while_the_pages_handle_a_batch_and_then_go_together(
     assert [r["event_id"] for r in merged["refs"]] == [2, 3, 4]
 
 
-async def test_a_page_that_never_finishes_holds_the_group_back_only_so_long(hub, monkeypatch):
-    from apps.live import hub as hub_module
-
-    monkeypatch.setattr(hub_module, "STUCK_SECONDS", 0.05)
+async def test_a_page_that_never_finishes_holds_the_group_back_only_so_long(hub, settings):
+    settings.LIVE_STUCK_SECONDS = 0.05
     page = Page()
     hub.members["project-1"] = {page}
     hub.arrived(message(1))
