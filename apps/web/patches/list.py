@@ -53,7 +53,7 @@ from apps.web.patches.rows import (
     items_per_page,
     patch_rows,
     patch_rows_decorate,
-    patch_rows_html,
+    patch_rows_queryset,
     render_patch_rows,
     row_options,
 )
@@ -536,7 +536,7 @@ def live_list_ops(
     in_project = Patch.objects.filter(project_id=page.project_id, pk__in=list(new))
     matching = set(apply_filters(in_project, page.filters).order_by().values_list("pk", flat=True))
     request = viewer_request(viewer, f"/live/list/{page.project_id}/")
-    html = patch_rows_html(request, list(new), use_tags=page.use_tags, project_id=page.project_id)
+    html = _live_rows_html(request, list(new), page)
     in_view = page.filters.order == "-date" and page.query.get("page", "1") in ("", "1")
     ops = []
     for pid, is_new in new.items():
@@ -552,6 +552,19 @@ def live_list_viewer_kind(page: LivePage, user) -> tuple:
     """What shapes a list's rows for a viewer: a checkbox for anyone signed in, the id
     column for those who asked for it (rows carry no form, token or name of theirs)."""
     return ("list", bool(user.is_authenticated), bool(getattr(user, "show_ids", False)))
+
+
+def _live_rows_html(request: HttpRequest, patch_ids: list[int], page: LivePage) -> dict[int, str]:
+    """The rows as the list page builds them (fast_rows, the same bytes as the partial
+    patch_rows_html renders: tests/web/test_patch_rows.py), by patch id."""
+    qs = Patch.objects.filter(pk__in=patch_ids, project_id=page.project_id)
+    patches = list(patch_rows_queryset(qs))
+    if not patches:
+        return {}
+    options = row_options(request, use_tags=page.use_tags)
+    patch_rows_decorate(patches, options)
+    tz = timezone.get_current_timezone()
+    return {patch.pk: row_html(patch, options, changed=True, tz=tz) for patch in patches}
 
 
 LIVE_LIST = PageKind(
