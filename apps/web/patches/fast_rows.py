@@ -6,8 +6,9 @@ measured 30 ms with these rows and 82-95 ms with the partial included once a row
 Python rows save about 65 % of the page (the bar is 10 %). The rows' data are model
 instances, as elsewhere: light stand-ins for them saved 4-19 % of the page's CPU from
 one run to the next, not clearly over the bar, and were dropped.
-Live updates and bulk actions render the partial itself; tests/web/test_patch_rows.py
-checks that both give the same bytes. A change to _row.html must be made here too.
+Live list updates build their rows here too (once per kind of viewer per batch:
+about 150 ms of p50 at 100 open pages, docs/benchmarks.md); bulk actions render the
+partial itself; tests/web/test_patch_rows.py checks that both give the same bytes. A change to _row.html must be made here too.
 """
 
 from __future__ import annotations
