@@ -346,3 +346,9 @@ LOGGING = {
 }
 
 FORMS_URLFIELD_ASSUME_HTTPS = True
+
+# --- Live pages ---------------------------------------------------------------
+# A group's pages get at most one batch of changes this often (seconds), and the next
+# only once they handled the last, or LIVE_STUCK_SECONDS passed (apps/live/hub.py).
+LIVE_COALESCE_SECONDS = env_int("LIVE_COALESCE_MS", 100, minimum=0) / 1000
+LIVE_STUCK_SECONDS = env_int("LIVE_STUCK_MS", 1000, minimum=0) / 1000

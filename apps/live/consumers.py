@@ -55,18 +55,21 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         kwargs = self.scope["url_route"]["kwargs"]
         self.viewer = render.viewer_from_scope(self.scope)
-        self.page = await database_sync_to_async(pages.live_page_open)(
+        self.page, self.viewer_kind, self.csrf_token = await database_sync_to_async(_open)(
             kind=kwargs["kind"],
             object_id=int(kwargs["object_id"]),
             query_string=self.scope.get("query_string", b"").decode("latin1"),
-            user=self.viewer.user,
+            viewer=self.viewer,
         )
         self.joined: list[str] = []
         self.inbox: asyncio.Queue = asyncio.Queue()  # broadcasts, handed over by the hub
         self.worker: asyncio.Task | None = None
         self.sent: set[int] = set()
         self.sent_order: deque[int] = deque()
-        self.nonces: deque[str] = deque(maxlen=64)  # the latest broadcasts handled
+        # The latest changes without an event id handled (a page in two groups hears
+        # them twice).
+        self.uids: set[str] = set()
+        self.uid_order: deque[str] = deque()
         self.cursor = 0  # the highest event id this page has been sent
         self.verified = 0  # every event in scope up to here was sent (as far as the log knew)
         self.resumed = False
@@ -96,12 +99,25 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 await worker
             except asyncio.CancelledError:
                 pass
+        inbox = getattr(self, "inbox", None)
+        while inbox is not None and not inbox.empty():  # free the groups for the others
+            hub().done(inbox.get_nowait())
 
     async def work(self) -> None:
         """Handle broadcasts one at a time, in the order they came."""
         while True:
-            message = await self.inbox.get()
-            await self.event_created(message)
+            batch = await self.inbox.get()
+            try:
+                await self.batch_arrived(batch)
+            finally:
+                hub().done(batch)
+
+    async def send_ops(self, text: str) -> None:
+        """Send a message whose fragments may hold the CSRF placeholder, with this
+        viewer's token in its place."""
+        if render.CSRF_PLACEHOLDER in text:
+            text = text.replace(render.CSRF_PLACEHOLDER, self.csrf_token)
+        await self.send(text_data=text)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         try:
@@ -178,42 +194,57 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         ids = [ref["event_id"] for ref in refs]
         self.remember(ids)
         self.cursor = max([self.cursor, last, *ids])
-        await self.send_json(
-            {"type": "events", "events": ids, "cursor": self.cursor, "replay": True, "ops": ops}
+        await self.send_ops(
+            json.dumps(
+                {"type": "events", "events": ids, "cursor": self.cursor, "replay": True, "ops": ops}
+            )
         )
 
-    async def event_created(self, message: dict) -> None:
-        """A change committed somewhere: send this viewer what it changes on this page."""
+    async def batch_arrived(self, batch: dict) -> None:
+        """Changes committed somewhere: send this viewer what they change on this page."""
         if self.page is None or not self.resumed:
             return
-        # A page in several groups (a patch and its series) hears some broadcasts twice.
-        nonce = message.get("nonce")
-        if nonce:
-            if nonce in self.nonces:
-                return
-            self.nonces.append(nonce)
-        event_id = message.get("event_id")
-        if event_id is not None and event_id in self.sent:
+        refs = [ref for ref in batch["refs"] if self.fresh(ref) and self.page.wants(ref)]
+        if not refs:
             return
-        if not self.page.wants(message):
-            return
+        # Pages in this process of the same kind, for viewers of the same kind, that were
+        # handed this batch and kept the same part of it share one rendering.
+        key = (
+            batch["nonce"],
+            self.page.render_key,
+            self.viewer_kind,
+            tuple(ref["uid"] for ref in refs) if len(refs) < len(batch["refs"]) else (),
+        )
         try:
-            ops, ops_json = await render.ops_for_event(self.page, self.viewer, message)
+            ops, ops_json = await render.ops_shared(key, self.page, self.viewer, refs)
         except Exception:
             # One fragment that fails to render must not take the page offline.
-            log.exception("live: could not render %s for %s", message, self.page)
+            log.exception("live: could not render %s for %s", refs, self.page)
             return
-        if event_id is not None:
-            self.remember([event_id])
-            self.cursor = max(self.cursor, event_id)
+        ids = [ref["event_id"] for ref in refs if ref["event_id"] is not None]
+        self.remember(ids)
+        self.cursor = max([self.cursor, *ids])
         if not ops:  # nothing on this page changed (the cursor catches up with the next one)
             return
-        # The operations were encoded once for every page in this process that shows them.
-        events = json.dumps([event_id] if event_id is not None else [])
-        await self.send(
-            text_data=f'{{"type": "events", "events": {events}, "cursor": {self.cursor}, '
+        await self.send_ops(
+            f'{{"type": "events", "events": {json.dumps(ids)}, "cursor": {self.cursor}, '
             f'"replay": false, "ops": {ops_json}}}'
         )
+
+    def fresh(self, ref: dict) -> bool:
+        """Whether this change is news to this page (not sent, nor heard through another
+        of its groups); noted as heard."""
+        event_id = ref.get("event_id")
+        if event_id is not None:
+            return event_id not in self.sent
+        uid = str(ref.get("uid"))
+        if uid in self.uids:
+            return False
+        self.uids.add(uid)
+        self.uid_order.append(uid)
+        if len(self.uid_order) > SENT_MEMORY:
+            self.uids.discard(self.uid_order.popleft())
+        return True
 
     def remember(self, ids: list[int]) -> None:
         for event_id in ids:
@@ -223,3 +254,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self.sent_order.append(event_id)
             if len(self.sent_order) > SENT_MEMORY:
                 self.sent.discard(self.sent_order.popleft())
+
+
+def _open(*, kind: str, object_id: int, query_string: str, viewer: render.Viewer):
+    """The page, the viewer's kind on it and their CSRF token (one database trip)."""
+    page = pages.live_page_open(
+        kind=kind, object_id=object_id, query_string=query_string, user=viewer.user
+    )
+    if page is None:
+        return None, None, ""
+    return page, pages.live_page_viewer_kind(page, viewer.user), render.viewer_csrf_token(viewer)

@@ -3,19 +3,29 @@
 A broadcast to a group with a hundred open pages in a daphne process reaches
 that process once, and is handed to each page's own queue here, instead of
 travelling through the broker a hundred times and through Channels' per-message
-dispatch a hundred times. Each page still renders (through the shared cache in
-render.py) and sends on its own, in order. With the in-memory layer the hub also
-follows the Event log for other processes' changes (follow.py).
+dispatch a hundred times. With the in-memory layer the hub also follows the
+Event log for other processes' changes (follow.py).
+
+The hub also coalesces: a group's pages get its first change at once; what
+arrives while they are still handling a batch, or within COALESCE_SECONDS of
+it, waits and goes as the next batch, merged. So a burst reaches a page as a
+few updates, and a busy process sends fewer, larger updates instead of falling
+further behind (a batch its pages have not all finished after STUCK_SECONDS is
+followed anyway). Every page of a group gets the same batch (one nonce), so
+pages of the same kind and viewers of the same kind share one rendering of it
+(render.ops_shared).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 import weakref
 from typing import Protocol
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
 
 from apps.live import follow
 
@@ -23,6 +33,18 @@ log = logging.getLogger(__name__)
 
 # Redis forgets group members after a day (channels_redis group_expiry): say it again hourly.
 REFRESH_SECONDS = 3600
+# A group's pages get at most one batch this often; what comes meanwhile waits, merged.
+COALESCE_SECONDS = 0.1
+# The next batch goes after this long even if a page has not finished the last one.
+STUCK_SECONDS = 1.0
+
+
+def coalesce_seconds() -> float:
+    return float(getattr(settings, "LIVE_COALESCE_SECONDS", COALESCE_SECONDS))
+
+
+def stuck_seconds() -> float:
+    return float(getattr(settings, "LIVE_STUCK_SECONDS", STUCK_SECONDS))
 
 
 class Member(Protocol):
@@ -38,6 +60,14 @@ class Hub:
         self.members: dict[str, set[Member]] = {}
         self.tasks: list[asyncio.Task] = []
         self.lock = asyncio.Lock()
+        # Per group: the changes waiting for the next batch, when the last one left,
+        # and the timer that sends the next.
+        self.pending: dict[str, list[dict]] = {}
+        self.sent_at: dict[str, float] = {}
+        self.timers: dict[str, asyncio.TimerHandle] = {}
+        # Per group: the batch its pages are handling, and how many have not finished it.
+        self.inflight: dict[str, str] = {}
+        self.busy: dict[str, int] = {}
 
     async def join(self, group: str, member: Member) -> None:
         async with self.lock:
@@ -66,11 +96,21 @@ class Hub:
             members.discard(member)
             if not members:
                 del self.members[group]
+                self.pending.pop(group, None)
+                self.sent_at.pop(group, None)
+                self.inflight.pop(group, None)
+                self.busy.pop(group, None)
+                timer = self.timers.pop(group, None)
+                if timer is not None:
+                    timer.cancel()
                 await self.layer.group_discard(group, self.channel)
             if not self.members:
                 await self._stop()
 
     async def _stop(self) -> None:
+        for timer in self.timers.values():
+            timer.cancel()
+        self.timers, self.pending, self.sent_at = {}, {}, {}
         tasks, self.tasks, self.channel = self.tasks, [], None
         for task in tasks:
             task.cancel()
@@ -90,8 +130,56 @@ class Hub:
                 log.warning("live hub: receive failed", exc_info=True)
                 await asyncio.sleep(1)
                 continue
-            for member in list(self.members.get(message.get("group"), ())):
-                member.inbox.put_nowait(message)
+            self.arrived(message)
+
+    def arrived(self, message: dict) -> None:
+        """A group's message: its changes wait for the group's next batch."""
+        group = message.get("group")
+        if group not in self.members:
+            return
+        self.pending.setdefault(group, []).extend(message.get("refs") or ())
+        self._schedule(group)
+
+    def _schedule(self, group: str) -> None:
+        """Send the group's waiting changes now if its pages are free and the last batch
+        left coalesce_seconds() ago, else when that is so (or STUCK_SECONDS passed)."""
+        if group in self.timers or not self.pending.get(group):
+            return
+        loop = asyncio.get_running_loop()
+        since = loop.time() - self.sent_at.get(group, float("-inf"))
+        wait = (stuck_seconds() if self.busy.get(group) else coalesce_seconds()) - since
+        if wait <= 0:
+            self.flush(group)
+        else:
+            self.timers[group] = loop.call_later(wait, self.flush, group)
+
+    def flush(self, group: str) -> None:
+        """Hand the group's waiting changes to each of its pages, as one batch."""
+        self.timers.pop(group, None)
+        refs = self.pending.pop(group, None)
+        if not refs:
+            return
+        members = list(self.members.get(group, ()))
+        self.sent_at[group] = asyncio.get_running_loop().time()
+        nonce = uuid.uuid4().hex
+        batch = {"type": "live.batch", "group": group, "refs": refs, "nonce": nonce}
+        self.inflight[group], self.busy[group] = nonce, len(members)
+        for member in members:
+            member.inbox.put_nowait(batch)
+
+    def done(self, batch: dict) -> None:
+        """A page has handled (or dropped) a batch: the last one frees its group."""
+        group = batch.get("group")
+        if group is None or self.inflight.get(group) != batch.get("nonce"):
+            return
+        self.busy[group] -= 1
+        if self.busy[group] > 0:
+            return
+        del self.busy[group], self.inflight[group]
+        timer = self.timers.pop(group, None)
+        if timer is not None:
+            timer.cancel()
+        self._schedule(group)
 
     async def _refresh(self) -> None:
         while True:

@@ -6,7 +6,7 @@ asks this registry.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +85,14 @@ def _every_broadcast(page: LivePage, message: dict) -> bool:
     return True
 
 
+def viewer_kind_per_user(page: LivePage, user) -> Hashable:
+    """The safe default: every signed-in user sees their own fragments, anonymous ones
+    all the same."""
+    if not getattr(user, "is_authenticated", False):
+        return ("anonymous",)
+    return ("user", user.pk)
+
+
 @dataclass(frozen=True)
 class PageKind:
     """What live needs of one kind of page: its page module in apps.web provides it
@@ -105,6 +113,10 @@ class PageKind:
     wants: Callable[[LivePage, dict], bool] = _every_broadcast
     # What the websocket's URL keeps of the page's URL (a list's filters, sort and page).
     params: tuple[str, ...] = ()
+    # (page, user) -> the viewer's kind: users of one kind get byte-identical fragments
+    # (CSRF tokens apart: render.CSRF_PLACEHOLDER), so a broadcast renders once per kind
+    # in each process and the same bytes go to all its sockets. Read once per connection.
+    viewer_kind: Callable[[LivePage, Any], Hashable] = viewer_kind_per_user
 
 
 _KINDS: dict[str, PageKind] = {}
@@ -117,6 +129,11 @@ def live_page_kind_register(kind: PageKind) -> None:
 
 def live_page_kind(name: str) -> PageKind | None:
     return _KINDS.get(name)
+
+
+def live_page_viewer_kind(page: LivePage, user) -> Hashable:
+    """Which of the page's kinds of viewer this user is (see PageKind.viewer_kind)."""
+    return _KINDS[page.kind].viewer_kind(page, user)
 
 
 def live_page_open(*, kind: str, object_id: int, query_string: str, user) -> LivePage | None:

@@ -29,6 +29,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
+from django.middleware.csrf import get_token
 from django_htmx.middleware import HtmxDetails
 
 from apps.live.pages import LivePage, live_page_kind
@@ -44,12 +45,23 @@ class Viewer:
     host: str = "localhost"
     csrf_secret: str = ""
 
-    @property
-    def key(self) -> tuple:
-        """Viewers with the same key see byte-identical fragments."""
-        if not getattr(self.user, "is_authenticated", False):
-            return ("anonymous",)
-        return ("user", self.user.pk, self.csrf_secret)
+
+# Fragments are shared by every viewer of a kind, so they carry this in place of a CSRF
+# token; each socket puts its own viewer's token in (viewer_csrf_token) as it sends them.
+CSRF_PLACEHOLDER = "LIVE0CSRF0PLACEHOLDER0" + "0" * 42
+
+
+def csrf_context() -> dict:
+    """Context for live fragments whose templates have forms: {% csrf_token %} renders the
+    placeholder, not a token of whichever viewer's request rendered the fragment."""
+    return {"csrf_token": CSRF_PLACEHOLDER}
+
+
+def viewer_csrf_token(viewer: Viewer) -> str:
+    """A CSRF token valid for this viewer's cookie (fragments sent to it carry it)."""
+    if not viewer.csrf_secret:
+        return ""
+    return get_token(viewer_request(viewer))
 
 
 def viewer_from_scope(scope: dict) -> Viewer:
@@ -125,16 +137,18 @@ def ops_for_batch(
     return page_ops(page, viewer, refs, refresh_patches)
 
 
-# Renders shared by every connection in this process that shows the same page to
-# an equivalent viewer: a broadcast to a hundred open lists renders once.
+# Renders shared by every connection in this process that shows the same page to a
+# viewer of the same kind: a batch broadcast to a hundred open lists renders once a kind.
 _SHARED: OrderedDict[tuple, asyncio.Future] = OrderedDict()
 _SHARED_MAX = 2000
 
 
-async def ops_for_event(page: LivePage, viewer: Viewer, message: dict) -> tuple[list[dict], str]:
-    """A live broadcast's operations for this page and viewer, and their JSON encoding
-    (rendered and encoded once per process)."""
-    key = (message.get("nonce") or id(message), page.render_key, viewer.key)
+async def ops_shared(
+    key: tuple, page: LivePage, viewer: Viewer, refs: list[dict]
+) -> tuple[list[dict], str]:
+    """The operations of these refs for this page and viewer, and their JSON encoding:
+    rendered and encoded once per process for every page and viewer with the same key
+    (the batch, the page's render_key, the viewer's kind)."""
     loop = asyncio.get_running_loop()
     future = _SHARED.get(key)
     if future is None or future.get_loop() is not loop:
@@ -143,7 +157,7 @@ async def ops_for_event(page: LivePage, viewer: Viewer, message: dict) -> tuple[
         while len(_SHARED) > _SHARED_MAX:
             _SHARED.popitem(last=False)
         try:
-            ops = await database_sync_to_async(page_ops)(page, viewer, [message])
+            ops = await database_sync_to_async(page_ops)(page, viewer, refs)
         except BaseException as exc:
             _SHARED.pop(key, None)
             future.set_exception(exc)

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 
 from apps.accounts.models import User
+from apps.events.services import events_batched
 from apps.patches.models import Patch, PatchTag
 from apps.patches.search import series_search_q
 from apps.patches.services import UNSET, patch_update
@@ -114,7 +115,12 @@ def series_bulk_update(
     if not series_check_can_triage(actor, series):
         raise PermissionDenied("Only the project's maintainers can triage a whole series.")
     count = 0
-    for patch in Patch.objects.filter(series=series).select_related("project", "state"):
-        patch_update(patch=patch, actor=actor, state=state, delegate=delegate, archived=archived)
-        count += 1
+    # One INSERT for the events, and their listeners (live pages, webhooks) hear of them
+    # together: open pages get one update for the series, not one a patch.
+    with events_batched():
+        for patch in Patch.objects.filter(series=series).select_related("project", "state"):
+            patch_update(
+                patch=patch, actor=actor, state=state, delegate=delegate, archived=archived
+            )
+            count += 1
     return count

@@ -68,6 +68,16 @@ async def receive(communicator, timeout: float = 5) -> dict:
     return json.loads(await communicator.receive_from(timeout=timeout))
 
 
+async def messages_until_quiet(communicator, quiet: float = 1.5) -> list[dict]:
+    """Every message a page gets until it has been quiet for `quiet` seconds (changes
+    committed together, or close together, come as one message or a few)."""
+    messages = []
+    # (receive_from's timeout would stop the consumer: wait with receive_nothing.)
+    while not await communicator.receive_nothing(timeout=quiet, interval=0.05):
+        messages.append(await receive(communicator))
+    return messages
+
+
 def run(func, *args, **kwargs):
     """Run a change in the database thread, as another process's request would."""
     return database_sync_to_async(func)(*args, **kwargs)
@@ -93,9 +103,9 @@ def event_ids(**filters) -> list[int]:
     return list(Event.objects.filter(**filters).order_by("id").values_list("id", flat=True))
 
 
-async def follow(path: str, user=None):
+async def follow(path: str, user=None, *, cookie: str = ""):
     """A page at `path` connected and caught up to the latest event."""
-    communicator, connected, _ = await ws_open(path, user)
+    communicator, connected, _ = await ws_open(path, user, cookie=cookie)
     assert connected
     await ws_resume(communicator, last=await run(latest_event_id))
     return communicator

@@ -136,9 +136,10 @@ async def test_ping_repairs_a_broadcast_the_broker_lost(project, maintainer):
     async def broker_down(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    with mock.patch.object(publish, "_send_all", broker_down):
+    with mock.patch.object(publish, "_send_batches", broker_down):
         await run(set_state, patch, "accepted", maintainer)  # the change still commits
-    assert await communicator.receive_nothing(timeout=0.3)
+        # (The publisher sends after the commit, on its own loop: still broken then.)
+        assert await communicator.receive_nothing(timeout=0.3)
 
     # Pings come often; the log is read at most every PING_CHECK_SECONDS.
     await communicator.send_json_to({"type": "ping", "last": cursor})

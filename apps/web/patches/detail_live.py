@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from apps.events.models import Event
 from apps.live.pages import NEW_PATCH_CATEGORIES, PROGRESS_CATEGORIES, LivePage, PageKind
 from apps.live.publish import PATCH_UPDATED, patch_group, series_group
-from apps.live.render import Viewer, viewer_request
+from apps.live.render import Viewer, csrf_context, viewer_request
 from apps.patches.models import Patch, PatchComment
 from apps.patches.services import patch_check_can_edit
 from apps.projects.selectors import user_is_maintainer
@@ -125,7 +125,13 @@ def live_patch_ops(
         return []
     user = viewer.user
     request = viewer_request(viewer, patch_url(patch))
-    base = {"patch": patch, "project": patch.project, "submission": patch, "user": user}
+    base = {
+        "patch": patch,
+        "project": patch.project,
+        "submission": patch,
+        "user": user,
+        **csrf_context(),
+    }
 
     def render(template: str, **context) -> str:
         return render_to_string(template, {**base, **context}, request=request)

@@ -4,16 +4,17 @@ The one fast path of the HTML pages, kept because it pays: `./dev bench --only r
 (the list page of a 5,000-patch project, 100 rows, process CPU per request, median)
 measured 30 ms with these rows and 82-95 ms with the partial included once a row: the
 Python rows save about 65 % of the page (the bar is 10 %).
-The rows' data are light rows (`patch_rows_light`), not model instances: six instances a
+The page's rows are light rows (`patch_rows_light`), not model instances: six instances a
 row (patch, project, submitter, delegate, state, series) cost the 100-row page about a
 quarter of its Python work. Instructions of the Django process per request (callgrind,
 bench/request_cost.py, 3,000-patch bench dataset, /project/linux/list/): 80.9 M before
 issue 20's restructuring (light rows), 108.2 M after it (model instances), 81.9 M with
 light rows again (docs/benchmarks.md, issue 20).
 
-Live updates and bulk actions render the partial itself from model instances
-(rows.patch_rows); tests/web/test_patch_rows.py checks that both give the same bytes. A
-change to _row.html must be made here too.
+Live list updates build their rows here too, from model instances (once per kind of
+viewer per batch: about 150 ms of p50 at 100 open pages, docs/benchmarks.md); bulk
+actions render the partial itself (rows.patch_rows); tests/web/test_patch_rows.py checks
+that both give the same bytes. A change to _row.html must be made here too.
 """
 
 from __future__ import annotations

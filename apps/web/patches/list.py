@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.forms import MAX_ITEMS_PER_PAGE
 from apps.accounts.models import User
+from apps.events.services import events_batched
 from apps.live.pages import (
     NEW_PATCH_CATEGORIES,
     ROW_CATEGORIES,
@@ -51,7 +52,7 @@ from apps.web.patches.filters import (
 from apps.web.patches.rows import (
     items_per_page,
     patch_rows_decorate,
-    patch_rows_html,
+    patch_rows_queryset,
     render_patch_rows,
     row_options,
 )
@@ -390,7 +391,9 @@ def _bulk_update(request: HttpRequest, project: Project | None, patches: list[Pa
         names = ", ".join(str(p.pk) for p in refused[:10])
         raise BulkError(f"You may not change patch(es) {names}; nothing was changed.")
     try:
-        with transaction.atomic():
+        # Events written together and heard together: open pages get a few updates for
+        # the whole selection, not one a patch.
+        with transaction.atomic(), events_batched():
             for patch in patches:
                 patch_update(patch=patch, actor=user, **changes)
     except ValidationError as exc:
@@ -532,7 +535,7 @@ def live_list_ops(
     in_project = Patch.objects.filter(project_id=page.project_id, pk__in=list(new))
     matching = set(apply_filters(in_project, page.filters).order_by().values_list("pk", flat=True))
     request = viewer_request(viewer, f"/live/list/{page.project_id}/")
-    html = patch_rows_html(request, list(new), use_tags=page.use_tags, project_id=page.project_id)
+    html = _live_rows_html(request, list(new), page)
     in_view = page.filters.order == "-date" and page.query.get("page", "1") in ("", "1")
     ops = []
     for pid, is_new in new.items():
@@ -542,6 +545,25 @@ def live_list_ops(
         if op is not None:
             ops.append({**op, "html": html[pid]})
     return ops
+
+
+def live_list_viewer_kind(page: LivePage, user) -> tuple:
+    """What shapes a list's rows for a viewer: a checkbox for anyone signed in, the id
+    column for those who asked for it (rows carry no form, token or name of theirs)."""
+    return ("list", bool(user.is_authenticated), bool(getattr(user, "show_ids", False)))
+
+
+def _live_rows_html(request: HttpRequest, patch_ids: list[int], page: LivePage) -> dict[int, str]:
+    """The rows as the list page builds them (fast_rows, the same bytes as the partial
+    patch_rows_html renders: tests/web/test_patch_rows.py), by patch id."""
+    qs = Patch.objects.filter(pk__in=patch_ids, project_id=page.project_id)
+    patches = list(patch_rows_queryset(qs))
+    if not patches:
+        return {}
+    options = row_options(request, use_tags=page.use_tags)
+    patch_rows_decorate(patches, options)
+    tz = timezone.get_current_timezone()
+    return {patch.pk: row_html(patch, options, changed=True, tz=tz) for patch in patches}
 
 
 LIVE_LIST = PageKind(
@@ -555,4 +577,5 @@ LIVE_LIST = PageKind(
     ),
     # What a list's websocket needs of its URL: the filters (search), sort and page.
     params=("state", "submitter", "delegate", "q", "archive", "series", "order", "page"),
+    viewer_kind=live_list_viewer_kind,
 )

@@ -118,6 +118,12 @@ def live_series_ops(
     return ops
 
 
+def live_series_viewer_kind(page: LivePage, user) -> tuple:
+    """The series page's rows are patch-list rows (see live_list_viewer_kind); its progress
+    and cover are the same for everyone."""
+    return ("series", bool(user.is_authenticated), bool(getattr(user, "show_ids", False)))
+
+
 LIVE_SERIES = PageKind(
     name="series",
     region="main",
@@ -128,4 +134,5 @@ LIVE_SERIES = PageKind(
         | Q(patch__series_id=page.object_id)
         | Q(cover__series__id=page.object_id)
     ),
+    viewer_kind=live_series_viewer_kind,
 )

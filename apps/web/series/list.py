@@ -24,11 +24,12 @@ from apps.live.pages import (
     PageKind,
 )
 from apps.live.publish import PATCH_UPDATED, project_group
-from apps.live.render import Viewer, row_op, viewer_request
+from apps.live.render import Viewer, csrf_context, row_op, viewer_request
 from apps.patches.models import Patch
 from apps.patches.search import SearchError, search_nobody_notes
 from apps.patches.services import UNSET
 from apps.projects.models import Project, State
+from apps.projects.selectors import user_is_maintainer
 from apps.series.models import Series
 from apps.series.triage import (
     SERIES_PER_PAGE,
@@ -218,9 +219,16 @@ def live_series_list_ops(
         if context["can_triage"]:
             # A maintainer choosing a series-wide action keeps their choice.
             op["keep_while_editing"] = True
-        op["html"] = template.render({**context, "row": rows[sid]}, request)
+        op["html"] = template.render({**context, **csrf_context(), "row": rows[sid]}, request)
         ops.append(op)
     return ops
+
+
+def live_series_list_viewer_kind(page: LivePage, user) -> tuple:
+    """Maintainers' rows carry the series-wide action form (its CSRF token is put in per
+    socket), everyone else's rows are the same."""
+    project = Project(pk=page.project_id)
+    return ("serieslist", user_is_maintainer(user, project))
 
 
 LIVE_SERIES_LIST = PageKind(
@@ -233,4 +241,5 @@ LIVE_SERIES_LIST = PageKind(
         message.get("category") in SERIES_ROW_CATEGORIES or message.get("category") == PATCH_UPDATED
     ),
     params=("q", "page"),
+    viewer_kind=live_series_list_viewer_kind,
 )
