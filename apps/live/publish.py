@@ -10,6 +10,7 @@ viewer may see.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import os
 import threading
@@ -48,34 +49,29 @@ def series_group(series_id: int) -> str:
 
 def events_publish_on_commit(events: list[Event]) -> None:
     """Listener of apps.events (registered by LiveConfig.ready): broadcast these events once
-    their transaction has committed."""
-    for event in events:
-        event_publish_on_commit(event)
+    their transaction has committed (one after-commit call for them all)."""
+    broadcasts = [_event_broadcast_args(event) for event in events]
+    transaction.on_commit(lambda: events_broadcast(broadcasts))
 
 
-def event_publish_on_commit(event: Event) -> None:
-    """Schedule the event's broadcast for when its transaction has committed."""
-    # Else event_groups looks the series up after commit.
+def _event_broadcast_args(event: Event) -> dict:
+    """What event_broadcast needs of an event, read now (after commit, event_groups would
+    have to look the series up)."""
     series_id = event.series_id
     if series_id is None and event.patch_id and Event.patch.is_cached(event) and event.patch:
         series_id = event.patch.series_id
     if series_id is None and event.cover_id and Event.cover.is_cached(event) and event.cover:
         if Cover.series.is_cached(event.cover):
             series_id = getattr(event.cover.series, "pk", None)
-    patch_id, cover_id = event.patch_id, event.cover_id
-    relation_ids = [r for r in (event.previous_relation_id, event.current_relation_id) if r]
-    event_id, project_id, category = event.id, event.project_id, event.category
-    transaction.on_commit(
-        lambda: event_broadcast(
-            event_id,
-            project_id,
-            category,
-            patch_id=patch_id,
-            series_id=series_id,
-            cover_id=cover_id,
-            relation_ids=relation_ids,
-        )
-    )
+    return {
+        "event_id": event.id,
+        "project_id": event.project_id,
+        "category": event.category,
+        "patch_id": event.patch_id,
+        "series_id": series_id,
+        "cover_id": event.cover_id,
+        "relation_ids": [r for r in (event.previous_relation_id, event.current_relation_id) if r],
+    }
 
 
 def patch_updated_publish_on_commit(*, patch_id: int, project_id: int, series_id: int | None):
@@ -124,23 +120,67 @@ def event_broadcast(
     relation_ids: Iterable[int] = (),
 ) -> None:
     """Tell every page watching this change that it exists; pages render what they show."""
+    events_broadcast(
+        [
+            {
+                "event_id": event_id,
+                "project_id": project_id,
+                "category": category,
+                "patch_id": patch_id,
+                "series_id": series_id,
+                "cover_id": cover_id,
+                "relation_ids": relation_ids,
+            }
+        ]
+    )
+
+
+def events_broadcast(broadcasts: list[dict]) -> None:
+    """Broadcast committed changes (keyword arguments of event_broadcast), in order.
+
+    Nothing is done where no page can listen: an in-memory layer with no page open in
+    this process (a worker, parsemail, parsearchive without Redis) — a page opened later
+    reads these events in its catch-up. Through Redis the messages are handed to this
+    process's publisher and the caller does not wait for the broker.
+    """
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not broadcasts:
         return
-    if event_id is not None:
-        _published_here(event_id)
-    message = _message(event_id, project_id, category, patch_id=patch_id, series_id=series_id)
-    try:
-        groups = event_groups(
-            project_id,
-            patch_id=patch_id,
-            series_id=series_id,
-            cover_id=cover_id,
-            relation_ids=relation_ids,
+    in_memory = isinstance(layer, InMemoryChannelLayer)
+    if in_memory and not layer_has_listeners(layer):
+        return
+    sends: list[tuple[list[str], dict]] = []
+    for b in broadcasts:
+        if b["event_id"] is not None:
+            _published_here(b["event_id"])
+        message = _message(
+            b["event_id"],
+            b["project_id"],
+            b["category"],
+            patch_id=b["patch_id"],
+            series_id=b["series_id"],
         )
-        _deliver(layer, groups, message)
-    except Exception:  # a broker that is down delays live updates, never the change itself
-        log.warning("could not broadcast event %s (%s)", event_id, category, exc_info=True)
+        try:
+            groups = event_groups(
+                b["project_id"],
+                patch_id=b["patch_id"],
+                series_id=b["series_id"],
+                cover_id=b["cover_id"],
+                relation_ids=b["relation_ids"],
+            )
+        except Exception:  # a broken connection must not undo the committed change
+            log.warning("could not broadcast event %s", b["event_id"], exc_info=True)
+            continue
+        sends.append((groups, message))
+    if in_memory:
+        _deliver_here(layer, sends)
+    else:
+        _publisher().put(layer, sends)
+
+
+def layer_has_listeners(layer) -> bool:
+    """Whether a page of this process follows any group of an in-memory layer."""
+    return bool(getattr(layer, "groups", None))
 
 
 async def event_broadcast_logged(layer, row: dict) -> None:
@@ -196,33 +236,104 @@ def _published_here(event_id: int) -> None:
             _recent_ids.discard(_recent_order.popleft())
 
 
-# How long a commit waits for its broadcast to reach the broker.
+# How long a process that exits waits for its last broadcasts to reach the broker.
 PUBLISH_TIMEOUT = 5
-_publisher: tuple[int, asyncio.AbstractEventLoop] | None = None
+# Broadcasts waiting for a broker that is down; beyond this the oldest are dropped (pages
+# repair what they missed at their next ping).
+PUBLISH_BACKLOG = 10_000
+
+
+class Publisher:
+    """This process's event loop for broadcasts through a broker (Redis), in its own thread.
+
+    The layer keeps its broker connections between commits (async_to_sync would make a
+    new loop, hence new connections, for every commit), one task sends the broadcasts in
+    the order they were committed, and nobody waits for it: a worker goes on with its
+    next mail while the broker answers.
+    """
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        self.pending: deque = deque()
+        self.lock = threading.Lock()
+        self.wake = asyncio.Event()
+        self.idle = threading.Event()
+        self.idle.set()
+        threading.Thread(target=self._run, name="live-publisher", daemon=True).start()
+
+    def put(self, layer, sends: list[tuple[list[str], dict]]) -> None:
+        with self.lock:
+            self.pending.append((layer, sends))
+            if len(self.pending) > PUBLISH_BACKLOG:
+                self.pending.popleft()
+                log.warning("live: broadcasts dropped, the broker is not keeping up")
+            self.idle.clear()
+        self.loop.call_soon_threadsafe(self.wake.set)
+
+    def flush(self, timeout: float = PUBLISH_TIMEOUT) -> bool:
+        """Wait until every broadcast handed over so far was sent (or failed)."""
+        return self.idle.wait(timeout)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._drain())
+
+    async def _drain(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            while True:
+                with self.lock:
+                    if not self.pending:
+                        self.idle.set()
+                        break
+                    layer, sends = self.pending.popleft()
+                for groups, message in sends:
+                    try:
+                        await _send_all(layer, groups, message)
+                    except Exception:  # a broker that is down delays live updates only
+                        log.warning(
+                            "could not broadcast event %s (%s)",
+                            message["event_id"],
+                            message["category"],
+                            exc_info=True,
+                        )
+
+
+_publisher_instance: Publisher | None = None
 _publisher_lock = threading.Lock()
 
 
-def _publisher_loop() -> asyncio.AbstractEventLoop:
-    """This process's event loop for broadcasts, so the layer keeps its broker connections.
-
-    (async_to_sync would make a new loop, hence new connections, for every commit.)
-    """
-    global _publisher
+def _publisher() -> Publisher:
+    global _publisher_instance
     with _publisher_lock:
-        if _publisher is None or _publisher[0] != os.getpid():  # none yet, or forked
-            loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="live-publisher", daemon=True).start()
-            _publisher = (os.getpid(), loop)
-        return _publisher[1]
+        if _publisher_instance is None or _publisher_instance.pid != os.getpid():  # or forked
+            _publisher_instance = Publisher()
+            atexit.register(_publisher_instance.flush)
+        return _publisher_instance
 
 
-def _deliver(layer, groups: list[str], message: dict) -> None:
-    if isinstance(layer, InMemoryChannelLayer):
-        # Its queues belong to the consumers' event loop (one process): send from there.
-        async_to_sync(_send_all)(layer, groups, message)
-        return
-    future = asyncio.run_coroutine_threadsafe(_send_all(layer, groups, message), _publisher_loop())
-    future.result(timeout=PUBLISH_TIMEOUT)
+def publish_flush(timeout: float = PUBLISH_TIMEOUT) -> bool:
+    """Wait until this process's broadcasts so far reached the broker; True if they did."""
+    publisher = _publisher_instance
+    if publisher is None or publisher.pid != os.getpid():
+        return True
+    return publisher.flush(timeout)
+
+
+def _deliver_here(layer, sends: list[tuple[list[str], dict]]) -> None:
+    """Through an in-memory layer: its queues belong to the consumers' event loop (this
+    process), so the broadcast is sent from there."""
+
+    async def send() -> None:
+        for groups, message in sends:
+            await _send_all(layer, groups, message)
+
+    try:
+        async_to_sync(send)()
+    except Exception:
+        log.warning("could not broadcast %d events", len(sends), exc_info=True)
 
 
 async def _send_all(layer, groups: list[str], message: dict) -> None:
