@@ -1,6 +1,6 @@
 """What each index on patches costs a patch inserted (and a patch updated), on PostgreSQL.
 
-    python -m bench.index_cost [--patches 400] [--rounds 3] [--mbox PATH]
+    python -m bench.index_cost [--patches 400] [--rounds 3] [--mbox PATH] [--only WORDS]
 
 Realistic rows: the patches of the bench's archive (`bench.corpus`), parsed by the
 ingestion parser, inserted one INSERT a patch, a hundred a transaction, into a fresh
@@ -173,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patches", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--mbox", type=Path, default=WORK / "archive-400.mbox")
+    parser.add_argument("--only", default="", help="variants whose name contains this (and all)")
     args = parser.parse_args(argv)
 
     rows = patch_rows(args.mbox, args.patches)
@@ -184,7 +185,11 @@ def main(argv: list[str] | None = None) -> int:
         ids = setup(conn)
         # The commit's flush would swamp what the indexes cost.
         conn.execute("SET synchronous_commit = off")
-        plan = variants(conn)
+        plan = {
+            name: change
+            for name, change in variants(conn).items()
+            if name == "all indexes" or args.only in name
+        }
         for round_ in range(args.rounds):
             for name, (make, undo) in plan.items():
                 conn.execute("TRUNCATE patches_patch CASCADE")
