@@ -1,14 +1,15 @@
 """The production Celery app, plus what the benchmark reads from each worker process.
 
 `celery -A bench.celery_app worker` runs exactly the tasks of `-A config`; each
-worker process also counts its SQL statements and writes them, its task count
-and its peak memory to var/bench/celery-<pid>.json after every task.
+worker process also counts its SQL statements and writes them, its task count,
+its CPU time and its peak memory to var/bench/celery-<pid>.json after every task.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 
 from celery.signals import task_postrun, worker_process_init, worker_ready
 
@@ -18,6 +19,12 @@ from config.celery import app
 
 __all__ = ["app"]
 TASKS = {"count": 0}
+
+
+def _cpu_seconds() -> float:
+    """CPU this worker process has used so far, every thread of it (the publisher's too)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 @worker_process_init.connect
@@ -37,5 +44,6 @@ def _dump(**kwargs) -> None:
         "tasks": TASKS["count"],
         "statements": querycount.statements(),
         "peak_rss_mb": peak_rss_mb(),
+        "cpu_seconds": _cpu_seconds(),
     }
     (WORK / f"celery-{os.getpid()}.json").write_text(json.dumps(data))

@@ -165,6 +165,10 @@ def changes_broadcast(changes: list[dict]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    if isinstance(layer, InMemoryChannelLayer) and not layer_has_listeners(layer):
+        # A worker, parsemail or parsearchive without Redis: no page can join this
+        # process's layer; a page opened later reads these events in its catch-up.
+        return
     try:
         batch = []
         for change in changes:
@@ -311,11 +315,24 @@ async def _drain(layer) -> None:
         await _drain(layer)
 
 
+def layer_has_listeners(layer) -> bool:
+    """Whether a page of this process follows any group of an in-memory layer."""
+    return bool(getattr(layer, "groups", None))
+
+
+def publish_flush(timeout: float = PUBLISH_TIMEOUT) -> bool:
+    """Wait until this process's outbox has reached the broker; True if it did in time."""
+    deadline = time.monotonic() + timeout
+    while _outbox or _draining.is_set():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def _flush_at_exit() -> None:
     """A command or worker that exits right after its commit still broadcasts it."""
-    deadline = time.monotonic() + PUBLISH_TIMEOUT
-    while (_outbox or _draining.is_set()) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    publish_flush()
 
 
 async def _send_batches(layer, batch: list[tuple[list[str], dict]]) -> None:

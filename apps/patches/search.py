@@ -8,9 +8,9 @@ message, its submitter or a path its diff touches. Operators refine::
     has:failed-checks   since:2024-03-01   before:2024-04-01
 
 A leading ``-`` negates a term (``-is:archived``, ``-state:accepted``).
-On PostgreSQL words use full-text search over one GIN expression index
-(``SEARCH_DOCUMENT``, migration ``patch_fulltext_search``), together with the
-name's trigram index; elsewhere a substring match. A query that cannot be
+On PostgreSQL words use full-text search over the patch's stored search document
+(``SEARCH_DOCUMENT``, a generated column with its GIN index: migration 0007),
+together with the name's trigram index; elsewhere a substring match. A query that cannot be
 understood raises SearchError saying what is wrong.
 """
 
@@ -52,21 +52,25 @@ IS_VALUES = ("archived", "action-required")
 _HAS: dict[str, Callable[[], Q]] = {}
 # The text full-text search indexes: name, commit message and the diff's paths (one per
 # 'diff --git' line, split at '/' so a directory or a file name matches on its own).
-# The index in the migration is built on exactly this expression, so keep them equal.
+# PostgreSQL computes it into the patch's stored column `search_document` when the patch
+# is written (migration 0007, which holds the same expression), and indexes that column:
+# a search never computes it again, and no writer needs to know of it.
 SEARCH_DOCUMENT = (
     "to_tsvector('simple'::regconfig, COALESCE({name}, '') || ' ' || COALESCE({content}, '') "
     "|| ' ' || translate(regexp_replace(COALESCE({diff}, ''), '^(?!diff --git ).*$', '', 'gn'), "
     "'/', ' '))"
 )
+SEARCH_COLUMN = "search_document"
 
 
 class FullTextMatch(Func):
-    """The patch's search document matches a word (PostgreSQL); columns aliased like any other."""
+    """The patch's stored search document matches a word (PostgreSQL); the column is
+    qualified like any other (the table's alias in this query)."""
 
     output_field = BooleanField()
 
     def __init__(self, word: str):
-        super().__init__(F("name"), F("content"), F("diff"), Value(word))
+        super().__init__(F("id"), Value(word))
 
     def as_sql(self, compiler, connection, **extra_context):
         parts, params = [], []
@@ -74,9 +78,13 @@ class FullTextMatch(Func):
             sql, expression_params = compiler.compile(expression)
             parts.append(sql)
             params.extend(expression_params)
-        name, content, diff, word = parts
-        document = SEARCH_DOCUMENT.format(name=name, content=content, diff=diff)
-        return f"{document} @@ plainto_tsquery('simple'::regconfig, {word})", params
+        pk, word = parts
+        # '"alias"."id"' -> '"alias"."search_document"': the model does not declare the
+        # column (no query but this one reads it), so it is named next to the id.
+        column = pk[: -len(connection.ops.quote_name("id"))] + connection.ops.quote_name(
+            SEARCH_COLUMN
+        )
+        return f"{column} @@ plainto_tsquery('simple'::regconfig, {word})", params
 
 
 class SearchError(ValueError):

@@ -228,3 +228,22 @@ def test_reads_time_the_patch_page_against_its_10_ms_target():
             if f.name == "HTML patch page: p50 c=1"
         )  # fmt: skip
         assert (figure.value, figure.target, figure.ok) == (p50, "<= 10", ok)
+
+
+def test_the_celery_path_is_judged_against_its_recorded_baseline():
+    from bench.ingest import CELERY_BASELINE_FLOOR_SHARE, _celery_figures
+
+    outcome = {"patches": 1}
+
+    def judged(rate: float) -> Figure:
+        cel = {"seconds": 100 / rate, "statements": 900, "peak_rss_mb": 1, "outcome": outcome}
+        cel["worker_cpu_seconds"] = 2.0
+        figures = _celery_figures("ingest", 100, 1000.0, cel, outcome)
+        by_name = {f.name: f for f in figures}
+        assert by_name["celery worker CPU / msg"].value == 20.0
+        return by_name["celery path / floor, vs before issue 22"]
+
+    baseline_rate = 1000.0 * CELERY_BASELINE_FLOOR_SHARE
+    assert judged(baseline_rate * 2.1).ok is True
+    assert judged(baseline_rate * 1.5).ok is False
+    assert judged(baseline_rate).value == pytest.approx(1.0)

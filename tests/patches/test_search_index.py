@@ -1,4 +1,5 @@
-"""The full-text search index exists and serves free-word searches on PostgreSQL."""
+"""The full-text search index (on the stored search document) serves free-word searches on
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,4 +21,4 @@ def test_postgresql_uses_the_fulltext_index():
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "patch_fulltext_search" in plan
+    assert "patch_search_document" in plan
