@@ -1,14 +1,16 @@
 """The production Celery app, plus what the benchmark reads from each worker process.
 
 `celery -A bench.celery_app worker` runs exactly the tasks of `-A config`; each
-worker process also counts its SQL statements and writes them, its task count
-and its peak memory to var/bench/celery-<pid>.json after every task.
+worker process also counts its SQL statements and writes them, its task count,
+its CPU time (user + system, this process only) and its peak memory to
+var/bench/celery-<pid>.json after every task.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 
 from celery.signals import task_postrun, worker_process_init, worker_ready
 
@@ -36,6 +38,12 @@ def _dump(**kwargs) -> None:
     data = {
         "tasks": TASKS["count"],
         "statements": querycount.statements(),
+        "cpu_seconds": _cpu_seconds(),
         "peak_rss_mb": peak_rss_mb(),
     }
     (WORK / f"celery-{os.getpid()}.json").write_text(json.dumps(data))
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime

@@ -225,6 +225,7 @@ def run_celery(path: Path, database: str, messages: int, timeout: float = 3600) 
         "feed": feed,
         "workers": workers,
         "statements": feed["statements"] + sum(w["statements"] for w in workers),
+        "worker_cpu_seconds": sum(w.get("cpu_seconds", 0) for w in workers),
         "peak_rss_mb": max([w["peak_rss_mb"] for w in workers] or [0]),
     }
 
@@ -318,6 +319,13 @@ def _celery_figures(
             f"<= {MAX_STATEMENTS}",
             per_msg_cel <= MAX_STATEMENTS,
             note="intake + workers",
+        ),
+        Figure(
+            s,
+            "celery worker CPU / msg",
+            1000 * cel["worker_cpu_seconds"] / messages,
+            "ms",
+            note="all worker processes, user + system",
         ),
         Figure(s, "celery worker peak memory", cel["peak_rss_mb"], "MiB"),
         Figure(
