@@ -22,9 +22,19 @@ __all__ = ["app"]
 TASKS = {"count": 0}
 
 
+# BENCH_PROFILE=1: each worker process profiles itself (cProfile) into celery-<pid>.prof.
+PROFILE = os.environ.get("BENCH_PROFILE") == "1"
+PROFILER: dict = {}
+
+
 @worker_process_init.connect
 def _count_queries(**kwargs) -> None:
     querycount.install()
+    if PROFILE:
+        import cProfile
+
+        PROFILER["p"] = cProfile.Profile()
+        PROFILER["p"].enable()
 
 
 @worker_ready.connect
@@ -42,6 +52,8 @@ def _dump(**kwargs) -> None:
         "peak_rss_mb": peak_rss_mb(),
     }
     (WORK / f"celery-{os.getpid()}.json").write_text(json.dumps(data))
+    if PROFILE and TASKS["count"] % 50 == 0:
+        PROFILER["p"].dump_stats(WORK / f"celery-{os.getpid()}.prof")
 
 
 def _cpu_seconds() -> float:
