@@ -2,7 +2,8 @@
 
 `celery -A bench.celery_app worker` runs exactly the tasks of `-A config`; each
 worker process also counts its SQL statements and writes them, its task count,
-its CPU time and its peak memory to var/bench/celery-<pid>.json after every task.
+its CPU time (user + system, this process only) and its peak memory to
+var/bench/celery-<pid>.json after every task.
 """
 
 from __future__ import annotations
@@ -21,15 +22,19 @@ __all__ = ["app"]
 TASKS = {"count": 0}
 
 
-def _cpu_seconds() -> float:
-    """CPU this worker process has used so far, every thread of it (the publisher's too)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+# BENCH_PROFILE=1: each worker process profiles itself (cProfile) into celery-<pid>.prof.
+PROFILE = os.environ.get("BENCH_PROFILE") == "1"
+PROFILER: dict = {}
 
 
 @worker_process_init.connect
 def _count_queries(**kwargs) -> None:
     querycount.install()
+    if PROFILE:
+        import cProfile
+
+        PROFILER["p"] = cProfile.Profile()
+        PROFILER["p"].enable()
 
 
 @worker_ready.connect
@@ -43,7 +48,14 @@ def _dump(**kwargs) -> None:
     data = {
         "tasks": TASKS["count"],
         "statements": querycount.statements(),
-        "peak_rss_mb": peak_rss_mb(),
         "cpu_seconds": _cpu_seconds(),
+        "peak_rss_mb": peak_rss_mb(),
     }
     (WORK / f"celery-{os.getpid()}.json").write_text(json.dumps(data))
+    if PROFILE and TASKS["count"] % 50 == 0:
+        PROFILER["p"].dump_stats(WORK / f"celery-{os.getpid()}.prof")
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime

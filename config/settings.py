@@ -94,9 +94,13 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 # PostgreSQL connections a process keeps open for reuse (psycopg's pool; 0: none, each
 # request connects anew). Set it for the web processes (deploy/systemd): connecting,
-# a new server process each time, costs more than most requests. Workers and commands
-# connect once and keep their connection.
+# a new server process each time, costs more than most requests. Commands connect once and keep their
+# connection; celery workers keep theirs for DATABASE_WORKER_CONN_MAX_AGE.
 DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 0, minimum=0)
+# Seconds a celery worker process keeps its connection from task to task (config/celery.py;
+# a connection that failed is dropped at once). Reconnecting for every task cost more
+# than a mail's own queries.
+DATABASE_WORKER_CONN_MAX_AGE = env_int("DATABASE_WORKER_CONN_MAX_AGE", 600, minimum=0)
 if DATABASE_URL:
     # 0 (the default) closes each request's connection when it ends (back to the pool,
     # if any): under ASGI every request runs in a thread of its own, and connections
