@@ -49,7 +49,8 @@ class DiffSearchField(models.TextField):
 
 
 class PatchQuerySet(models.QuerySet):
-    """Patches; an update of the diff updates the text the search document reads."""
+    """Patches; an update of the diff (update(), bulk_update()) updates the text the search
+    document reads."""
 
     def update(self, **kwargs) -> int:
         if "diff" in kwargs and "search_paths" not in kwargs:
@@ -60,3 +61,13 @@ class PatchQuerySet(models.QuerySet):
         return super().update(**kwargs)
 
     update.alters_data = True  # type: ignore[attr-defined]
+
+    def bulk_update(self, objs, fields, batch_size=None) -> int:
+        if "diff" in fields and "search_paths" not in fields:
+            objs = list(objs)
+            for patch in objs:
+                patch.search_paths = diff_search_text(patch.diff)
+            fields = [*fields, "search_paths"]
+        return super().bulk_update(objs, fields, batch_size=batch_size)
+
+    bulk_update.alters_data = True  # type: ignore[attr-defined]

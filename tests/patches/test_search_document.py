@@ -203,6 +203,9 @@ def test_every_writer_gets_the_document(project):
         ]
     )[0]
     Patch.objects.filter(pk=bulk.pk).update(diff=TRICKY["unicode names"])
+    other = make_patch(project, diff=DIFF, submitter=ada)
+    other.diff = TRICKY["no trailing newline"]
+    Patch.objects.bulk_update([other], ["diff"])
     # An expression is not known to Python: NULL, and the document computes it in SQL.
     Patch.objects.filter(pk=made.pk).update(diff=Concat(F("diff"), Value(TRICKY["binary"])))
     with connection.cursor() as cursor:  # a writer that does not know of the column
@@ -215,8 +218,9 @@ def test_every_writer_gets_the_document(project):
         )
     paths = dict(Patch.objects.values_list("name", "search_paths"))
     assert paths["bulk"] == diff_search_text(TRICKY["unicode names"])
+    assert paths[other.name] == diff_search_text(TRICKY["no trailing newline"])
     assert paths[made.name] is None and paths["raw"] is None
-    assert different_documents() == (3, 0)
+    assert different_documents() == (4, 0)
 
 
 def test_the_migration_backfills_what_python_computes(project):
