@@ -9,28 +9,35 @@ document's expression index for the stored column); the cost of an index is the
 variant's time per patch minus the time with every index. Variants alternate within
 each round and the rounds repeat, so a machine that slows down slows them all; the
 spread over the rounds is printed with the median. Then the same rows' state is
-updated once each (what triage does), for the search document's two forms.
+updated once each (what triage does), for the search document's forms.
+
+The rows carry the diff's paths (`search_paths`) computed by Python in the timed loop, as
+the model computes them (apps/patches/document.py); the variant "paths by the regexp"
+inserts NULL instead, so PostgreSQL picks them from the diff with 0007's regexp: the
+cost before migration 0008, measured in the same rounds.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from pathlib import Path
 
 from bench.common import DB_PREFIX, WORK, create_database, db_url, migrated_template
 
-# The search document, as apps/patches/search.py and migration 0007 write it.
+# The search document, as apps/patches/search.py and migration 0008 write it.
 DOCUMENT = (
     "to_tsvector('simple'::regconfig, COALESCE(name, '') || ' ' || COALESCE(content, '') "
-    "|| ' ' || translate(regexp_replace(COALESCE(diff, ''), '^(?!diff --git ).*$', '', 'gn'), "
-    "'/', ' '))"
+    "|| ' ' || COALESCE(search_paths, translate(regexp_replace(COALESCE(diff, ''), "
+    "'^(?!diff --git ).*$', '', 'gn'), '/', ' ')))"
 )
+REGEXP = "paths by the regexp (search_paths NULL: before 0008)"
 PER_TRANSACTION = 100
 COLUMNS = (
     "msgid, date, headers, content, project_id, name, submitter_id, diff, pull_url, hash, "
-    "state_id, archived, number"
+    "state_id, archived, number, search_paths"
 )
 
 
@@ -74,12 +81,26 @@ def stored_document(conn) -> bool:
     )
 
 
-def insert_round(conn, rows: list[tuple], ids: dict, tag: str) -> float:
-    """Insert every row once (fresh Message-IDs); seconds per patch."""
+def backend_cpu(conn) -> float:
+    """CPU seconds the server process behind conn has used (0 if PostgreSQL runs elsewhere)."""
+    pid = conn.info.backend_pid
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def insert_round(conn, rows: list[tuple], ids: dict, tag: str, paths: bool = True) -> float:
+    """Insert every row once (fresh Message-IDs), with the diff's paths computed by Python
+    (or NULL: computed by the document's regexp); seconds per patch."""
+    from apps.patches.document import diff_search_text
+
     project, person, state = ids["project"], ids["person"], ids["state"]
     sql = (
         f"INSERT INTO patches_patch ({COLUMNS}) VALUES "
-        "(%s, now(), %s, %s, %s, %s, %s, %s, NULL, %s, %s, false, 1)"
+        "(%s, now(), %s, %s, %s, %s, %s, %s, NULL, %s, %s, false, 1, %s)"
     )
     started = time.perf_counter()
     for start in range(0, len(rows), PER_TRANSACTION):
@@ -99,6 +120,7 @@ def insert_round(conn, rows: list[tuple], ids: dict, tag: str) -> float:
                         diff,
                         hash_,
                         state,
+                        diff_search_text(diff) if paths else None,
                     ),
                     prepare=True,
                 )
@@ -140,7 +162,7 @@ def setup(conn) -> dict:
 def variants(conn) -> dict[str, tuple[list[str], list[str]]]:
     """name -> (statements that make the variant, statements that undo it)."""
     found = indexes(conn)
-    out: dict[str, tuple[list[str], list[str]]] = {"all indexes": ([], [])}
+    out: dict[str, tuple[list[str], list[str]]] = {"all indexes": ([], []), REGEXP: ([], [])}
     for name, definition in sorted(found.items()):
         if name == "unique_patch_msgid":
             continue  # a constraint ingestion relies on, not a choice
@@ -181,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     create_database(database, migrated_template())
     results: dict[str, list[float]] = {}
     updates: dict[str, list[float]] = {}
+    server: dict[str, list[float]] = {}  # the server process's CPU a patch inserted
     with psycopg.connect(db_url(database), autocommit=True) as conn:
         ids = setup(conn)
         # The commit's flush would swamp what the indexes cost.
@@ -197,14 +220,49 @@ def main(argv: list[str] | None = None) -> int:
                     conn.execute(statement)
                 conn.execute("VACUUM ANALYZE patches_patch")
                 tag = f"r{round_}-{len(results.get(name, []))}-{abs(hash(name))}"
-                results.setdefault(name, []).append(insert_round(conn, rows, ids, tag))
-                if name in ("all indexes", *[k for k in plan if k.startswith("stored")]):
+                cpu = backend_cpu(conn)
+                cost = insert_round(conn, rows, ids, tag, paths=name != REGEXP)
+                results.setdefault(name, []).append(cost)
+                server.setdefault(name, []).append((backend_cpu(conn) - cpu) / len(rows))
+                if name in ("all indexes", REGEXP, *[k for k in plan if k.startswith("stored")]):
                     updates.setdefault(name, []).append(update_round(conn, ids))
                 for statement in undo:
                     conn.execute(statement)
-        conn.execute("TRUNCATE patches_patch CASCADE")
+        backfills = backfill_rounds(conn, rows, ids, args.rounds)
     _print(results, updates, len(rows), args.rounds)
+    print("\nThe server process's CPU a patch inserted (/proc; 0 if the server is remote):")
+    for name, values in server.items():
+        spread = f"{min(values) * 1e6:,.0f}–{max(values) * 1e6:,.0f}"
+        print(f"| {name} | {statistics.median(values) * 1e6:,.0f} µs | {spread} |")
+    print("\nFilling search_paths of existing patches (migration 0008), one UPDATE:")
+    for name, values in backfills.items():
+        spread = f"{min(values) * 1e6:,.0f}–{max(values) * 1e6:,.0f}"
+        print(f"| {name} | {statistics.median(values) * 1e6:,.0f} µs a patch | {spread} |")
     return 0
+
+
+def backfill_rounds(conn, rows: list[tuple], ids: dict, rounds: int) -> dict[str, list[float]]:
+    """The migration's UPDATE of every patch's search_paths (the document dropped first, as
+    the migration does), against the same text by 0007's regexp; seconds per patch."""
+    import importlib
+
+    migration = importlib.import_module("apps.patches.migrations.0008_patch_search_paths")
+    regexp = (
+        "UPDATE patches_patch SET search_paths = translate(regexp_replace(COALESCE(diff, ''), "
+        "'^(?!diff --git ).*$', '', 'gn'), '/', ' ')"
+    )
+    conn.execute("TRUNCATE patches_patch CASCADE")
+    insert_round(conn, rows, ids, "backfill")
+    conn.execute("DROP INDEX patch_search_document")
+    conn.execute("ALTER TABLE patches_patch DROP COLUMN search_document")
+    out: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for name, sql in (("split and filter (0008)", migration.BACKFILL), ("regexp", regexp)):
+            conn.execute("VACUUM patches_patch")
+            started = time.perf_counter()
+            conn.execute(sql)
+            out.setdefault(name, []).append((time.perf_counter() - started) / len(rows))
+    return out
 
 
 def _print(results: dict, updates: dict, count: int, rounds: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.db.models import QuerySet
 from ninja import Router
 
 from apps.accounts.models import User
@@ -67,7 +68,7 @@ MAX_FIELD_LENGTH = 255
 
 def patches_filtered(request, ctx: ApiContext):
     """The patch list's queryset with every filter, search and ordering of the request."""
-    qs = Patch.objects.all()
+    qs: QuerySet[Patch] = Patch.objects.all()
     qs = f.filter_project(qs, request, ctx)
     qs = f.filter_ids(qs, request, ctx, "series", "series_id")
     qs = f.filter_submitter(qs, request, ctx)

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from apps.patches.document import DiffSearchField, PatchQuerySet
 from apps.projects.models import Person, Project, State, Tag
 
 
@@ -55,6 +56,9 @@ class Patch(EmailMixin):
     name = models.CharField(max_length=255)
     submitter = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="patches")
     diff = models.TextField(null=True, blank=True)
+    # The diff's 'diff --git' lines, '/' as ' ': what the search document (a generated
+    # column, migration 0008) reads of the diff, computed here rather than by a regexp.
+    search_paths = DiffSearchField(null=True, blank=True, editable=False)
     pull_url = models.CharField(max_length=255, null=True, blank=True)
     commit_ref = models.CharField(max_length=255, null=True, blank=True)
     hash = models.CharField(max_length=40, null=True, blank=True)
@@ -85,6 +89,8 @@ class Patch(EmailMixin):
         related_name="patches",
     )
     tags = models.ManyToManyField(Tag, through="PatchTag", blank=True)
+
+    objects = PatchQuerySet.as_manager()
 
     # Not columns: annotated by apps.patches.mbox._patches_qs.
     diff_length: int | None
@@ -128,6 +134,12 @@ class Patch(EmailMixin):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "diff" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "search_paths"}
+        super().save(*args, **kwargs)
 
 
 class PatchTag(models.Model):

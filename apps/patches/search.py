@@ -9,7 +9,7 @@ message, its submitter or a path its diff touches. Operators refine::
 
 A leading ``-`` negates a term (``-is:archived``, ``-state:accepted``).
 On PostgreSQL words use full-text search over the patch's stored search document
-(``SEARCH_DOCUMENT``, a generated column with its GIN index: migration 0007),
+(``SEARCH_DOCUMENT``, a generated column with its GIN index: migration 0008),
 together with the name's trigram index; elsewhere a substring match. A query that cannot be
 understood raises SearchError saying what is wrong.
 """
@@ -53,12 +53,13 @@ _HAS: dict[str, Callable[[], Q]] = {}
 # The text full-text search indexes: name, commit message and the diff's paths (one per
 # 'diff --git' line, split at '/' so a directory or a file name matches on its own).
 # PostgreSQL computes it into the patch's stored column `search_document` when the patch
-# is written (migration 0007, which holds the same expression), and indexes that column:
-# a search never computes it again, and no writer needs to know of it.
+# is written (migration 0008, which holds the same expression), and indexes that column:
+# a search never computes it again. The diff's part is `search_paths`, which the model
+# fills (apps/patches/document.py); the regexp runs only for a row that lacks it.
 SEARCH_DOCUMENT = (
     "to_tsvector('simple'::regconfig, COALESCE({name}, '') || ' ' || COALESCE({content}, '') "
-    "|| ' ' || translate(regexp_replace(COALESCE({diff}, ''), '^(?!diff --git ).*$', '', 'gn'), "
-    "'/', ' '))"
+    "|| ' ' || COALESCE({search_paths}, translate(regexp_replace(COALESCE({diff}, ''), "
+    "'^(?!diff --git ).*$', '', 'gn'), '/', ' ')))"
 )
 SEARCH_COLUMN = "search_document"
 
