@@ -4,8 +4,9 @@ A worker claims a delivery with a conditional update (PENDING and due -> RUNNING
 so a task that arrives twice sends once. Before claiming, it takes one of the
 receiver host's slots (hostcap.py), so no host gets more than
 WEBHOOK_HOST_CONCURRENCY deliveries at once and a slow one can't hold every
-thread of the webhooks worker; while it waits for the receiver it holds no
-database connection. Retries are scheduled in the row
+thread of the webhooks worker; when its POST ends, the slot goes to the next
+delivery waiting in that host's line, sent by the same task (_hand_over); while it
+waits for the receiver it holds no database connection. Retries are scheduled in the row
 (next_attempt_at) and queued with a countdown when near; the periodic sweep
 queues whatever is due and was not queued (far retries, a broker that was down)
 and reclaims deliveries whose worker died mid-request.
@@ -241,7 +242,7 @@ def _hand_over(slots: list[hostcap.Slot]) -> Ready:
     while slots:
         passed = zip(hostcap.slots_pass(slots), slots, strict=True)
         taken = [(pk, slot) for pk, slot in passed if pk is not None]
-        pending = _pending([pk for pk, _ in taken])
+        pending = _pending([pk for pk, _ in taken]) if taken else {}
         slots = []
         for pk, slot in taken:
             # Not pending: sent meanwhile or gone. Taken already: it waited in line twice.
