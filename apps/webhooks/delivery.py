@@ -4,8 +4,9 @@ A worker claims a delivery with a conditional update (PENDING and due -> RUNNING
 so a task that arrives twice sends once. Before claiming, it takes one of the
 receiver host's slots (hostcap.py), so no host gets more than
 WEBHOOK_HOST_CONCURRENCY deliveries at once and a slow one can't hold every
-thread of the webhooks worker; while it waits for the receiver it holds no
-database connection. Retries are scheduled in the row
+thread of the webhooks worker; when its POST ends, the slot goes to the next
+delivery waiting in that host's line, sent by the same task (_hand_over); while it
+waits for the receiver it holds no database connection. Retries are scheduled in the row
 (next_attempt_at) and queued with a countdown when near; the periodic sweep
 queues whatever is due and was not queued (far retries, a broker that was down)
 and reclaims deliveries whose worker died mid-request.
@@ -19,7 +20,7 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -139,72 +140,120 @@ def delivery_attempt(*, delivery_id: int) -> Delivery | None:
 
 def deliveries_attempt(*, delivery_ids: list[int]) -> dict[int, Delivery]:
     """Send each of the deliveries once if it is due and unclaimed (an event's fan-out is one
-    task: services.deliveries_enqueue); returns those sent, by id.
+    task: services.deliveries_enqueue), then those waiting for the slots they free; returns
+    those sent, by id.
 
-    They are read in one query, their hosts' slots taken in one round trip to Redis and
-    they are claimed in one statement; then their POSTs go out at once, on this process's
-    sender threads (WEBHOOK_SENDERS: _fan_out), and this returns when every one is logged.
+    They are read in one query and their hosts' slots taken in one round trip to Redis;
+    a delivery whose host is busy joins the host's line and is left to the senders
+    holding its slots. The rest go out together (_send_all).
     """
     # Read before the claim (its host decides whether it may go now); the claim then
-    # checks the row is still as read.
-    pending = _pending(delivery_ids)
-    for pk in delivery_ids:
-        if pk not in pending:  # done, running elsewhere, or gone
-            _pass_on(pk)
-    found = list(pending.values())
+    # checks the row is still as read. Those not pending are done, running elsewhere or gone.
+    found = list(_pending(delivery_ids).values())
     slots = hostcap.slots_take([(hostcap.host_of(d.webhook.url), d.pk) for d in found])
-    # A delivery whose host is busy waits in line, queued again when a slot frees.
-    ready = [(d, slot) for d, slot in zip(found, slots, strict=True) if slot is not None]
-    now = timezone.now()
-    claimed = deliveries_claim([d for d, _ in ready], now)
-    sends = []
-    for delivery, slot in ready:
-        if delivery.pk in claimed:
-            delivery.status, delivery.claimed_at = Delivery.RUNNING, now
-            sends.append((delivery, slot))
-        else:
-            _give_back(slot)
-    if not sends:
-        return {}
-    if len(sends) == 1 or not settings.WEBHOOK_SENDERS:
-        sent = [_send_and_give_back(delivery, slot) for delivery, slot in sends]
-        return {d.pk: d for d in sent if d is not None}
-    return _fan_out(sends)
+    return _send_all([(d, slot) for d, slot in zip(found, slots, strict=True) if slot])
 
 
-def _fan_out(sends: list[tuple[Delivery, hostcap.Slot]]) -> dict[int, Delivery]:
-    """POST the claimed deliveries at once on the sender threads; log each attempt here,
-    as its POST ends, and give its slot back.
+Ready = list[tuple[Delivery, hostcap.Slot]]  # deliveries to claim and send, with their slots
+
+
+def _send_all(ready: Ready) -> dict[int, Delivery]:
+    """Claim the deliveries and POST them at once on the sender threads; log each attempt
+    here as its POST ends, and send the next delivery waiting in its host's line on the
+    slot it frees, until those lines are empty.
 
     The sender threads only POST, so every receiver is reached before any attempt is
-    logged, and they need no database connection; this thread logs in between, and
-    hands its connection back whenever it has to wait (a hanging receiver holds a
-    sender thread and its host's slot, never a connection).
+    logged, and they need no database connection; this thread logs, claims and signs in
+    between, a batch of whatever ended together at a time, and hands its connection back
+    whenever it has to wait (a hanging receiver holds a sender thread and its host's
+    slot, never a connection).
     """
-    requests = []
-    for delivery, slot in sends:
-        request = _prepare(delivery)
-        if request is None:  # its webhook is off: failed, not sent
-            _give_back(slot)
+    done: dict[int, Delivery] = {}
+    posts: dict[Future[_Sent], hostcap.Slot] = {}
+    freed: list[hostcap.Slot] = []
+    try:
+        while ready or posts:
+            freed = _start(ready, posts)
+            ended = _ended(posts, block=not freed)
+            try:
+                done.update(_settle_many([future.result() for future in ended]))
+            except Exception:  # as a celery worker would: log; the sweep reclaims them
+                log.exception("webhook deliveries failed")
+            freed += [posts.pop(future) for future in ended]
+            ready = _hand_over(freed)
+    except BaseException:
+        wait(posts)  # the slots of POSTs in flight are given back once they end: the cap holds
+        hostcap.slots_give_back([*(slot for _, slot in ready), *freed, *posts.values()])
+        raise
+    return done
+
+
+def _start(ready: Ready, posts: dict[Future[_Sent], hostcap.Slot]) -> list[hostcap.Slot]:
+    """Claim the deliveries (claim-once), sign them and start their POSTs, added to posts;
+    returns the slots of those that do not go (sent by someone else, their webhook off)."""
+    now = timezone.now()
+    claimed = deliveries_claim([d for d, _ in ready], now)
+    freed, requests = [], []
+    for delivery, slot in ready:
+        request = None
+        if delivery.pk in claimed:
+            delivery.status, delivery.claimed_at = Delivery.RUNNING, now
+            request = _prepare(delivery)  # None: its webhook is off (failed, not sent)
+        if request is None:
+            freed.append(slot)
         else:
             requests.append((request, slot))
     # Every request signed first: the senders then start together, not as this thread
-    # gets its turn between theirs.
-    futures = {_senders().submit(_post, request): slot for request, slot in requests}
-    done: dict[int, Delivery] = {}
-    waiting = set(futures)
-    while waiting:
-        ready, waiting = wait(waiting, timeout=0)
-        if not ready:
-            _release_connection()
-            ready, waiting = wait(waiting, return_when=FIRST_COMPLETED)
-        try:
-            done.update(_settle_many([future.result() for future in ready]))
-        except Exception:  # as a celery worker would: log; the sweep reclaims them
-            log.exception("webhook deliveries failed")
-        finally:
-            _give_back(*(futures[future] for future in ready))
-    return done
+    # gets its turn between theirs. One POST alone, or no sender threads: in this thread.
+    here = not settings.WEBHOOK_SENDERS or (len(requests) == 1 and not posts)
+    for request, slot in requests:
+        posts[_post_here(request) if here else _senders().submit(_post, request)] = slot
+    return freed
+
+
+def _post_here(request: _Request) -> Future[_Sent]:
+    """The POST in this thread, as an ended future (its connection handed back first)."""
+    _release_connection()
+    future: Future[_Sent] = Future()
+    try:
+        future.set_result(_post(request))
+    except Exception as exc:  # settled like a sender thread's
+        future.set_exception(exc)
+    return future
+
+
+def _ended(posts: dict[Future[_Sent], hostcap.Slot], *, block: bool) -> list[Future[_Sent]]:
+    """The POSTs that have ended; if none has and block, waits for one (the database
+    connection handed back meanwhile)."""
+    if not posts:
+        return []
+    ended, _ = wait(posts, timeout=0)
+    if not ended and block:
+        _release_connection()
+        ended, _ = wait(posts, return_when=FIRST_COMPLETED)
+    return list(ended)
+
+
+def _hand_over(slots: list[hostcap.Slot]) -> Ready:
+    """Each freed slot takes the next delivery waiting in its host's line, or is given back
+    if nobody waits (one round trip for them all, one read): a waiting delivery is sent by
+    the sender that freed its host's slot, never queued again as a task of its own."""
+    ready: dict[int, tuple[Delivery, hostcap.Slot]] = {}
+    while slots:
+        passed = zip(hostcap.slots_pass(slots), slots, strict=True)
+        taken = [(pk, slot) for pk, slot in passed if pk is not None]
+        pending = _pending([pk for pk, _ in taken]) if taken else {}
+        slots = []
+        for pk, slot in taken:
+            # Not pending: sent meanwhile or gone. Taken already: it waited in line twice.
+            delivery = pending.pop(pk, None) if pk not in ready else None
+            if delivery is not None and hostcap.host_of(delivery.webhook.url) == slot.host:
+                ready[pk] = (delivery, slot)
+                continue
+            slots.append(slot)  # the slot goes on to the next in line
+            if delivery is not None:  # its webhook moved to another host: that host's turn
+                deliveries_enqueue([pk])
+    return list(ready.values())
 
 
 _senders_pool: ThreadPoolExecutor | None = None
@@ -222,33 +271,11 @@ def _senders() -> ThreadPoolExecutor:
         return _senders_pool
 
 
-def _send_and_give_back(delivery: Delivery, slot: hostcap.Slot) -> Delivery | None:
-    try:
-        return _send(delivery)
-    finally:
-        _give_back(slot)
-
-
 def deliveries_claim(deliveries: list[Delivery], now: datetime) -> set[int]:
     """delivery_claim for many deliveries as read before (`seen`); the ids taken."""
     if sql.available() and len(deliveries) > 1:
         return sql.claim_many(deliveries, now, now + CLOCK_SLACK)
     return {d.pk for d in deliveries if delivery_claim(d.pk, now, seen=d)}
-
-
-def _give_back(*slots: hostcap.Slot) -> None:
-    """Give slots back (one round trip); queue the waiting deliveries they go to."""
-    handed = [pk for pk in hostcap.slots_give_back(list(slots)) if pk is not None]
-    if handed:
-        deliveries_enqueue(handed)
-
-
-def _pass_on(delivery_id: int) -> None:
-    """A slot may have been handed to this delivery while it waited in line twice (the
-    sweep queued it again) and was sent meanwhile: pass the slot on to the next."""
-    url = Delivery.objects.filter(pk=delivery_id).values_list("webhook__url", flat=True).first()
-    if url is not None:
-        _give_back(hostcap.handed_slot(hostcap.host_of(url), delivery_id))
 
 
 def _pending(delivery_ids: list[int]) -> dict[int, Delivery]:
@@ -287,15 +314,6 @@ class _Sent:
     request: _Request
     started: datetime
     outcome: outbound.Outcome
-
-
-def _send(delivery: Delivery) -> Delivery | None:
-    """POST a claimed delivery, log the attempt and succeed, retry or give up."""
-    request = _prepare(delivery)
-    if request is None:
-        return delivery
-    _release_connection()
-    return _settle(_post(request))
 
 
 def _prepare(delivery: Delivery) -> _Request | None:

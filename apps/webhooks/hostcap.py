@@ -1,24 +1,31 @@
 """The cap on deliveries in flight to one receiver host (WEBHOOK_HOST_CONCURRENCY).
 
-A delivery takes one of its host's slots before it is claimed and gives it back
-once its attempt is logged. When every slot is taken the delivery does not wait
-in a worker thread (a hanging receiver would soon hold them all): it joins its
-host's waiting line and its task ends. Giving a slot back hands it straight to
-the first delivery in that line, which is then queued again — so a burst to one
-host is sent N at a time, in order, and never holds more than N threads.
+A delivery takes one of its host's slots before it is claimed. When every slot is
+taken the delivery does not wait in a worker thread (a hanging receiver would soon
+hold them all): it joins its host's waiting line and its task ends. The slot is
+not given back between deliveries while anyone waits: when its delivery ends, the
+sender holding it takes the next delivery in its host's line itself and sends it
+on the same slot (slots_pass), and gives the slot back only when the line is
+empty. So a burst to one host is sent N at a time, in order, by the N senders that
+hold its slots — no task is queued for a waiting delivery — and never holds more
+than N threads. (Queuing each waiting delivery again as a task of its own cost the
+worker 7.9 ms of CPU a delivery, against about 2 ms for one taken by a sender:
+docs/benchmarks.md, issue 21, "Third pass".)
 
 With Redis (the real topology) the slots and lines live there and every webhooks
 worker process shares them: the cap is per host for the whole site. A slot is a
-member of a sorted set scored by its lease's end, so the slot of a worker killed
-mid-request frees itself; taking a slot or joining the line is one atomic script,
-and so is giving one back and handing it on, so no delivery can join a line just
-after its last slot was given back and be forgotten there. Without Redis
-(embedded: tasks run eagerly in the process that raised the event) the same
-bookkeeping is kept in the process.
+member of a sorted set scored by its lease's end, renewed each time it takes the
+next delivery, so the slot of a worker killed mid-request frees itself; taking a
+slot or joining the line is one atomic script, and so is taking the next in line
+or giving the slot back, so no delivery can join a line just after its last slot
+was given back and be forgotten there. Without Redis (embedded: tasks run eagerly
+in the process that raised the event) the same bookkeeping is kept in the process.
 
 Should Redis fail, deliveries go out uncapped: sending matters more than the cap.
-A delivery left in a line when its worker dies is still pending in the outbox,
-and the periodic sweep queues it again (deliveries_requeue).
+A delivery taken from a line is claimed like any other (claim-once), so one that
+waits in line twice, or was sent meanwhile, is sent once. A delivery left in a line
+when the workers holding its host's slots die is still pending in the outbox, and
+the periodic sweep queues it again (deliveries_requeue).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -40,15 +48,14 @@ log = logging.getLogger(__name__)
 PREFIX = "patchwork:webhooks:host:"
 LINE_TTL = 86400  # a line nobody touched for a day is dropped (the sweep re-queues its deliveries)
 
-# KEYS: slots, line. ARGV: token, limit, lease seconds, delivery id.
-# 1: a slot is ours (free, or handed to this delivery); 0: the delivery joined the line.
+# KEYS: slots, line. ARGV: token, limit, lease seconds, delivery id, line TTL.
+# 1: a slot is ours; 0: every slot is busy and the delivery joined the line.
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local lease = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local handed = redis.call('ZREM', KEYS[1], 'h:' .. ARGV[4]) == 1
-if handed or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
   redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
   redis.call('EXPIRE', KEYS[1], math.ceil(lease) + 1)
   return 1
@@ -58,18 +65,32 @@ redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
 return 0
 """
 
-# KEYS: slots, line. ARGV: token, lease seconds. Returns the delivery the slot went to, if any.
-_GIVE_BACK = """
+# KEYS: slots, line. ARGV: token, lease seconds. The next delivery in line, the slot kept
+# for it (its lease renewed); or, the line empty, the slot given back (false). A slot whose
+# lease ended is not ours any more: it may have been counted free and taken.
+_PASS = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then
+local ends = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not ends or tonumber(ends) <= now then
+  redis.call('ZREM', KEYS[1], ARGV[1])
   return false
 end
 local next_id = redis.call('LPOP', KEYS[2])
-if next_id then
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), 'h:' .. next_id)
+if not next_id then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return false
 end
+local lease = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
+redis.call('EXPIRE', KEYS[1], math.ceil(lease) + 1)
 return next_id
+"""
+
+# KEYS: slots. ARGV: token. The slot given back, whoever waits (an error cut its sender short).
+_GIVE_BACK = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+return false
 """
 
 
@@ -117,6 +138,7 @@ def _client() -> redis.Redis | None:
         client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         _clients[url] = client
         _scripts[url + "take"] = client.register_script(_TAKE)
+        _scripts[url + "pass"] = client.register_script(_PASS)
         _scripts[url + "give"] = client.register_script(_GIVE_BACK)
     return _clients[url]
 
@@ -164,40 +186,49 @@ def slots_take(wanted: list[tuple[str, int]]) -> list[Slot | None]:
     ]
 
 
-def handed_slot(host: str, delivery_id: int) -> Slot:
-    """The slot handed to a waiting delivery (if it was), to give back without using it."""
-    return Slot(host, f"h:{delivery_id}")
+def slot_pass(slot: Slot) -> int | None:
+    """The next delivery waiting in the slot's host's line, to send on this slot (kept for
+    it); None when nobody waits: the slot is given back."""
+    return slots_pass([slot])[0]
 
 
-def slot_give_back(slot: Slot) -> int | None:
-    """Give a slot back; returns the waiting delivery it was handed to (queue it), if any."""
-    return slots_give_back([slot])[0]
-
-
-def slots_give_back(slots: list[Slot]) -> list[int | None]:
-    """slot_give_back for many slots, in order, in one round trip to Redis (the POSTs of a
+def slots_pass(slots: list[Slot]) -> list[int | None]:
+    """slot_pass for many slots, in order, in one round trip to Redis (the POSTs of a
     fan-out that ended together)."""
-    handed: list[int | None] = [None] * len(slots)
-    mine = [(n, slot) for n, slot in enumerate(slots) if slot.token]
+    return _each_slot(slots, "pass", _local_pass)
+
+
+def slots_give_back(slots: list[Slot]) -> None:
+    """Give slots back without taking anyone from their lines (a sender cut short by an
+    error: a line it leaves waits for the next sender to the host, or the sweep)."""
+    _each_slot(slots, "give", _local_give_back)
+
+
+def _each_slot(
+    slots: list[Slot], name: str, local: Callable[[Slot], int | None]
+) -> list[int | None]:
+    """Run a script (or its in-process twin) on each capped slot; the delivery ids it gives."""
+    results: list[int | None] = [None] * len(slots)
+    mine = [(n, slot) for n, slot in enumerate(slots) if slot.token]  # "": uncapped
     if not mine:
-        return handed
+        return results
     client = _client()
     if client is None:
         for n, slot in mine:
-            handed[n] = _local_give_back(slot)
-        return handed
+            results[n] = local(slot)
+        return results
     try:
-        script = _script("give")
+        script = _script(name)
         pipe = client.pipeline(transaction=False)
         for _, slot in mine:
             script(keys=_keys(slot.host), args=[slot.token, lease_seconds()], client=pipe)
-        results = pipe.execute()
+        replies = pipe.execute()
     except redis.RedisError:
         log.warning("host cap unavailable; %d slots expire by themselves", len(mine), exc_info=True)
-        return handed
-    for (n, _), result in zip(mine, results, strict=True):
-        handed[n] = int(result) if result else None
-    return handed
+        return results
+    for (n, _), reply in zip(mine, replies, strict=True):
+        results[n] = int(reply) if reply else None
+    return results
 
 
 def _local_take(host: str, token: str, delivery_id: int, limit: int) -> bool:
@@ -206,24 +237,30 @@ def _local_take(host: str, token: str, delivery_id: int, limit: int) -> bool:
         slots = _local.slots.setdefault(host, {})
         for key in [k for k, end in slots.items() if end <= now]:
             del slots[key]
-        if slots.pop(f"h:{delivery_id}", None) is not None or len(slots) < limit:
+        if len(slots) < limit:
             slots[token] = now + lease_seconds()
             return True
         _local.lines.setdefault(host, deque()).append(delivery_id)
         return False
 
 
-def _local_give_back(slot: Slot) -> int | None:
+def _local_pass(slot: Slot) -> int | None:
     with _local.lock:
         slots = _local.slots.get(slot.host, {})
-        if slots.pop(slot.token, None) is None:
+        if slots.get(slot.token, 0) <= time.monotonic():  # given back, or its lease ended
+            slots.pop(slot.token, None)
             return None
         line = _local.lines.get(slot.host)
         if not line:
+            del slots[slot.token]
             return None
-        handed = line.popleft()
-        slots[f"h:{handed}"] = time.monotonic() + lease_seconds()
-        return handed
+        slots[slot.token] = time.monotonic() + lease_seconds()
+        return line.popleft()
+
+
+def _local_give_back(slot: Slot) -> None:
+    with _local.lock:
+        _local.slots.get(slot.host, {}).pop(slot.token, None)
 
 
 def hosts_forget() -> None:

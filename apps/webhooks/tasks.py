@@ -34,7 +34,7 @@ from apps.webhooks import delivery
 @shared_task(name="webhooks.deliver", ignore_result=True)
 def deliver(delivery_ids: int | list[int]) -> None:
     """Send deliveries (those still due that nobody else has): one id, or an event's
-    whole fan-out."""
+    whole fan-out; then, on the slots they free, those waiting in their hosts' lines."""
     ids = delivery_ids if isinstance(delivery_ids, list) else [delivery_ids]
     delivery.deliveries_attempt(delivery_ids=[int(pk) for pk in ids])
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from apps.webhooks import hostcap, outbound
+from apps.webhooks import hostcap, outbound, tasks
 from config.celery import app
 from tests.webhooks.receiver import Receiver
+from tests.webhooks.worker import task_ids
 
 
 class StubResolver:
@@ -40,6 +41,30 @@ def resolver(monkeypatch) -> StubResolver:
     stub = StubResolver()
     monkeypatch.setattr(outbound, "resolve", stub)
     return stub
+
+
+@pytest.fixture(params=["redis", "in-process"])
+def backend(request, settings):
+    """The host cap's bookkeeping in Redis (as deployed), then in the process (embedded)."""
+    if request.param == "redis" and not settings.REDIS_URL:
+        pytest.skip("needs a real Redis (set REDIS_URL)")
+    if request.param == "in-process":
+        settings.REDIS_URL = ""
+    hostcap.hosts_forget()
+    yield request.param
+    hostcap.hosts_forget()
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """Delivery tasks queued (ids and countdowns), instead of running them."""
+    calls: list[tuple[int, float | None]] = []
+    monkeypatch.setattr(
+        tasks.deliver,
+        "apply_async",
+        lambda args, **kw: calls.extend((pk, kw["countdown"]) for pk in task_ids(args)),
+    )
+    return calls
 
 
 @pytest.fixture

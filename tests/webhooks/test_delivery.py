@@ -12,7 +12,6 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from apps.webhooks import tasks
 from apps.webhooks.delivery import (
     deliveries_requeue,
     delivery_attempt,
@@ -27,7 +26,6 @@ from apps.webhooks.services import (
     webhook_update,
 )
 from apps.webhooks.signing import signature_verify
-from tests.webhooks.worker import task_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -48,18 +46,6 @@ def clock(monkeypatch) -> Clock:
     clock = Clock()
     monkeypatch.setattr(timezone, "now", clock)
     return clock
-
-
-@pytest.fixture
-def queued(monkeypatch):
-    """Delivery tasks queued (ids and countdowns), instead of running them."""
-    calls: list[tuple[int, float | None]] = []
-    monkeypatch.setattr(
-        tasks.deliver,
-        "apply_async",
-        lambda args, **kw: calls.extend((pk, kw["countdown"]) for pk in task_ids(args)),
-    )
-    return calls
 
 
 @pytest.fixture

@@ -5,28 +5,16 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from apps.webhooks.delivery import deliveries_attempt
 from apps.webhooks.models import Delivery, DeliveryAttempt, Webhook
 from tests.webhooks.receiver import Receiver
+from tests.webhooks.worker import pending_delivery
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the task runs in a thread of its own
-
-
-def pending(webhook: Webhook) -> Delivery:
-    now = timezone.now()
-    return Delivery.objects.create(
-        webhook=webhook,
-        category="ping",
-        next_attempt_at=now,
-        enqueued_at=now,
-        give_up_at=now + timedelta(days=1),
-    )
 
 
 def status(delivery: Delivery) -> str:
@@ -38,8 +26,10 @@ def test_a_hanging_receiver_in_a_fan_out_delays_none_of_the_others(settings, str
     slow, fast = Receiver(host="127.0.0.2").start(), Receiver().start()
     slow.hold.clear()  # answers when the test lets it (or after 60 s)
     try:
-        hanging = pending(Webhook.objects.create(owner=stranger, url=slow.url))
-        others = [pending(Webhook.objects.create(owner=stranger, url=fast.url)) for _ in range(3)]
+        hanging = pending_delivery(Webhook.objects.create(owner=stranger, url=slow.url))
+        others = [
+            pending_delivery(Webhook.objects.create(owner=stranger, url=fast.url)) for _ in range(3)
+        ]
         results: list[dict] = []
 
         def task() -> None:
@@ -75,7 +65,7 @@ def test_one_connection_carries_a_receivers_deliveries_one_after_another(setting
     try:
         webhook = Webhook.objects.create(owner=stranger, url=receiver.url)
         for _ in range(3):
-            deliveries_attempt(delivery_ids=[pending(webhook).pk])
+            deliveries_attempt(delivery_ids=[pending_delivery(webhook).pk])
         assert len(receiver.requests) == 3
         assert receiver.connections == 1
     finally:

@@ -111,6 +111,36 @@ def test_no_host_gets_more_than_its_cap_at_once(worker, receivers, maintainer, p
     assert max(first.most_in_flight, second.most_in_flight) <= CAP
 
 
+def test_a_burst_to_one_host_goes_cap_at_a_time_and_no_waiting_delivery_is_a_task(
+    worker, receivers, maintainer, project
+):
+    """The senders holding the host's slots send its line themselves: the worker runs one
+    task an event, not one more for each delivery that waited."""
+    receiver = receivers()
+    receiver.hold.clear()
+    subscribe(maintainer, receiver.url)
+    patch = make_patch(project)
+    before = worker.tasks_received("webhooks.deliver")
+    events = THREADS + 10
+    try:
+        for _ in range(events):
+            event_record(category=Event.PATCH_CREATED, project=project, patch=patch)
+        receiver.wait_for(CAP)
+        wait_until(
+            lambda: worker.tasks_received("webhooks.deliver") - before == events,
+            what="every event's task reached the worker",
+        )
+    finally:
+        receiver.hold.set()
+    wait_until(
+        lambda: Delivery.objects.filter(status=Delivery.SUCCEEDED).count() == events,
+        what="the whole burst delivered",
+    )
+    assert len(receiver.requests) == events
+    assert receiver.most_in_flight == CAP
+    assert worker.tasks_received("webhooks.deliver") - before == events
+
+
 def test_retry_after_is_honoured_on_the_webhooks_worker(worker, receivers, maintainer, project):
     receiver = receivers()
     receiver.respond(503, headers={"Retry-After": "2"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -10,12 +11,14 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
-from apps.webhooks.models import Webhook
+from apps.webhooks.models import Delivery, Webhook
 from apps.webhooks.services import webhook_create
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -40,8 +43,6 @@ def wait_until(condition, timeout: float = 60.0, what: str = "condition") -> Non
 
 
 def statuses() -> list[str]:
-    from apps.webhooks.models import Delivery
-
     return list(Delivery.objects.order_by("id").values_list("status", flat=True))
 
 
@@ -117,6 +118,11 @@ class Worker:
     def output(self) -> str:
         return Path(self.log.name).read_text(errors="replace")[-5000:]
 
+    def tasks_received(self, name: str) -> int:
+        """How many tasks of this name the worker has received (its INFO log says each)."""
+        log = Path(self.log.name).read_text(errors="replace")
+        return len(re.findall(rf"Task {re.escape(name)}\[[^]]*\] received", log))
+
     def kill(self) -> None:
         """SIGKILL the worker's whole process group, as a crash or OOM would."""
         if self.process and self.process.poll() is None:
@@ -138,6 +144,18 @@ def subscribe(owner, url: str):
     webhook, _ = webhook_create(owner=owner, url=url, active=False)
     Webhook.objects.filter(pk=webhook.pk).update(active=True)
     return webhook
+
+
+def pending_delivery(webhook: Webhook) -> Delivery:
+    """A delivery due now, as an event or a ping leaves it (queued, not yet sent)."""
+    now = timezone.now()
+    return Delivery.objects.create(
+        webhook=webhook,
+        category="ping",
+        next_attempt_at=now,
+        enqueued_at=now,
+        give_up_at=now + timedelta(days=1),
+    )
 
 
 def task_ids(args: tuple) -> list[int]:
