@@ -18,14 +18,10 @@ shows the same thing as applying it once.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
@@ -116,7 +112,7 @@ def row_op(row_id: str, body_id: str, is_new: str, matches: bool, in_view: bool)
     return {"op": "replace", "id": row_id, "nomatch": not matches}
 
 
-# --- dispatch and caching --------------------------------------------------------
+# --- dispatch ---------------------------------------------------------------------
 
 
 def page_ops(
@@ -135,35 +131,3 @@ def ops_for_batch(
 ) -> list[dict]:
     """Catch-up: every fragment the missed events touched, rendered once, inserts in order."""
     return page_ops(page, viewer, refs, refresh_patches)
-
-
-# Renders shared by every connection in this process that shows the same page to a
-# viewer of the same kind: a batch broadcast to a hundred open lists renders once a kind.
-_SHARED: OrderedDict[tuple, asyncio.Future] = OrderedDict()
-_SHARED_MAX = 2000
-
-
-async def ops_shared(
-    key: tuple, page: LivePage, viewer: Viewer, refs: list[dict]
-) -> tuple[list[dict], str]:
-    """The operations of these refs for this page and viewer, and their JSON encoding:
-    rendered and encoded once per process for every page and viewer with the same key
-    (the batch, the page's render_key, the viewer's kind)."""
-    loop = asyncio.get_running_loop()
-    future = _SHARED.get(key)
-    if future is None or future.get_loop() is not loop:
-        future = loop.create_future()
-        _SHARED[key] = future
-        while len(_SHARED) > _SHARED_MAX:
-            _SHARED.popitem(last=False)
-        try:
-            ops = await database_sync_to_async(page_ops)(page, viewer, refs)
-        except BaseException as exc:
-            _SHARED.pop(key, None)
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters re-raise it, nobody logs it twice
-            raise
-        result = (ops, json.dumps(ops))
-        future.set_result(result)
-        return result
-    return await asyncio.shield(future)
