@@ -99,14 +99,15 @@ def batch_plans(batch: dict, followers: Sequence[Follower]) -> list[Plan]:
 def plans_render(plans: list[Plan]) -> None:
     """Render and encode each plan (in the database thread); one that fails is logged and
     left out, the others go."""
-    for plan in plans:
-        try:
-            plan.ops = render.page_ops(plan.page, plan.viewer, plan.refs)
-        except Exception:
-            # One fragment that fails to render must not take the pages offline.
-            log.exception("live: could not render %s for %s", plan.refs, plan.page)
-            continue
-        plan.ops_json = json.dumps(plan.ops)
+    with render.reads_shared():  # the kinds of viewer of a page read its rows once
+        for plan in plans:
+            try:
+                plan.ops = render.page_ops(plan.page, plan.viewer, plan.refs)
+            except Exception:
+                # One fragment that fails to render must not take the pages offline.
+                log.exception("live: could not render %s for %s", plan.refs, plan.page)
+                continue
+            plan.ops_json = json.dumps(plan.ops)
 
 
 async def deliver(batch: dict, followers: Sequence[Follower]) -> None:

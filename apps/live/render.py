@@ -19,8 +19,11 @@ shows the same thing as applying it once.
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -31,6 +34,7 @@ from django_htmx.middleware import HtmxDetails
 from apps.live.pages import LivePage, live_page_kind
 
 _CSRF_SECRET = re.compile(r"^[a-zA-Z0-9]{32}$")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -131,3 +135,31 @@ def ops_for_batch(
 ) -> list[dict]:
     """Catch-up: every fragment the missed events touched, rendered once, inserts in order."""
     return page_ops(page, viewer, refs, refresh_patches)
+
+
+# --- reads shared by one batch's renderings -------------------------------------------
+
+_batch = threading.local()
+
+
+@contextmanager
+def reads_shared() -> Iterator[None]:
+    """Renderings inside share what page modules read through shared_read: a batch
+    rendered for several kinds of viewer reads its rows once (fanout.plans_render)."""
+    _batch.reads = {}
+    try:
+        yield
+    finally:
+        _batch.reads = None
+
+
+def shared_read(key: Hashable, read: Callable[[], T]) -> T:
+    """read(), or what it returned for the same key in this reads_shared block (outside
+    one: read() every time). The key must say everything the result depends on; the
+    result must not depend on the viewer, nor be changed by its user."""
+    reads = getattr(_batch, "reads", None)
+    if reads is None:
+        return read()
+    if key not in reads:
+        reads[key] = read()
+    return reads[key]
