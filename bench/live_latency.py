@@ -403,7 +403,7 @@ async def measure(url: str, project_id: int, n: int, round_no: int, cookies: lis
         "messages_per_client": round(clients.messages / n, 1),
         "handshake_retries": clients.retries,
         # What the web processes spent on the burst, per update a client received.
-        "web_cpu_ms_per_update": round(web_cpu_ms / max(1, len(samples)), 2),
+        "web_cpu_ms_per_update": round(web_cpu_ms / max(1, len(samples)), 3),
         "client_cpu_s": round(client_cpu_s, 2),
         # Open sockets per daphne process while the clients were connected (spread).
         "sockets_per_process": list(sockets.values()),
