@@ -1,11 +1,12 @@
 """Live pages: event commit → update received by a websocket client, p50/p95 over a burst.
 
-    .venv/bin/python bench/live_latency.py [--quick] [--events N] [--json]
+    .venv/bin/python bench/live_latency.py [--quick] [--events N] [--clients 100,1000] [--json]
 
 Runs the real topology on loopback: two daphne processes serving the ASGI app on
 one socket, the Redis channel layer, PostgreSQL. It makes a throwaway database
-(LIVE_BENCH_DB, default pw_live_bench) on BENCH_PG (default the local server) and
-uses Redis db LIVE_BENCH_REDIS_DB (default 8) on BENCH_REDIS. Then, with 1, 100
+(LIVE_BENCH_DB, default BENCH_DB's prefix + "_live") on BENCH_PG (default the local
+server) and uses Redis db LIVE_BENCH_REDIS_DB (default BENCH_REDIS_DB) on
+BENCH_REDIS. Then, with 1, 100
 and 1,000 websocket clients (one asyncio process) following a project's patch
 list — one in ten signed in as one of the project's maintainers, the rest
 anonymous — it commits a burst of state changes (back to back, one transaction
@@ -36,6 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
+    DB_PREFIX,
     bench_env,
     create_database,
     drop_database,
@@ -43,13 +45,15 @@ from bench.common import (  # noqa: E402
     percentile,
     web_servers,
 )
+from bench.common import REDIS_DB as BENCH_REDIS_DB  # noqa: E402
 
 HEAD = re.compile(
     rb'\{"type": "events", "events": \[(?P<events>[0-9, ]*)\], "cursor": [0-9]+, '
     rb'"replay": (?P<replay>true|false)'
 )
-DATABASE = os.environ.get("LIVE_BENCH_DB", "pw_live_bench")
-REDIS_DB = int(os.environ.get("LIVE_BENCH_REDIS_DB", "8"))
+# Named after the bench's own (BENCH_DB, BENCH_REDIS_DB), so two worktrees' runs don't collide.
+DATABASE = os.environ.get("LIVE_BENCH_DB", f"{DB_PREFIX}_live")
+REDIS_DB = int(os.environ.get("LIVE_BENCH_REDIS_DB", str(BENCH_REDIS_DB)))
 # Clients -> the p95 target (issue 21).
 TARGETS_MS = {1: 300.0, 100: 300.0, 1000: 1000.0}
 CLIENT_COUNTS = (1, 100, 1000)
@@ -379,6 +383,10 @@ async def measure(url: str, project_id: int, n: int, round_no: int, cookies: lis
         if event_id in got
     ]
     expected = len(stamps) * n
+    if os.environ.get("LIVE_BENCH_DUMP"):
+        Path(os.environ["LIVE_BENCH_DUMP"] + f"-{n}.json").write_text(
+            json.dumps({"stamps": stamps, "received": clients.received})
+        )
     grown = sum(rss_idle.values()) - sum(rss_before.values())
     return {
         "clients": n,
@@ -388,12 +396,14 @@ async def measure(url: str, project_id: int, n: int, round_no: int, cookies: lis
         "p50_ms": round(percentile(samples, 50), 1),
         "p95_ms": round(percentile(samples, 95), 1),
         "max_ms": round(max(samples), 1) if samples else None,
+        # From the burst's first commit to its last (the committer's own pace).
+        "burst_ms": round((max(stamps.values()) - min(stamps.values())) * 1000, 1),
         "target_p95_ms": TARGETS_MS[n],
         # Messages a client got for the burst (coalescing: fewer than events).
         "messages_per_client": round(clients.messages / n, 1),
         "handshake_retries": clients.retries,
         # What the web processes spent on the burst, per update a client received.
-        "web_cpu_ms_per_update": round(web_cpu_ms / max(1, len(samples)), 2),
+        "web_cpu_ms_per_update": round(web_cpu_ms / max(1, len(samples)), 3),
         "client_cpu_s": round(client_cpu_s, 2),
         # Open sockets per daphne process while the clients were connected (spread).
         "sockets_per_process": list(sockets.values()),
@@ -454,6 +464,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, help="events per burst (default 50, quick 20)")
     parser.add_argument("--web-processes", type=int, default=2, help="daphne processes")
     parser.add_argument("--quick", action="store_true", help="a smaller burst")
+    parser.add_argument(
+        "--clients", default=",".join(map(str, CLIENT_COUNTS)), help="client counts to run"
+    )
     parser.add_argument("--json", action="store_true", help="end with one JSON line")
     parser.add_argument("--committer", help=argparse.SUPPRESS)  # PROJECT:ROUND, internal
     args = parser.parse_args(argv)
@@ -462,6 +475,9 @@ def main(argv: list[str] | None = None) -> int:
         committer(project_id, round_no)
         return 0
     events = args.events or (20 if args.quick else 50)
+    counts = [int(n) for n in args.clients.split(",") if n.strip()]
+    if not set(counts) <= set(TARGETS_MS):
+        parser.error(f"--clients: choose among {sorted(TARGETS_MS)}")
     fd_limit = raise_fd_limit()
 
     print(f"preparing database {DATABASE} …", file=sys.stderr)
@@ -476,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         connections.close_all()
         rows = []
         with web_servers(DATABASE, processes=args.web_processes, redis_db=REDIS_DB) as url:
-            for round_no, n in enumerate(CLIENT_COUNTS):
+            for round_no, n in enumerate(counts):
                 print(f"burst of {events} events, {n} client(s) …", file=sys.stderr)
                 rows.append(asyncio.run(measure(url, project.pk, n, round_no, cookies)))
         connections.close_all()
@@ -485,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nLive pages: commit → websocket update ({args.web_processes} daphne processes, "
           f"Redis channel layer, loopback; load average {os.getloadavg()[0]:.1f})\n")  # fmt: skip
     print(table(rows))
-    idle = next(r for r in rows if r["clients"] == max(CLIENT_COUNTS))
+    idle = max(rows, key=lambda r: r["clients"])
     print(
         f"\nMemory per idle connection: {idle['rss_kib_per_connection']} KiB "
         f"(daphne RSS {idle['rss_kib_before']} -> {idle['rss_kib_idle']} KiB with "

@@ -35,7 +35,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from apps.live import catchup, pages, render
+from apps.live import catchup, fanout, pages, render
 from apps.live.hub import hub
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             viewer=self.viewer,
         )
         self.joined: list[str] = []
-        self.inbox: asyncio.Queue = asyncio.Queue()  # broadcasts, handed over by the hub
-        self.worker: asyncio.Task | None = None
+        # Broadcasts the hub handed over while this page caught up; once it has sent
+        # them it is live, and the hub sends it the next ones itself (fanout.py).
+        self.inbox: asyncio.Queue = asyncio.Queue()
+        self.live = False
         self.sent: set[int] = set()
         self.sent_order: deque[int] = deque()
         # The latest changes without an event id handled (a page in two groups hears
@@ -92,32 +94,20 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "joined", []):
             await hub().leave(group, self)
-        worker = getattr(self, "worker", None)
-        if worker is not None:
-            worker.cancel()
-            try:
-                await worker
-            except asyncio.CancelledError:
-                pass
         inbox = getattr(self, "inbox", None)
         while inbox is not None and not inbox.empty():  # free the groups for the others
             hub().done(inbox.get_nowait())
 
-    async def work(self) -> None:
-        """Handle broadcasts one at a time, in the order they came."""
-        while True:
-            batch = await self.inbox.get()
+    async def drain(self) -> None:
+        """Send the broadcasts that came while the page caught up, in the order they came;
+        then the page is live (the hub sends it the next ones in its pass)."""
+        while not self.inbox.empty():
+            batch = self.inbox.get_nowait()
             try:
-                await self.batch_arrived(batch)
+                await fanout.deliver(batch, [self])
             finally:
                 hub().done(batch)
-
-    async def send_ops(self, text: str) -> None:
-        """Send a message whose fragments may hold the CSRF placeholder, with this
-        viewer's token in its place."""
-        if render.CSRF_PLACEHOLDER in text:
-            text = text.replace(render.CSRF_PLACEHOLDER, self.csrf_token)
-        await self.send(text_data=text)
+        self.live = True
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         try:
@@ -171,7 +161,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.checked_at = time.monotonic()
         await self.catch_up(last, patches=patches, resume=True)
         # Broadcasts that came meanwhile waited in the inbox: they follow the catch-up.
-        self.worker = asyncio.create_task(self.work())
+        await self.drain()
 
     async def catch_up(self, last: int, *, patches: list[int] | None, resume: bool) -> None:
         """Send what the log holds past `last` (and past what this connection verified)."""
@@ -194,42 +184,22 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         ids = [ref["event_id"] for ref in refs]
         self.remember(ids)
         self.cursor = max([self.cursor, last, *ids])
-        await self.send_ops(
-            json.dumps(
-                {"type": "events", "events": ids, "cursor": self.cursor, "replay": True, "ops": ops}
-            )
+        text = fanout.events_text(
+            ids, self.cursor, json.dumps(ops), replay=True, csrf_token=self.csrf_token
         )
+        await self.send(text_data=text)
 
-    async def batch_arrived(self, batch: dict) -> None:
-        """Changes committed somewhere: send this viewer what they change on this page."""
+    def batch_refs(self, batch: dict) -> list[dict]:
+        """The changes of a broadcast that are news to this page and shown on it."""
         if self.page is None or not self.resumed:
-            return
-        refs = [ref for ref in batch["refs"] if self.fresh(ref) and self.page.wants(ref)]
-        if not refs:
-            return
-        # Pages in this process of the same kind, for viewers of the same kind, that were
-        # handed this batch and kept the same part of it share one rendering.
-        key = (
-            batch["nonce"],
-            self.page.render_key,
-            self.viewer_kind,
-            tuple(ref["uid"] for ref in refs) if len(refs) < len(batch["refs"]) else (),
-        )
-        try:
-            ops, ops_json = await render.ops_shared(key, self.page, self.viewer, refs)
-        except Exception:
-            # One fragment that fails to render must not take the page offline.
-            log.exception("live: could not render %s for %s", refs, self.page)
-            return
-        ids = [ref["event_id"] for ref in refs if ref["event_id"] is not None]
+            return []
+        return [ref for ref in batch["refs"] if self.fresh(ref) and self.page.wants(ref)]
+
+    def batch_sent(self, ids: list[int]) -> int:
+        """Note these events as sent to this page; its cursor after them."""
         self.remember(ids)
         self.cursor = max([self.cursor, *ids])
-        if not ops:  # nothing on this page changed (the cursor catches up with the next one)
-            return
-        await self.send_ops(
-            f'{{"type": "events", "events": {json.dumps(ids)}, "cursor": {self.cursor}, '
-            f'"replay": false, "ops": {ops_json}}}'
-        )
+        return self.cursor
 
     def fresh(self, ref: dict) -> bool:
         """Whether this change is news to this page (not sent, nor heard through another

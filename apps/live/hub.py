@@ -11,9 +11,12 @@ arrives while they are still handling a batch, or within COALESCE_SECONDS of
 it, waits and goes as the next batch, merged. So a burst reaches a page as a
 few updates, and a busy process sends fewer, larger updates instead of falling
 further behind (a batch its pages have not all finished after STUCK_SECONDS is
-followed anyway). Every page of a group gets the same batch (one nonce), so
-pages of the same kind and viewers of the same kind share one rendering of it
-(render.ops_shared).
+followed anyway).
+
+A batch reaches the group's pages that follow it live in one pass (fanout.py:
+one rendering and one encoding per kind of page and viewer, the same text to
+every socket). A page still catching up (it joined, and is reading the log) is
+handed the batch in its inbox instead, and sends it after its catch-up, in order.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Protocol
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
-from apps.live import follow
+from apps.live import fanout, follow
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +50,10 @@ def stuck_seconds() -> float:
     return float(getattr(settings, "LIVE_STUCK_SECONDS", STUCK_SECONDS))
 
 
-class Member(Protocol):
+class Member(fanout.Follower, Protocol):
     inbox: asyncio.Queue
+    # Caught up: batches go to it in the hub's pass, not through its inbox.
+    live: bool
 
 
 class Hub:
@@ -68,6 +73,8 @@ class Hub:
         # Per group: the batch its pages are handling, and how many have not finished it.
         self.inflight: dict[str, str] = {}
         self.busy: dict[str, int] = {}
+        # The passes under way (kept, or the loop could drop a running task).
+        self.passes: set[asyncio.Task] = set()
 
     async def join(self, group: str, member: Member) -> None:
         async with self.lock:
@@ -111,7 +118,8 @@ class Hub:
         for timer in self.timers.values():
             timer.cancel()
         self.timers, self.pending, self.sent_at = {}, {}, {}
-        tasks, self.tasks, self.channel = self.tasks, [], None
+        tasks, self.tasks, self.channel = [*self.tasks, *self.passes], [], None
+        self.passes = set()
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -154,21 +162,37 @@ class Hub:
             self.timers[group] = loop.call_later(wait, self.flush, group)
 
     def flush(self, group: str) -> None:
-        """Hand the group's waiting changes to each of its pages, as one batch."""
+        """Send the group's waiting changes to its pages, as one batch: in one pass to those
+        following live, through their inbox to those still catching up."""
         self.timers.pop(group, None)
         refs = self.pending.pop(group, None)
         if not refs:
             return
-        members = list(self.members.get(group, ()))
+        members = self.members.get(group, ())
+        live = [member for member in members if member.live]
+        waiting = [member for member in members if not member.live]
         self.sent_at[group] = asyncio.get_running_loop().time()
         nonce = uuid.uuid4().hex
         batch = {"type": "live.batch", "group": group, "refs": refs, "nonce": nonce}
-        self.inflight[group], self.busy[group] = nonce, len(members)
-        for member in members:
+        self.inflight[group], self.busy[group] = nonce, len(waiting) + bool(live)
+        for member in waiting:
             member.inbox.put_nowait(batch)
+        if live:
+            task = asyncio.create_task(self._pass(batch, live), name=f"live-pass-{group}")
+            self.passes.add(task)
+            task.add_done_callback(self.passes.discard)
+
+    async def _pass(self, batch: dict, members: list[Member]) -> None:
+        try:
+            await fanout.deliver(batch, members)
+        except Exception:  # the next batch must not wait for STUCK_SECONDS
+            log.exception("live hub: could not send a batch to %s", batch["group"])
+        finally:
+            self.done(batch)
 
     def done(self, batch: dict) -> None:
-        """A page has handled (or dropped) a batch: the last one frees its group."""
+        """A page has handled (or dropped) a batch, or the pass has sent it: the last one
+        frees its group."""
         group = batch.get("group")
         if group is None or self.inflight.get(group) != batch.get("nonce"):
             return

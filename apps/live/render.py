@@ -18,14 +18,13 @@ shows the same thing as applying it once.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
-from collections import OrderedDict
+import threading
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
@@ -35,6 +34,7 @@ from django_htmx.middleware import HtmxDetails
 from apps.live.pages import LivePage, live_page_kind
 
 _CSRF_SECRET = re.compile(r"^[a-zA-Z0-9]{32}$")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def row_op(row_id: str, body_id: str, is_new: str, matches: bool, in_view: bool)
     return {"op": "replace", "id": row_id, "nomatch": not matches}
 
 
-# --- dispatch and caching --------------------------------------------------------
+# --- dispatch ---------------------------------------------------------------------
 
 
 def page_ops(
@@ -137,33 +137,29 @@ def ops_for_batch(
     return page_ops(page, viewer, refs, refresh_patches)
 
 
-# Renders shared by every connection in this process that shows the same page to a
-# viewer of the same kind: a batch broadcast to a hundred open lists renders once a kind.
-_SHARED: OrderedDict[tuple, asyncio.Future] = OrderedDict()
-_SHARED_MAX = 2000
+# --- reads shared by one batch's renderings -------------------------------------------
+
+_batch = threading.local()
 
 
-async def ops_shared(
-    key: tuple, page: LivePage, viewer: Viewer, refs: list[dict]
-) -> tuple[list[dict], str]:
-    """The operations of these refs for this page and viewer, and their JSON encoding:
-    rendered and encoded once per process for every page and viewer with the same key
-    (the batch, the page's render_key, the viewer's kind)."""
-    loop = asyncio.get_running_loop()
-    future = _SHARED.get(key)
-    if future is None or future.get_loop() is not loop:
-        future = loop.create_future()
-        _SHARED[key] = future
-        while len(_SHARED) > _SHARED_MAX:
-            _SHARED.popitem(last=False)
-        try:
-            ops = await database_sync_to_async(page_ops)(page, viewer, refs)
-        except BaseException as exc:
-            _SHARED.pop(key, None)
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters re-raise it, nobody logs it twice
-            raise
-        result = (ops, json.dumps(ops))
-        future.set_result(result)
-        return result
-    return await asyncio.shield(future)
+@contextmanager
+def reads_shared() -> Iterator[None]:
+    """Renderings inside share what page modules read through shared_read: a batch
+    rendered for several kinds of viewer reads its rows once (fanout.plans_render)."""
+    _batch.reads = {}
+    try:
+        yield
+    finally:
+        _batch.reads = None
+
+
+def shared_read(key: Hashable, read: Callable[[], T]) -> T:
+    """read(), or what it returned for the same key in this reads_shared block (outside
+    one: read() every time). The key must say everything the result depends on; the
+    result must not depend on the viewer, nor be changed by its user."""
+    reads = getattr(_batch, "reads", None)
+    if reads is None:
+        return read()
+    if key not in reads:
+        reads[key] = read()
+    return reads[key]

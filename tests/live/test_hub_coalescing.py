@@ -10,6 +10,10 @@ from apps.live.hub import Hub
 
 
 class Page:
+    """A page still catching up: the hub hands it batches through its inbox."""
+
+    live = False
+
     def __init__(self):
         self.inbox: asyncio.Queue = asyncio.Queue()
 

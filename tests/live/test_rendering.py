@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from apps.events.models import Event
 from apps.live import render
 from apps.live.pages import live_page_open
@@ -152,6 +156,27 @@ def test_rendering_a_batch_takes_a_fixed_number_of_queries(
     with django_assert_max_num_queries(9):
         ops = render.ops_for_batch(page, viewer, refs)
     assert len(ops) == 30
+
+
+def test_a_batch_rendered_for_several_kinds_of_viewer_reads_its_rows_once(project, maintainer):
+    patches = [make_patch(project) for _ in range(3)]
+    refs = [
+        {"event_id": n, "category": Event.PATCH_STATE_CHANGED, "patch_id": p.pk}
+        for n, p in enumerate(patches, start=1)
+    ]
+    viewers = [render.Viewer(user=AnonymousUser()), render.Viewer(user=maintainer)]
+    pages = [
+        live_page_open(kind="list", object_id=project.pk, query_string="", user=viewer.user)
+        for viewer in viewers
+    ]
+    with CaptureQueriesContext(connection) as alone:
+        apart = [render.page_ops(p, v, refs) for p, v in zip(pages, viewers, strict=True)]
+    with CaptureQueriesContext(connection) as shared, render.reads_shared():
+        together = [render.page_ops(p, v, refs) for p, v in zip(pages, viewers, strict=True)]
+    assert len(shared) * 2 == len(alone)  # the rows, their tags and checks: read once
+    assert together == apart  # and each viewer's rows as before
+    assert 'name="patch_id"' in together[1][0]["html"]
+    assert 'name="patch_id"' not in together[0][0]["html"]
 
 
 async def test_a_broadcast_renders_once_for_many_equivalent_pages(project, maintainer):

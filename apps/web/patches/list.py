@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -28,7 +28,7 @@ from apps.live.pages import (
     PageKind,
 )
 from apps.live.publish import PATCH_UPDATED, project_group
-from apps.live.render import Viewer, row_op, viewer_request
+from apps.live.render import Viewer, row_op, shared_read, viewer_request
 from apps.patches.models import Bundle, Patch
 from apps.patches.services import (
     bundle_add_patches,
@@ -37,7 +37,7 @@ from apps.patches.services import (
     patch_check_can_edit,
     patch_update,
 )
-from apps.projects.models import Person, Project, State
+from apps.projects.models import Person, Project, State, Tag
 from apps.projects.params import MAX_INT, parse_id, parse_int
 from apps.projects.selectors import user_is_maintainer
 from apps.web.http import HtmxHttpRequest
@@ -50,11 +50,13 @@ from apps.web.patches.filters import (
     parse_filters,
 )
 from apps.web.patches.rows import (
+    RowOptions,
     items_per_page,
     patch_rows_decorate,
     patch_rows_queryset,
     render_patch_rows,
     row_options,
+    row_tag_columns,
 )
 
 # Past this many matches the list says "more than N" instead of counting every row.
@@ -532,10 +534,11 @@ def live_list_ops(
         new.setdefault(pid, "")
     if not new:
         return []
-    in_project = Patch.objects.filter(project_id=page.project_id, pk__in=list(new))
-    matching = set(apply_filters(in_project, page.filters).order_by().values_list("pk", flat=True))
+    # The same for every kind of viewer: read once for a batch's renderings.
+    rows = shared_read(("list-rows", page.render_key, tuple(new)), lambda: _live_rows(page, new))
     request = viewer_request(viewer, f"/live/list/{page.project_id}/")
-    html = _live_rows_html(request, list(new), page)
+    html = _live_rows_html(request, rows, page)
+    matching = rows.matching
     in_view = page.filters.order == "-date" and page.query.get("page", "1") in ("", "1")
     ops = []
     for pid, is_new in new.items():
@@ -553,17 +556,33 @@ def live_list_viewer_kind(page: LivePage, user) -> tuple:
     return ("list", bool(user.is_authenticated), bool(getattr(user, "show_ids", False)))
 
 
-def _live_rows_html(request: HttpRequest, patch_ids: list[int], page: LivePage) -> dict[int, str]:
-    """The rows as the list page builds them (fast_rows, the same bytes as the partial
-    patch_rows_html renders: tests/web/test_patch_rows.py), by patch id."""
-    qs = Patch.objects.filter(pk__in=patch_ids, project_id=page.project_id)
-    patches = list(patch_rows_queryset(qs))
-    if not patches:
+@dataclass
+class _LiveRows:
+    """A batch's rows as every viewer sees them, and which fit the page's filters."""
+
+    matching: set[int]
+    patches: list[Patch]  # decorated (tag counts, checks, URLs)
+    tags: list[Tag]
+
+
+def _live_rows(page: LivePage, patch_ids: Iterable[int]) -> _LiveRows:
+    in_project = Patch.objects.filter(project_id=page.project_id, pk__in=list(patch_ids))
+    matching = set(apply_filters(in_project, page.filters).order_by().values_list("pk", flat=True))
+    patches = list(patch_rows_queryset(in_project))
+    tags = row_tag_columns(use_tags=page.use_tags) if patches else []
+    # Decorating reads only the tag columns of the options: the same for every viewer.
+    patch_rows_decorate(patches, RowOptions(tag_columns=tags, show_ids=False, selectable=False))
+    return _LiveRows(matching=matching, patches=patches, tags=tags)
+
+
+def _live_rows_html(request: HttpRequest, rows: _LiveRows, page: LivePage) -> dict[int, str]:
+    """The rows as the list page builds them for this viewer (fast_rows, the same bytes as
+    the partial patch_rows_html renders: tests/web/test_patch_rows.py), by patch id."""
+    if not rows.patches:
         return {}
-    options = row_options(request, use_tags=page.use_tags)
-    patch_rows_decorate(patches, options)
+    options = row_options(request, use_tags=page.use_tags, tags=rows.tags)
     tz = timezone.get_current_timezone()
-    return {patch.pk: row_html(patch, options, changed=True, tz=tz) for patch in patches}
+    return {patch.pk: row_html(patch, options, changed=True, tz=tz) for patch in rows.patches}
 
 
 LIVE_LIST = PageKind(

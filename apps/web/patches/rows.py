@@ -77,14 +77,23 @@ def patch_rows(ids: list[int]) -> list[Patch]:
     return [by_id[pk] for pk in ids if pk in by_id]
 
 
-def row_options(request: HttpRequest, *, use_tags: bool = True) -> RowOptions:
+def row_options(
+    request: HttpRequest, *, use_tags: bool = True, tags: list[Tag] | None = None
+) -> RowOptions:
+    """The viewer's options (tags: the tag columns, if already read)."""
     user = request.user
-    tags = list(Tag.objects.filter(show_column=True).order_by("abbrev")) if use_tags else []
+    if tags is None:
+        tags = row_tag_columns(use_tags=use_tags)
     return RowOptions(
         tag_columns=tags,
         show_ids=bool(getattr(user, "show_ids", False)),
         selectable=user.is_authenticated,
     )
+
+
+def row_tag_columns(*, use_tags: bool = True) -> list[Tag]:
+    """The tag columns rows show (none where the project does not use tags)."""
+    return list(Tag.objects.filter(show_column=True).order_by("abbrev")) if use_tags else []
 
 
 def patch_url_builder() -> Callable[[Patch], str]:
