@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from apps.events.models import Event
 from apps.events.services import event_record, events_flush
+from apps.mail.arrival import LiveLookups
 from apps.mail.models import AwaitedMessage, IncomingMail
 from apps.mail.parse import ParsedMail
 from apps.mail.parse.tags import find_trailers
@@ -77,6 +78,7 @@ def reply_await(
     parent: Parent | None,
     first: bool = False,
     arrived: set[str] | None = None,
+    lookups: LiveLookups,
 ):
     """Wait for the references nearer than the parent found (all of them if none was).
 
@@ -84,6 +86,7 @@ def reply_await(
     change it (one that arrived and is no submission never becomes one). first: the
     mail is being ingested from pending, so it waits for nothing yet (mail_requeue
     clears what a mail waited for). arrived: which refs are stored mail, if known.
+    lookups: told what changed (a batch's lookups).
     """
     start = -1 if parent is None else parent.position - (1 if parent.via_comment else 0)
     positions = [i for i in range(len(refs)) if i > start]
@@ -101,22 +104,20 @@ def reply_await(
         AwaitedMessage.objects.filter(mail=mail, kind=AwaitedMessage.REPLY).exclude(
             position__in=positions
         ).delete()
+        lookups.awaited_removed(
+            project_id=project.pk, kind=AwaitedMessage.REPLY, mail_id=mail.pk, keep=positions
+        )
     if positions:
         if mail.pk is None:  # stored with its outcome at the end (mail_store_ingest): now
             mail.save()
-        AwaitedMessage.objects.bulk_create(
-            [
-                AwaitedMessage(
-                    project=project,
-                    msgid=refs[i],
-                    kind=AwaitedMessage.REPLY,
-                    mail=mail,
-                    position=i,
-                )
-                for i in positions
-            ],
-            ignore_conflicts=True,
-        )
+        rows = [
+            AwaitedMessage(
+                project=project, msgid=refs[i], kind=AwaitedMessage.REPLY, mail=mail, position=i
+            )
+            for i in positions
+        ]
+        AwaitedMessage.objects.bulk_create(rows, ignore_conflicts=True)
+        lookups.awaited_added(rows)
 
 
 def comment_create(

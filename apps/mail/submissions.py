@@ -86,10 +86,13 @@ def patch_create_from_mail(
     series_patch_added(
         placement=placement, patch=patch, refs=parsed.refs, title=series_title(parsed)
     )
+    context.lookups.awaited_added(placement.registered)
     if project.use_tags and context.tag_patterns:
         _patch_tags_count(patch, placement.series, context.tag_patterns)
     if parsed.depends_on:
-        series_dependencies_add(series=placement.series, dependencies=parsed.depends_on)
+        context.lookups.awaited_added(
+            series_dependencies_add(series=placement.series, dependencies=parsed.depends_on)
+        )
     _revisions_track(placement, patch, parsed, thread)
     return patch
 
@@ -111,6 +114,7 @@ def cover_create_from_mail(
     project: Project,
     submitter: Person,
     date: dt.datetime,
+    context: IngestContext,
     thread: Thread,
 ) -> Cover:
     """Create the cover letter and make it its series' cover; records its events."""
@@ -145,8 +149,11 @@ def cover_create_from_mail(
         title=series_title(parsed),
         total=subject.total or 1,
     )
+    context.lookups.awaited_added(placement.registered)
     if parsed.depends_on:
-        series_dependencies_add(series=placement.series, dependencies=parsed.depends_on)
+        context.lookups.awaited_added(
+            series_dependencies_add(series=placement.series, dependencies=parsed.depends_on)
+        )
     _revisions_track(placement, cover, parsed, thread)
     return cover
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Exists, F, OuterRef
 
@@ -64,6 +64,8 @@ class Placement:
     created: bool
     before: tuple | None = None
     has_later: bool = False
+    # The thread rows registering the mail wrote (a batch keeps its lookups in step).
+    registered: list[SeriesReference | AwaitedMessage] = field(default_factory=list)
 
 
 def _thread_refs(refs: list[str]) -> list[str]:
@@ -262,8 +264,9 @@ def _register(placement: Placement, project: Project, msgid: str, refs: list[str
     Every reference is kept, even to members: a series with thread rows is threaded.
     """
     series = placement.series
+    member = SeriesReference(project=project, series=series, msgid=msgid)
     SeriesReference.objects.bulk_create(
-        [SeriesReference(project=project, series=series, msgid=msgid)],
+        [member],
         update_conflicts=True,
         unique_fields=["project", "msgid"],
         update_fields=["series"],
@@ -280,6 +283,7 @@ def _register(placement: Placement, project: Project, msgid: str, refs: list[str
     ]
     if awaited:
         AwaitedMessage.objects.bulk_create(awaited, ignore_conflicts=True)
+    placement.registered = [member, *awaited]
 
 
 def series_cover_added(
