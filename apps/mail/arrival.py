@@ -11,8 +11,15 @@ from django.db.models import F, IntegerField, Value
 from apps.mail import sql
 from apps.mail.models import AwaitedMessage, IncomingMail
 from apps.mail.sql import ARRIVED, MEMBER
+from apps.mail.tagging import (
+    patch_tags_count_new,
+    patch_tags_refresh,
+    patches_tags_recount,
+    series_tags_refresh,
+)
+from apps.patches.models import Patch
 from apps.projects.models import Project
-from apps.series.models import SeriesReference
+from apps.series.models import Series, SeriesReference
 from apps.series.services import Thread
 
 
@@ -99,6 +106,18 @@ class LiveLookups:
         """Write a new mail's row (with its outcome)."""
         mail.save()
 
+    def tags_new_patch(self, patch: Patch, series: Series, patterns: dict[int, str]) -> None:
+        """Count a new patch's tags."""
+        patch_tags_count_new(patch, series, patterns)
+
+    def tags_patch(self, patch: Patch, patterns: dict[int, str], *, grown: bool = False) -> None:
+        """Recount a patch's tags (grown: patch_tags_refresh's)."""
+        patch_tags_refresh(patch=patch, patterns=patterns, grown=grown)
+
+    def tags_series(self, series_id: int | None, patterns: dict[int, str]) -> None:
+        """Recount the tags of a series' patches."""
+        series_tags_refresh(series_id=series_id, patterns=patterns)
+
     def flush(self) -> None:
         pass
 
@@ -144,6 +163,10 @@ class BatchLookups(LiveLookups):
         self.members: dict[tuple[int, str], int] = {}
         self.in_project: set[tuple[int, str]] = set()
         self.unwritten: list[IncomingMail] = []
+        # Patches (and series' patches) whose tags are recounted when the batch ends:
+        # counts are a function of the stored mail, which nobody reads in a batch.
+        self.recount: tuple[set[int], set[int]] = (set(), set())
+        self.patterns: dict[int, str] = {}
         self.loads = 0
 
     def reset(self) -> None:
@@ -239,8 +262,24 @@ class BatchLookups(LiveLookups):
     def insert(self, mail: IncomingMail) -> None:
         self.unwritten.append(mail)
 
+    def tags_new_patch(self, patch: Patch, series: Series, patterns: dict[int, str]) -> None:
+        self.tags_patch(patch, patterns)
+
+    def tags_patch(self, patch: Patch, patterns: dict[int, str], *, grown: bool = False) -> None:
+        self.recount[0].add(patch.pk)
+        self.patterns = patterns
+
+    def tags_series(self, series_id: int | None, patterns: dict[int, str]) -> None:
+        if series_id is not None:
+            self.recount[1].add(series_id)
+            self.patterns = patterns
+
     def flush(self) -> None:
-        """Write the rows of the mails that wait, in one INSERT."""
+        """Write the rows of the mails that wait, in one INSERT, and recount the tags."""
         if self.unwritten:
             IncomingMail.objects.bulk_create(self.unwritten)
             self.unwritten = []
+        patch_ids, series_ids = self.recount
+        if patch_ids or series_ids:
+            patches_tags_recount(patch_ids=patch_ids, series_ids=series_ids, patterns=self.patterns)
+            self.recount = (set(), set())

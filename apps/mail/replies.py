@@ -18,7 +18,6 @@ from apps.mail.arrival import LiveLookups
 from apps.mail.models import AwaitedMessage, IncomingMail
 from apps.mail.parse import ParsedMail
 from apps.mail.parse.tags import find_trailers
-from apps.mail.tagging import patch_tags_refresh, series_tags_refresh
 from apps.patches.models import Cover, CoverComment, Patch, PatchComment
 from apps.projects.models import Person, Project
 from apps.series.models import Series
@@ -127,6 +126,7 @@ def comment_create(
     submitter: Person,
     date,
     patterns: dict[int, str],
+    lookups: LiveLookups,
 ) -> PatchComment | CoverComment:
     """Store the reply as a comment on its parent and record the event (and tags)."""
     submission = parent.submission
@@ -149,7 +149,7 @@ def comment_create(
             patch_comment=comment,
         )
         if submission.project.use_tags and find_trailers(comment.content, patterns):
-            patch_tags_refresh(patch=submission, patterns=patterns, grown=True)
+            lookups.tags_patch(submission, patterns, grown=True)
     else:
         comment = CoverComment.objects.create(cover=submission, **fields)
         event_record(
@@ -160,7 +160,7 @@ def comment_create(
         )
         project = submission.project
         if project.use_tags and project.cover_trailers and find_trailers(comment.content, patterns):
-            series_tags_refresh(series_id=_cover_series_id(submission), patterns=patterns)
+            lookups.tags_series(_cover_series_id(submission), patterns)
     return comment
 
 
@@ -195,6 +195,7 @@ def comment_move(
     parsed: ParsedMail,
     parent: Parent,
     patterns: dict[int, str],
+    lookups: LiveLookups,
 ) -> PatchComment | CoverComment:
     """Re-attach a comment to a nearer parent that arrived after it (its events go with it)."""
     old = comment_submission(comment)
@@ -202,9 +203,14 @@ def comment_move(
     events_flush()  # its events, if a batch still holds them, go with it
     comment.delete()
     if isinstance(old, Patch) and old.project.use_tags:
-        patch_tags_refresh(patch=old, patterns=patterns)
+        lookups.tags_patch(old, patterns)
     elif isinstance(old, Cover) and old.project.use_tags and old.project.cover_trailers:
-        series_tags_refresh(series_id=_cover_series_id(old), patterns=patterns)
+        lookups.tags_series(_cover_series_id(old), patterns)
     return comment_create(
-        parsed=parsed, parent=parent, submitter=submitter, date=date, patterns=patterns
+        parsed=parsed,
+        parent=parent,
+        submitter=submitter,
+        date=date,
+        patterns=patterns,
+        lookups=lookups,
     )

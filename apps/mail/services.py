@@ -320,6 +320,7 @@ def _ingest_reply(
         submitter=submitter,
         date=date,
         patterns=context.tag_patterns,
+        lookups=context.lookups,
     )
     _arrived(project, parsed.msgid, thread.awaited, context)
     return Result.parsed(comment_describe(comment))
@@ -402,7 +403,11 @@ def _place_waiting_reply(
         return ""
     if current is not None:
         comment = comment_move(
-            comment=current, parsed=parsed, parent=parent, patterns=context.tag_patterns
+            comment=current,
+            parsed=parsed,
+            parent=parent,
+            patterns=context.tag_patterns,
+            lookups=context.lookups,
         )
     else:
         submitter = context.person(email=parsed.email, name=parsed.name)
@@ -412,6 +417,7 @@ def _place_waiting_reply(
             submitter=submitter,
             date=parsed.date or mail.received,
             patterns=context.tag_patterns,
+            lookups=context.lookups,
         )
     mail.project = project
     _finish(mail, Result.parsed(comment_describe(comment)))
