@@ -87,13 +87,15 @@ def stage_parsearchive(path: Path) -> dict:
 
     querycount.install()
     out = StringIO()
-    backend = _backend_cpu()
+    backend, writer = _backend_cpu(), time.process_time()
     started = time.perf_counter()
     call_command("parsearchive", str(path), "--no-progress", stdout=out)
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
         "statements": querycount.statements(),
+        # This process's CPU (the parse workers' is its children's) and its backend's.
+        "writer_cpu_seconds": time.process_time() - writer,
         "backend_cpu_seconds": _backend_cpu() - backend,
         "peak_rss_mb": peak_rss_mb(),
         "summary": out.getvalue().strip(),
