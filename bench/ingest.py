@@ -87,15 +87,35 @@ def stage_parsearchive(path: Path) -> dict:
 
     querycount.install()
     out = StringIO()
+    backend, writer = _backend_cpu(), time.process_time()
     started = time.perf_counter()
     call_command("parsearchive", str(path), "--no-progress", stdout=out)
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
         "statements": querycount.statements(),
+        # This process's CPU (the parse workers' is its children's) and its backend's.
+        "writer_cpu_seconds": time.process_time() - writer,
+        "backend_cpu_seconds": _backend_cpu() - backend,
         "peak_rss_mb": peak_rss_mb(),
         "summary": out.getvalue().strip(),
     }
+
+
+def _backend_cpu() -> float:
+    """CPU seconds this process's PostgreSQL backend has used (0 if it is not on this host)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stage_feed(path: Path) -> dict:

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from django.db import connection
 
-from apps.mail.batch import BATCH, Step, steps_apply
+from apps.mail.batch import BATCH, Step, steps_apply, thread_keys
 from apps.mail.context import IngestContext
 from apps.mail.models import IncomingMail
 from apps.mail.parallel import Incoming, parsed_stream
@@ -140,7 +140,7 @@ def messages_ingest(
             steps.append(partial(_store, message, list_id, context))
             if msgid:
                 stored[msgid] = "done"
-    for mail in steps_apply(steps, context=context):
+    for mail in steps_apply(steps, context=context, keys=thread_keys(messages)):
         assert mail is not None  # both steps always give one
         summary[_kind(mail)] += 1
 

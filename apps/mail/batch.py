@@ -16,15 +16,17 @@ archive (or the stored mail) is the source, and a re-run skips what is stored.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
 from django.db import transaction
 
 from apps.events.services import events_batched, events_flush
+from apps.mail.arrival import BatchLookups, LiveLookups
 from apps.mail.context import IngestContext
 from apps.mail.models import IncomingMail
 from apps.mail.parallel import Incoming, parsed_stream
+from apps.mail.parse import ParsedMail
 from apps.mail.services import mail_ingest_pending
 
 # Mails a transaction.
@@ -43,12 +45,27 @@ class _Failed(Exception):
         self.index = index
 
 
-def steps_apply(steps: list[Step], *, context: IngestContext) -> list[IncomingMail | None]:
-    """Run the steps in order in one transaction, as if each ran in its own; their mails."""
+def thread_keys(messages: Iterable[Incoming]) -> set[str]:
+    """The Message-IDs the thread lookups of these mails ask about (BatchLookups)."""
+    keys: set[str] = set()
+    for message in messages:
+        if isinstance(message.parsed, ParsedMail):
+            keys.add(message.parsed.msgid)
+            keys.update(message.parsed.refs)
+    return keys
+
+
+def steps_apply(
+    steps: list[Step], *, context: IngestContext, keys: Iterable[str] = ()
+) -> list[IncomingMail | None]:
+    """Run the steps in order in one transaction, as if each ran in its own; their mails.
+
+    keys: the Message-IDs their thread lookups ask about (thread_keys), read at once."""
     alone: set[int] = set()
+    keys = set(keys)
     while True:
         try:
-            return _attempt(steps, context, alone)
+            return _attempt(steps, context, alone, keys)
         except _Failed as failed:
             # What the rolled-back transaction cached is gone with it.
             context.people.clear()
@@ -58,25 +75,31 @@ def steps_apply(steps: list[Step], *, context: IngestContext) -> list[IncomingMa
 
 
 def _attempt(
-    steps: list[Step], context: IngestContext, alone: set[int]
+    steps: list[Step], context: IngestContext, alone: set[int], keys: set[str]
 ) -> list[IncomingMail | None]:
     context.locked = {}
+    context.lookups = BatchLookups(keys)
     try:
         with transaction.atomic(), events_batched():
             mails: list[IncomingMail | None] = []
             for index, step in enumerate(steps):
                 if index in alone:
-                    # Its savepoint may roll back: the events before it must not go too.
+                    # Its savepoint may roll back: the events and mails before it must not go too.
                     events_flush()
+                    context.lookups.flush()
                     mails.append(step(True))
+                    # Its savepoint may have rolled back what it noted: read them again.
+                    context.lookups.reset()
                     continue
                 try:
                     mails.append(step(False))
                 except Exception as exc:
                     raise _Failed(index) from exc
+            context.lookups.flush()
             return mails
     finally:
         context.locked = None
+        context.lookups = LiveLookups()
 
 
 def mails_reingest(mail_ids: list[int], *, context: IngestContext) -> Counter:
@@ -92,7 +115,9 @@ def mails_reingest(mail_ids: list[int], *, context: IngestContext) -> Counter:
 
     def apply(batch: list[tuple[Incoming, int]]) -> None:
         steps: list[Step] = [partial(_reingest, pk, message, context) for message, pk in batch]
-        for (_, pk), mail in zip(batch, steps_apply(steps, context=context), strict=True):
+        keys = thread_keys(message for message, _ in batch)
+        mails = steps_apply(steps, context=context, keys=keys)
+        for (_, pk), mail in zip(batch, mails, strict=True):
             if mail is None:  # not pending any more: someone else ingested it
                 mail = IncomingMail.objects.only("status").get(pk=pk)
             summary[mail.status] += 1

@@ -11,6 +11,7 @@ import time
 from functools import cached_property
 
 from apps.accounts.models import User
+from apps.mail.arrival import LiveLookups
 from apps.mail.locks import project_lock
 from apps.mail.parse.diff import find_filenames
 from apps.mail.people import person_for_mail
@@ -32,6 +33,9 @@ class IngestContext:
         # The projects the current batch's transaction has locked (apps/mail/batch.py);
         # None outside a batch, where each mail locks its project in its own transaction.
         self.locked: dict[int, Project] | None = None
+        # Thread lookups, and the writes that change their answers: from the database one
+        # mail at a time, from a per-batch read of them all in a batch (BatchLookups).
+        self.lookups: LiveLookups = LiveLookups()
         self.created = time.monotonic()
 
     def person(self, *, email: str, name: str) -> Person:

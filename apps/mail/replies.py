@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from apps.events.models import Event
 from apps.events.services import event_record, events_flush
+from apps.mail.arrival import LiveLookups
 from apps.mail.models import AwaitedMessage, IncomingMail
 from apps.mail.parse import ParsedMail
 from apps.mail.parse.tags import find_trailers
-from apps.mail.tagging import patch_tags_refresh, series_tags_refresh
 from apps.patches.models import Cover, CoverComment, Patch, PatchComment
 from apps.projects.models import Person, Project
 from apps.series.models import Series
@@ -77,6 +77,7 @@ def reply_await(
     parent: Parent | None,
     first: bool = False,
     arrived: set[str] | None = None,
+    lookups: LiveLookups,
 ):
     """Wait for the references nearer than the parent found (all of them if none was).
 
@@ -84,6 +85,7 @@ def reply_await(
     change it (one that arrived and is no submission never becomes one). first: the
     mail is being ingested from pending, so it waits for nothing yet (mail_requeue
     clears what a mail waited for). arrived: which refs are stored mail, if known.
+    lookups: told what changed (a batch's lookups).
     """
     start = -1 if parent is None else parent.position - (1 if parent.via_comment else 0)
     positions = [i for i in range(len(refs)) if i > start]
@@ -101,22 +103,20 @@ def reply_await(
         AwaitedMessage.objects.filter(mail=mail, kind=AwaitedMessage.REPLY).exclude(
             position__in=positions
         ).delete()
+        lookups.awaited_removed(
+            project_id=project.pk, kind=AwaitedMessage.REPLY, mail_id=mail.pk, keep=positions
+        )
     if positions:
         if mail.pk is None:  # stored with its outcome at the end (mail_store_ingest): now
             mail.save()
-        AwaitedMessage.objects.bulk_create(
-            [
-                AwaitedMessage(
-                    project=project,
-                    msgid=refs[i],
-                    kind=AwaitedMessage.REPLY,
-                    mail=mail,
-                    position=i,
-                )
-                for i in positions
-            ],
-            ignore_conflicts=True,
-        )
+        rows = [
+            AwaitedMessage(
+                project=project, msgid=refs[i], kind=AwaitedMessage.REPLY, mail=mail, position=i
+            )
+            for i in positions
+        ]
+        AwaitedMessage.objects.bulk_create(rows, ignore_conflicts=True)
+        lookups.awaited_added(rows)
 
 
 def comment_create(
@@ -126,6 +126,7 @@ def comment_create(
     submitter: Person,
     date,
     patterns: dict[int, str],
+    lookups: LiveLookups,
 ) -> PatchComment | CoverComment:
     """Store the reply as a comment on its parent and record the event (and tags)."""
     submission = parent.submission
@@ -148,7 +149,7 @@ def comment_create(
             patch_comment=comment,
         )
         if submission.project.use_tags and find_trailers(comment.content, patterns):
-            patch_tags_refresh(patch=submission, patterns=patterns, grown=True)
+            lookups.tags_patch(submission, patterns, grown=True)
     else:
         comment = CoverComment.objects.create(cover=submission, **fields)
         event_record(
@@ -159,7 +160,7 @@ def comment_create(
         )
         project = submission.project
         if project.use_tags and project.cover_trailers and find_trailers(comment.content, patterns):
-            series_tags_refresh(series_id=_cover_series_id(submission), patterns=patterns)
+            lookups.tags_series(_cover_series_id(submission), patterns)
     return comment
 
 
@@ -194,6 +195,7 @@ def comment_move(
     parsed: ParsedMail,
     parent: Parent,
     patterns: dict[int, str],
+    lookups: LiveLookups,
 ) -> PatchComment | CoverComment:
     """Re-attach a comment to a nearer parent that arrived after it (its events go with it)."""
     old = comment_submission(comment)
@@ -201,9 +203,14 @@ def comment_move(
     events_flush()  # its events, if a batch still holds them, go with it
     comment.delete()
     if isinstance(old, Patch) and old.project.use_tags:
-        patch_tags_refresh(patch=old, patterns=patterns)
+        lookups.tags_patch(old, patterns)
     elif isinstance(old, Cover) and old.project.use_tags and old.project.cover_trailers:
-        series_tags_refresh(series_id=_cover_series_id(old), patterns=patterns)
+        lookups.tags_series(_cover_series_id(old), patterns)
     return comment_create(
-        parsed=parsed, parent=parent, submitter=submitter, date=date, patterns=patterns
+        parsed=parsed,
+        parent=parent,
+        submitter=submitter,
+        date=date,
+        patterns=patterns,
+        lookups=lookups,
     )

@@ -20,7 +20,6 @@ from django.db import (
 from django.utils import timezone
 
 from apps.events.services import events_batched
-from apps.mail.arrival import thread_lookup
 from apps.mail.context import IngestContext, worker_context
 from apps.mail.intake import mail_new
 from apps.mail.locks import mail_claim
@@ -118,11 +117,7 @@ def _ingest(
     Not alone (a batch): no transaction of its own, and any exception goes up to the batch."""
     context = context or IngestContext()
     if not alone:
-        with events_batched():
-            mail = start()
-            if mail is not None and mail.status == IncomingMail.PENDING:
-                _finish(mail, _ingest_mail(mail, context, parsed), attempt=True)
-            return mail
+        return _ingest_in_batch(start, context, parsed)
     for attempt in range(1, ATTEMPTS + 1):
         mail = None
         try:
@@ -165,6 +160,21 @@ def _ingest(
     return None
 
 
+def _ingest_in_batch(start, context: IngestContext, parsed: Parsed) -> IncomingMail | None:
+    """_ingest inside a batch's transaction: a new mail's row waits for the batch's INSERT."""
+    with events_batched():
+        mail = start()
+        if mail is not None and mail.status == IncomingMail.PENDING:
+            result = _ingest_mail(mail, context, parsed)
+            if mail.pk is None:  # nobody points at it (reply_await saves those)
+                _finish(mail, result, attempt=True, save=False)
+                context.lookups.insert(mail)
+            else:
+                _finish(mail, result, attempt=True)
+            context.lookups.arrived(mail)
+        return mail
+
+
 def _record(start, result: Result, *, project: Project | None = None) -> IncomingMail | None:
     """Write only the outcome of a mail whose ingestion was rolled back."""
     with transaction.atomic():
@@ -205,7 +215,9 @@ def _ingest_mail(mail: IncomingMail, context: IngestContext, parsed: Parsed = No
     return _ingest_parsed(mail, parsed, context)
 
 
-def _finish(mail: IncomingMail, result: Result, *, attempt: bool = False) -> None:
+def _finish(
+    mail: IncomingMail, result: Result, *, attempt: bool = False, save: bool = True
+) -> None:
     mail.status = result.status
     mail.outcome = result.outcome[:255]
     mail.reason = result.reason
@@ -214,7 +226,8 @@ def _finish(mail: IncomingMail, result: Result, *, attempt: bool = False) -> Non
     if attempt:
         mail.attempts += 1
         fields.append("attempts")
-    mail.save(update_fields=None if mail.pk is None else fields)
+    if save:
+        mail.save(update_fields=None if mail.pk is None else fields)
 
 
 def _stored_as(project: Project, msgid: str) -> str:
@@ -246,9 +259,10 @@ def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContex
 
     date = parsed.date or mail.received
     submitter = context.person(email=parsed.email, name=parsed.name)
-    thread = thread_lookup(project, parsed.msgid, parsed.refs)
-    if is_patch:
-        patch = patch_create_from_mail(
+    thread = context.lookups.lookup(project, parsed.msgid, parsed.refs)
+    if is_patch or is_cover:
+        create = patch_create_from_mail if is_patch else cover_create_from_mail
+        submission = create(
             parsed=parsed,
             project=project,
             submitter=submitter,
@@ -256,14 +270,9 @@ def _ingest_parsed(mail: IncomingMail, parsed: ParsedMail, context: IngestContex
             context=context,
             thread=thread,
         )
-        _arrived(project, parsed.msgid, thread.awaited, context, series=patch.series)
-        return Result.parsed(f"patch {patch.pk} in {project.linkname}: {patch.name}")
-    if is_cover:
-        cover = cover_create_from_mail(
-            parsed=parsed, project=project, submitter=submitter, date=date, thread=thread
-        )
-        _arrived(project, parsed.msgid, thread.awaited, context, series=cover.series)
-        return Result.parsed(f"cover {cover.pk} in {project.linkname}: {cover.name}")
+        _arrived(project, parsed.msgid, thread.awaited, context, series=submission.series)
+        kind = "patch" if is_patch else "cover"
+        return Result.parsed(f"{kind} {submission.pk} in {project.linkname}: {submission.name}")
     return _ingest_reply(mail, parsed, project, thread, submitter, date, context)
 
 
@@ -298,6 +307,7 @@ def _ingest_reply(
         parent=parent,
         first=True,
         arrived=thread.arrived,
+        lookups=context.lookups,
     )
     if parent is None:
         return Result.ignored(
@@ -310,6 +320,7 @@ def _ingest_reply(
         submitter=submitter,
         date=date,
         patterns=context.tag_patterns,
+        lookups=context.lookups,
     )
     _arrived(project, parsed.msgid, thread.awaited, context)
     return Result.parsed(comment_describe(comment))
@@ -328,6 +339,9 @@ def _arrived(
         a.kind == AwaitedMessage.DEPENDS and a.msgid == msgid for a in awaited
     ):
         series_dependencies_arrived(series=series, msgid=msgid)
+        context.lookups.awaited_removed(
+            project_id=project.pk, msgid=msgid, kind=AwaitedMessage.DEPENDS
+        )
     waiting = [
         a.mail_id
         for a in awaited
@@ -368,13 +382,13 @@ def _place_waiting_reply(
     if parent is None:
         return ""
     # The mail that arrived has no project on its row until its transaction ends.
-    stored = IncomingMail.objects.filter(project=project, msgid__in=parsed.refs)
     reply_await(
         mail=mail,
         project=project,
         refs=parsed.refs,
         parent=parent,
-        arrived={arrived, *stored.values_list("msgid", flat=True)},
+        arrived={arrived, *context.lookups.stored(project, parsed.refs)},
+        lookups=context.lookups,
     )
     current = comment_find(project, parsed.msgid)
     if current is not None and comment_submission(current) == parent.submission:
@@ -385,10 +399,15 @@ def _place_waiting_reply(
                 mail,
                 Result.ignored(f"duplicate: {parsed.msgid} is already {comment_describe(current)}"),
             )
+            context.lookups.arrived(mail)
         return ""
     if current is not None:
         comment = comment_move(
-            comment=current, parsed=parsed, parent=parent, patterns=context.tag_patterns
+            comment=current,
+            parsed=parsed,
+            parent=parent,
+            patterns=context.tag_patterns,
+            lookups=context.lookups,
         )
     else:
         submitter = context.person(email=parsed.email, name=parsed.name)
@@ -398,9 +417,11 @@ def _place_waiting_reply(
             submitter=submitter,
             date=parsed.date or mail.received,
             patterns=context.tag_patterns,
+            lookups=context.lookups,
         )
     mail.project = project
     _finish(mail, Result.parsed(comment_describe(comment)))
+    context.lookups.arrived(mail)
     return parsed.msgid
 
 

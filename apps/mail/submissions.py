@@ -9,12 +9,9 @@ from apps.events.services import event_record
 from apps.mail.context import IngestContext
 from apps.mail.models import AwaitedMessage
 from apps.mail.parse import MailParseError, ParsedMail
-from apps.mail.parse.tags import count_tags, find_trailers
-from apps.mail.tagging import cover_trailers, patch_tags_set
 from apps.patches.models import Cover, Patch
 from apps.projects.models import Person, Project
 from apps.series.dependencies import series_dependencies_add
-from apps.series.models import Series
 from apps.series.revisions import revisions_track
 from apps.series.services import (
     Placement,
@@ -86,23 +83,15 @@ def patch_create_from_mail(
     series_patch_added(
         placement=placement, patch=patch, refs=parsed.refs, title=series_title(parsed)
     )
+    context.lookups.awaited_added(placement.registered)
     if project.use_tags and context.tag_patterns:
-        _patch_tags_count(patch, placement.series, context.tag_patterns)
+        context.lookups.tags_new_patch(patch, placement.series, context.tag_patterns)
     if parsed.depends_on:
-        series_dependencies_add(series=placement.series, dependencies=parsed.depends_on)
+        context.lookups.awaited_added(
+            series_dependencies_add(series=placement.series, dependencies=parsed.depends_on)
+        )
     _revisions_track(placement, patch, parsed, thread)
     return patch
-
-
-def _patch_tags_count(patch: Patch, series: Series, patterns: dict[int, str]) -> None:
-    """Count a new patch's review trailers, its cover letter's replies' included."""
-    sets = [find_trailers(patch.content, patterns)]
-    if series.cover_id and series.cover_replies:
-        # Trailers given to the cover letter count for every patch of the series.
-        sets += cover_trailers(series_id=series.pk, project=patch.project, patterns=patterns)
-    counts = count_tags(sets)
-    if counts:
-        patch_tags_set(patch=patch, counts=counts, existing={})
 
 
 def cover_create_from_mail(
@@ -111,6 +100,7 @@ def cover_create_from_mail(
     project: Project,
     submitter: Person,
     date: dt.datetime,
+    context: IngestContext,
     thread: Thread,
 ) -> Cover:
     """Create the cover letter and make it its series' cover; records its events."""
@@ -145,8 +135,11 @@ def cover_create_from_mail(
         title=series_title(parsed),
         total=subject.total or 1,
     )
+    context.lookups.awaited_added(placement.registered)
     if parsed.depends_on:
-        series_dependencies_add(series=placement.series, dependencies=parsed.depends_on)
+        context.lookups.awaited_added(
+            series_dependencies_add(series=placement.series, dependencies=parsed.depends_on)
+        )
     _revisions_track(placement, cover, parsed, thread)
     return cover
 

@@ -18,8 +18,11 @@ class Dependency:
     cover_id: int | None = None
 
 
-def series_dependencies_add(*, series: Series, dependencies: list[Dependency]) -> list[str]:
-    """Record Depends-on: the series named exist now, or are awaited by Message-ID."""
+def series_dependencies_add(
+    *, series: Series, dependencies: list[Dependency]
+) -> list[AwaitedMessage]:
+    """Record Depends-on: the series named exist now, or are awaited by Message-ID; the
+    AwaitedMessage rows written."""
     project = series.project
     targets: set[int] = set()
     awaited: list[str] = []
@@ -64,16 +67,14 @@ def series_dependencies_add(*, series: Series, dependencies: list[Dependency]) -
     targets.discard(series.pk)
     if targets:
         series.dependencies.add(*targets)
-    if awaited:
-        AwaitedMessage.objects.bulk_create(
-            [
-                AwaitedMessage(project=project, msgid=m, kind=AwaitedMessage.DEPENDS, series=series)
-                for m in awaited
-                if len(m) <= 255
-            ],
-            ignore_conflicts=True,
-        )
-    return awaited
+    rows = [
+        AwaitedMessage(project=project, msgid=m, kind=AwaitedMessage.DEPENDS, series=series)
+        for m in awaited
+        if len(m) <= 255
+    ]
+    if rows:
+        AwaitedMessage.objects.bulk_create(rows, ignore_conflicts=True)
+    return rows
 
 
 def series_dependencies_arrived(*, series: Series, msgid: str) -> None:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Exists, F, OuterRef
 
@@ -44,6 +44,7 @@ from apps.projects.models import Person, Project
 from apps.series.models import AwaitedMessage, Series, SeriesReference
 from apps.series.queue import range_diff_on_commit
 from apps.series.revisions import revision_identity
+from apps.series.sql import candidate_rows, fast_path
 
 # Unthreaded series: parts sent this close together by one person belong together
 # (git send-email and hg email send a whole series within seconds).
@@ -64,6 +65,8 @@ class Placement:
     created: bool
     before: tuple | None = None
     has_later: bool = False
+    # The thread rows registering the mail wrote (a batch keeps its lookups in step).
+    registered: list[SeriesReference | AwaitedMessage] = field(default_factory=list)
 
 
 def _thread_refs(refs: list[str]) -> list[str]:
@@ -164,16 +167,31 @@ def _load_candidates(qs) -> list[Series]:
         patch_number=F("patches__number"),
         patch_id=F("patches__id"),
     ).values_list(*names, "has_later", "cover_replies", "patch_number", "patch_id")
+    return _candidates(
+        (Series.from_db(qs.db, names, row[: len(names)]), *row[len(names) :]) for row in rows
+    )
+
+
+def _candidates(rows) -> list[Series]:
+    """(series, has_later, cover_replies, patch number, patch id) rows, one series each."""
     found: dict[int, Series] = {}
-    for *values, has_later, cover_replies, patch_number, patch_id in rows:
-        series = found.get(values[0])
+    for row, has_later, cover_replies, patch_number, patch_id in rows:
+        series = found.get(row.pk)
         if series is None:
-            series = Series.from_db(qs.db, names, values)
+            series = row
             series.has_later, series.cover_replies, series.numbers = has_later, cover_replies, {}
             found[series.pk] = series
         if patch_id is not None:
             series.numbers[patch_number] = patch_id
     return list(found.values())
+
+
+def candidates_by_id(project: Project, ids: set[int], *, fast: bool | None = None) -> list[Series]:
+    """_load_candidates of the project's series with these ids (by hand-written SQL on
+    PostgreSQL: apps/series/sql.py)."""
+    if fast_path() if fast is None else fast:
+        return _candidates(candidate_rows(project.pk, sorted(ids)))
+    return _load_candidates(Series.objects.filter(project=project, pk__in=ids))
 
 
 # How a candidate series is related to the mail being placed (see the module docstring).
@@ -214,7 +232,7 @@ def _first_fitting(
     if not candidates:
         return None
     ids = {sid for sid, _ in candidates}
-    found = {s.pk: s for s in _load_candidates(Series.objects.filter(project=project, pk__in=ids))}
+    found = {s.pk: s for s in candidates_by_id(project, ids)}
     for sid, relation in candidates:
         series = found.get(sid)
         if series is None or not _fits(series, version, number, total, is_cover, relation):
@@ -262,8 +280,9 @@ def _register(placement: Placement, project: Project, msgid: str, refs: list[str
     Every reference is kept, even to members: a series with thread rows is threaded.
     """
     series = placement.series
+    member = SeriesReference(project=project, series=series, msgid=msgid)
     SeriesReference.objects.bulk_create(
-        [SeriesReference(project=project, series=series, msgid=msgid)],
+        [member],
         update_conflicts=True,
         unique_fields=["project", "msgid"],
         update_fields=["series"],
@@ -280,6 +299,7 @@ def _register(placement: Placement, project: Project, msgid: str, refs: list[str
     ]
     if awaited:
         AwaitedMessage.objects.bulk_create(awaited, ignore_conflicts=True)
+    placement.registered = [member, *awaited]
 
 
 def series_cover_added(

@@ -1,5 +1,6 @@
 """Fast paths: a patch page's series box (why, and how it is tested: apps/patches/sql.py),
-and the REST series list's rows read as light rows (at the end of this module)."""
+the REST series list's rows read as light rows, and the series candidates of a placement
+(at the end of this module)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from types import SimpleNamespace
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import JSONObject
 
-from apps.patches.models import Cover, Patch
+from apps.patches.models import Cover, CoverComment, Patch
 from apps.patches.selectors import ids_in
 from apps.patches.sql import (
     PROJECT,
@@ -148,3 +149,30 @@ def series_summary_rows(ids: list[int]) -> list[SimpleNamespace]:
     )
     by_id = {s.id: s for s in with_projects(light_rows(rows, nullable=("cover",)))}
     return [by_id[pk] for pk in ids if pk in by_id]
+
+
+# --- the series candidates of a mail's placement ----------------------------------------
+#
+# Why: series_place asks for them for most patches and cover letters, and through the ORM
+# (two Exists annotations and a join, compiled each time) they were the writer's largest
+# single cost in a batched parsearchive: 2.22 s of 14.26 s under cProfile (473 queries,
+# the 1,000-message bench archive; docs/benchmarks.md, issue 22, "Batched writer").
+# series.services._load_candidates is the plain path; tests/series/test_candidates_sql.py
+# asserts both give the same series.
+
+_CANDIDATES = (
+    f"SELECT {select_list(((Series, _SERIES, 's'),))},"
+    f" EXISTS (SELECT 1 FROM {Series._meta.db_table} n WHERE n.previous_revision_id = s.id),"
+    f" EXISTS (SELECT 1 FROM {CoverComment._meta.db_table} c WHERE c.cover_id = s.cover_id),"
+    " p.number, p.id"
+    f" FROM {Series._meta.db_table} s"
+    f" LEFT JOIN {Patch._meta.db_table} p ON p.series_id = s.id"
+    " WHERE s.project_id = %s AND s.id = ANY(%s)"
+)
+
+
+def candidate_rows(project_id: int, ids: list[int]) -> list[tuple]:
+    """(series, has_later, cover_replies, patch number, patch id) for each patch of the
+    series of the project with these ids (one row with None, None for one without)."""
+    rows = model_rows(_CANDIDATES, [project_id, ids], [(Series, _SERIES)])
+    return [(series, *extra) for series, extra in rows]
