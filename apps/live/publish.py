@@ -59,11 +59,6 @@ def events_publish_on_commit(events: list[Event]) -> None:
     transaction.on_commit(lambda: changes_broadcast(changes))
 
 
-def event_publish_on_commit(event: Event) -> None:
-    """Schedule the event's broadcast for when its transaction has committed."""
-    events_publish_on_commit([event])
-
-
 def _change(event: Event) -> dict:
     """What the broadcast of an event needs, read before commit (its relations are cached
     then; else event_groups looks the series up after commit)."""
@@ -127,32 +122,6 @@ def event_groups(
     if series_id is not None:
         groups.append(series_group(series_id))
     return groups
-
-
-def event_broadcast(
-    event_id: int | None,
-    project_id: int,
-    category: str,
-    *,
-    patch_id: int | None = None,
-    series_id: int | None = None,
-    cover_id: int | None = None,
-    relation_ids: Iterable[int] = (),
-) -> None:
-    """Tell every page watching this change that it exists; pages render what they show."""
-    changes_broadcast(
-        [
-            {
-                "event_id": event_id,
-                "project_id": project_id,
-                "category": category,
-                "patch_id": patch_id,
-                "series_id": series_id,
-                "cover_id": cover_id,
-                "relation_ids": list(relation_ids),
-            }
-        ]
-    )
 
 
 def changes_broadcast(changes: list[dict]) -> None:

@@ -9,7 +9,6 @@ from django.template.loader import render_to_string
 
 from apps.events.selectors import event_latest_id
 from apps.live.pages import live_page_kind
-from apps.patches.sql import patch_tags_for_page
 
 register = template.Library()
 
@@ -41,9 +40,3 @@ def live_socket(context, kind: str, object_id: int) -> str:
             "kind": kind,
         },
     )
-
-
-@register.simple_tag
-def patch_tag_counts(patch) -> list[dict]:
-    """A patch's tags given so far (Acked-by ×2, …), for the facts that update live."""
-    return patch_tags_for_page(patch.pk)
