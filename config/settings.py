@@ -111,9 +111,10 @@ if DATABASE_URL:
         )
     }
     if DATABASE_POOL_SIZE and DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        # The pool checks each connection before a request gets it: one the server
-        # dropped (restart, idle timeout) is replaced.
-        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        # The pool checks each connection before a request gets it, without a round trip
+        # (config/postgresql/base.py): one the server dropped (restart, idle timeout) is
+        # replaced.
+        DATABASES["default"]["ENGINE"] = "config.postgresql"
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": 1,
             "max_size": DATABASE_POOL_SIZE,
