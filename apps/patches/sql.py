@@ -22,6 +22,7 @@ from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
+import psycopg
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Model, OuterRef, QuerySet, Subquery
@@ -57,9 +58,22 @@ def model_rows(sql: str, params: Sequence, shapes: Sequence[Shape]) -> list[list
     """Each row of `sql` as one instance per shape (the columns of select_list, in order),
     None for a shape whose columns are all NULL (an outer join that found nothing), then
     a tuple of the columns after the shapes'."""
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         return _instances(cursor.fetchall(), shapes)
+
+
+def _cursor():
+    """A Django cursor over a psycopg cursor that binds parameters on the server, so that
+    psycopg prepares a statement a connection has run `prepare_threshold` times
+    (DATABASES OPTIONS, config/settings.py) and PostgreSQL stops planning it: planning was
+    about 0.9 ms of the page's 1.1 ms in PostgreSQL (docs/benchmarks.md, "Fourth
+    pass"). Django's own cursors bind on the client, which psycopg never prepares."""
+    connection.ensure_connection()
+    cursor = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(cursor)
+    return connection.make_cursor(cursor)
 
 
 def _instances(rows: list[tuple], shapes: Sequence[Shape]) -> list[list]:
@@ -101,8 +115,8 @@ def read_together(reads: Sequence[Read]) -> list[Any]:
     each wake-up waits for a core. The patch page's four reads after the patch's own
     took 4 round trips (docs/benchmarks.md, "Fourth pass").
     """
-    with connection.cursor() as first:  # connects, if need be
-        cursors = [first, *(connection.cursor() for _ in reads[1:])]
+    with _cursor() as first:
+        cursors = [first, *(_cursor() for _ in reads[1:])]
         try:
             with connection.connection.pipeline():
                 for cursor, one in zip(cursors, reads, strict=True):

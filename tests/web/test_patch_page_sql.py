@@ -184,3 +184,16 @@ def test_the_page_sends_its_reads_after_the_patch_in_one_round_trip(client, busy
         assert client.get(path).status_code == 200
     # The patch's own query alone (its id is what the others look up), then four together.
     assert piped[:5] == [False, True, True, True, True]
+
+
+def test_the_page_statements_are_prepared_on_a_connection_that_ran_them(client, busy, project):
+    """PostgreSQL plans them once a connection (DATABASE_PREPARE_THRESHOLD runs), not at
+    every page: planning was most of their time in the server."""
+    path = f"/project/{project.linkname}/patch/{busy.url_msgid}/"
+    for _ in range(3):  # the test client keeps the test's connection from request to request
+        assert client.get(path).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    for table in ("patches_patch p", "patches_patchcomment c", "checks_check c", "series_series s"):
+        assert any(f"FROM {table}" in statement for statement in prepared), table
