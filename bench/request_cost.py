@@ -11,7 +11,9 @@ Wall times on a shared machine move by ±30 % run to run; these figures do not:
 - ``profile``: a cProfile listing of N requests, and the SQL each sends with its time.
 
 Requests go through Django's whole handler (every middleware, the session, the
-response), the WSGI handler called in-process; the settings are the benchmarks'
+response), the WSGI handler called in-process, or with ``--asgi`` the ASGI application
+daphne serves (config.asgi: the handler's thread hops and signals included, daphne's
+own HTTP work not) on one event loop; the settings are the benchmarks'
 (bench.common.bench_env: DEBUG off). Run from the tree to measure, so the same
 script measures an older tree too:
 
@@ -36,7 +38,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,6 +68,10 @@ def _environ(path: str, method: str = "GET", body: bytes = b"") -> dict:
 
 def _setup():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    if ASGI:
+        from config.asgi import application
+
+        return application
     import django
 
     django.setup()
@@ -74,7 +80,63 @@ def _setup():
     return WSGIHandler()
 
 
+ASGI = False  # --asgi: requests through config.asgi.application (main() sets it)
+_loop = None
+
+
+def _scope(path: str, method: str, body: bytes) -> dict:
+    parts = urlsplit(path)
+    headers = [(b"host", b"127.0.0.1:8000")]
+    if body:
+        headers += [(b"content-type", b"text/xml"), (b"content-length", str(len(body)).encode())]
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": unquote(parts.path),
+        "raw_path": parts.path.encode(),
+        "query_string": parts.query.encode(),
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+def _request_asgi(application, item: dict) -> int:
+    import asyncio
+
+    global _loop
+    if _loop is None:
+        _loop = asyncio.new_event_loop()
+    body = item.get("body", "").encode()
+    statuses = []
+
+    async def run() -> None:
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive() -> dict:
+            if messages:
+                return messages.pop()
+            await asyncio.Future()  # the client stays: the handler cancels this wait
+            return {}
+
+        async def send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        scope = _scope(item["path"], item.get("method", "GET"), body)
+        await application(scope, receive, send)
+
+    _loop.run_until_complete(run())
+    return statuses[0]
+
+
 def _request(handler, item: dict) -> int:
+    if ASGI:
+        return _request_asgi(handler, item)
     statuses = []
     body = item.get("body", "").encode()
     response = handler(
@@ -196,6 +258,7 @@ def cmd_callgrind(args) -> None:
             sys.executable,
             str(Path(__file__).resolve()),
             "serve-n",
+            *(["--asgi"] if args.asgi else []),
             "--requests",
             str(args.requests),
             *args.paths,
@@ -236,7 +299,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", help="a database name on BENCH_PG (else DATABASE_URL)")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--sort", default="cumulative")
+    parser.add_argument("--asgi", action="store_true", help="through config.asgi, not WSGI")
     args = parser.parse_args(argv)
+    global ASGI
+    ASGI = args.asgi
     if args.database:
         sys.path.insert(0, str(ROOT))
         from bench.common import bench_env

@@ -110,10 +110,19 @@ if DATABASE_URL:
             DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
         )
     }
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # psycopg prepares a statement after this many runs on a connection, for the
+        # cursors that bind parameters on the server: only the patch page's reads use
+        # those (apps/patches/sql.py); Django's bind on the client and are never
+        # prepared. Prepared statements live with the connection: not for a pooler in
+        # transaction mode (pgbouncer < 1.21). 0: never.
+        threshold = env_int("DATABASE_PREPARE_THRESHOLD", 2, minimum=0)
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = threshold or None
     if DATABASE_POOL_SIZE and DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        # The pool checks each connection before a request gets it: one the server
-        # dropped (restart, idle timeout) is replaced.
-        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        # The pool checks each connection before a request gets it, without a round trip
+        # (config/postgresql/base.py): one the server dropped (restart, idle timeout) is
+        # replaced.
+        DATABASES["default"]["ENGINE"] = "config.postgresql"
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": 1,
             "max_size": DATABASE_POOL_SIZE,

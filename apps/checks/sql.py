@@ -13,7 +13,7 @@ from django.db.models.functions import RowNumber
 from apps.checks.latest import checks_latest
 from apps.checks.models import Check
 from apps.patches.selectors import ids_in, int_array
-from apps.patches.sql import fast_path, model_rows, select_list
+from apps.patches.sql import Read, fast_path, read, select_list
 
 _CHECK = ("id", "patch_id", "user_id", "date", "state", "target_url", "description", "context")
 _USER = ("id", "username")
@@ -27,6 +27,11 @@ def checks_for_page(patch_id: int, *, fast: bool | None = None) -> list[Check]:
             .select_related("user")
             .only(*_CHECK, "user__username")
         )
+    return read(checks_read(patch_id))
+
+
+def checks_read(patch_id: int) -> Read:
+    """checks_for_page's statement (fast path), for apps.patches.sql.read_together."""
     user = get_user_model()
     columns = select_list(((Check, _CHECK, "c"), (user, _USER, "u")))
     sql = (
@@ -34,8 +39,12 @@ def checks_for_page(patch_id: int, *, fast: bool | None = None) -> list[Check]:
         f" JOIN {user._meta.db_table} u ON u.id = c.user_id"
         " WHERE c.patch_id = %s ORDER BY c.date, c.id"
     )
+    return Read(sql, [patch_id], [(Check, _CHECK), (user, _USER)], _latest)
+
+
+def _latest(rows: list[list]) -> list[Check]:
     checks = []
-    for check, check_user, _ in model_rows(sql, [patch_id], [(Check, _CHECK), (user, _USER)]):
+    for check, check_user, _ in rows:
         check.user = check_user
         checks.append(check)
     return checks_latest(checks)

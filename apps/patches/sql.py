@@ -16,11 +16,13 @@ deferred, the related objects read with a row are set as their foreign keys' val
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
+import psycopg
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Model, OuterRef, QuerySet, Subquery
@@ -56,13 +58,30 @@ def model_rows(sql: str, params: Sequence, shapes: Sequence[Shape]) -> list[list
     """Each row of `sql` as one instance per shape (the columns of select_list, in order),
     None for a shape whose columns are all NULL (an outer join that found nothing), then
     a tuple of the columns after the shapes'."""
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        return _instances(cursor.fetchall(), shapes)
+
+
+def _cursor():
+    """A Django cursor over a psycopg cursor that binds parameters on the server, so that
+    psycopg prepares a statement a connection has run `prepare_threshold` times
+    (DATABASES OPTIONS, config/settings.py) and PostgreSQL stops planning it: planning was
+    about 0.9 ms of the page's 1.1 ms in PostgreSQL (docs/benchmarks.md, "Fourth
+    pass"). Django's own cursors bind on the client, which psycopg never prepares."""
+    connection.ensure_connection()
+    cursor = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(cursor)
+    return connection.make_cursor(cursor)
+
+
+def _instances(rows: list[tuple], shapes: Sequence[Shape]) -> list[list]:
     ordered = [(model, _fields(model, names)) for model, names in shapes]
     out = []
     for row in rows:
-        objs, start = [], 0
+        objs: list[Any] = []
+        start = 0
         for model, names in ordered:
             end = start + len(names)
             values = row[start:end]
@@ -72,6 +91,41 @@ def model_rows(sql: str, params: Sequence, shapes: Sequence[Shape]) -> list[list
         objs.append(row[start:])
         out.append(objs)
     return out
+
+
+@dataclass(frozen=True)
+class Read:
+    """A statement of a page and what its rows become (`make` of model_rows' rows)."""
+
+    sql: str
+    params: Sequence
+    shapes: Sequence[Shape]
+    make: Callable[[list[list]], Any]
+
+
+def read(one: Read) -> Any:
+    return one.make(model_rows(one.sql, one.params, one.shapes))
+
+
+def read_together(reads: Sequence[Read]) -> list[Any]:
+    """What each read makes, its statements sent in one round trip (psycopg's pipeline
+    mode) through Django's cursors, so they are counted and logged as any query.
+
+    Why: a round trip wakes the server and then this process again; on a busy machine
+    each wake-up waits for a core. The patch page's four reads after the patch's own
+    took 4 round trips (docs/benchmarks.md, "Fourth pass").
+    """
+    with _cursor() as first:
+        cursors = [first, *(_cursor() for _ in reads[1:])]
+        try:
+            with connection.connection.pipeline():
+                for cursor, one in zip(cursors, reads, strict=True):
+                    cursor.execute(one.sql, one.params)
+            rows = [cursor.fetchall() for cursor in cursors]
+        finally:
+            for cursor in cursors[1:]:
+                cursor.close()
+    return [one.make(_instances(r, one.shapes)) for one, r in zip(reads, rows, strict=True)]
 
 
 # --- the patch, with its project, submitter, state and delegate -------------------------
@@ -138,16 +192,23 @@ def patch_comments_for_page(patch_id: int, *, fast: bool | None = None) -> list[
             .select_related("submitter")
             .order_by("date", "id")
         )
+    return read(comments_read(patch_id))
+
+
+def comments_read(patch_id: int) -> Read:
+    """patch_comments_for_page's statement (fast path), for read_together."""
     columns = select_list(((PatchComment, _COMMENT, "c"), (Person, _PERSON, "s")))
     sql = (
         f"SELECT {columns} FROM {PatchComment._meta.db_table} c"
         f" JOIN {Person._meta.db_table} s ON s.id = c.submitter_id"
         " WHERE c.patch_id = %s ORDER BY c.date, c.id"
     )
+    return Read(sql, [patch_id], [(PatchComment, _COMMENT), (Person, _PERSON)], _comments)
+
+
+def _comments(rows: list[list]) -> list[PatchComment]:
     comments = []
-    for comment, submitter, _ in model_rows(
-        sql, [patch_id], [(PatchComment, _COMMENT), (Person, _PERSON)]
-    ):
+    for comment, submitter, _ in rows:
         comment.submitter = submitter
         comments.append(comment)
     return comments
@@ -202,12 +263,25 @@ def series_patches_for_nav(
             .only(*_NAV_PATCH)
             .order_by("number", "date", "id")
         )
-    else:
-        sql = (
-            f"SELECT {select_list(((Patch, _NAV_PATCH, 'p'),))} FROM {Patch._meta.db_table} p"
-            " WHERE p.series_id = %s ORDER BY p.number, p.date, p.id"
-        )
-        patches = [row[0] for row in model_rows(sql, [series_id], [(Patch, _NAV_PATCH)])]
+        return _with_project(patches, project)
+    return read(series_patches_read(series_id, project))
+
+
+def series_patches_read(series_id: int, project: Project) -> Read:
+    """series_patches_for_nav's statement (fast path), for read_together."""
+    sql = (
+        f"SELECT {select_list(((Patch, _NAV_PATCH, 'p'),))} FROM {Patch._meta.db_table} p"
+        " WHERE p.series_id = %s ORDER BY p.number, p.date, p.id"
+    )
+    return Read(
+        sql,
+        [series_id],
+        [(Patch, _NAV_PATCH)],
+        lambda rows: _with_project([row[0] for row in rows], project),
+    )
+
+
+def _with_project(patches: list[Patch], project: Project) -> list[Patch]:
     for p in patches:
         if p.project_id == project.pk:  # a series lives in one project
             p.project = project

@@ -13,9 +13,10 @@ from apps.patches.models import Cover, CoverComment, Patch
 from apps.patches.selectors import ids_in
 from apps.patches.sql import (
     PROJECT,
+    Read,
     fast_path,
     light_rows,
-    model_rows,
+    read,
     select_list,
     submitter_columns,
     with_projects,
@@ -65,6 +66,11 @@ def series_for_patch_page(series_id: int, *, fast: bool | None = None) -> Series
     """
     if not (fast_path() if fast is None else fast):
         return _plain(series_id)
+    return read(series_read(series_id))
+
+
+def series_read(series_id: int) -> Read:
+    """series_for_patch_page's statement (fast path), for apps.patches.sql.read_together."""
     table = Series._meta.db_table
     columns = select_list(((Series, _SERIES, "s"), (Cover, _COVER, "c"), (Series, _REVISION, "pr")))
     sql = (
@@ -80,7 +86,10 @@ def series_for_patch_page(series_id: int, *, fast: bool | None = None) -> Series
         " WHERE s.id = %s"
     )
     shapes = [(Series, _SERIES), (Cover, _COVER), (Series, _REVISION)]
-    rows = model_rows(sql, [series_id], shapes)
+    return Read(sql, [series_id], shapes, _series)
+
+
+def _series(rows: list[list]) -> Series | None:
     if not rows:
         return None
     series, cover, previous, extra = rows[0]

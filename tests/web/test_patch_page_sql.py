@@ -8,17 +8,20 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from apps.checks.sql import checks_for_page
+from apps.checks.sql import checks_for_page, checks_read
 from apps.events.models import Event
 from apps.patches.models import PatchTag
 from apps.patches.sql import (
+    comments_read,
     patch_comments_for_page,
     patch_for_page,
     patch_tags_for_page,
+    read_together,
     series_patches_for_nav,
+    series_patches_read,
 )
 from apps.projects.models import Tag
-from apps.series.sql import series_for_patch_page
+from apps.series.sql import series_for_patch_page, series_read
 from tests.factories import (
     make_check,
     make_cover,
@@ -133,3 +136,64 @@ def test_comments_checks_tags_and_series_patches(busy, project):
     assert patch_tags_for_page(busy.pk, fast=True) == [
         {"name": "Acked-by", "abbrev": Tag.objects.get(name="Acked-by").abbrev, "count": 2}
     ]
+
+
+def test_the_page_reads_together_what_it_reads_one_by_one(busy, project):
+    """The page's four reads after the patch's, sent in one round trip, give what each
+    gives on its own."""
+    comments, checks, nav, series = read_together(
+        [
+            comments_read(busy.pk),
+            checks_read(busy.pk),
+            series_patches_read(busy.series_id, project),
+            series_read(busy.series_id),
+        ]
+    )
+    pairs = [
+        (comments, patch_comments_for_page(busy.pk, fast=False)),
+        (checks, checks_for_page(busy.pk, fast=False)),
+        (nav, series_patches_for_nav(busy.series_id, project, fast=False)),
+    ]
+    for fast, plain in pairs:
+        assert len(fast) == len(plain) > 0
+        for f, p in zip(fast, plain, strict=True):
+            same(f, p)
+    assert [c.submitter.email for c in comments] == [c.submitter.email for c in pairs[0][1]]
+    assert [c.user.username for c in checks] == [c.user.username for c in pairs[1][1]]
+    plain_series = series_for_patch_page(busy.series_id, fast=False)
+    assert (series.pk, series.newer_revision, series.has_dependencies) == (
+        plain_series.pk,
+        plain_series.newer_revision,
+        plain_series.has_dependencies,
+    )
+    same(series.cover, plain_series.cover)
+
+
+def test_the_page_sends_its_reads_after_the_patch_in_one_round_trip(client, busy, project):
+    """Statements sent in psycopg's pipeline mode go out together and their results come
+    back together: one wait for the server instead of one a statement."""
+    piped: list[bool] = []
+
+    def note(execute, sql, params, many, context):
+        piped.append(connection.connection.pgconn.pipeline_status != 0)
+        return execute(sql, params, many, context)
+
+    path = f"/project/{project.linkname}/patch/{busy.url_msgid}/"
+    client.get(path)  # the session and anything else a first request sets up
+    with connection.execute_wrapper(note):
+        assert client.get(path).status_code == 200
+    # The patch's own query alone (its id is what the others look up), then four together.
+    assert piped[:5] == [False, True, True, True, True]
+
+
+def test_the_page_statements_are_prepared_on_a_connection_that_ran_them(client, busy, project):
+    """PostgreSQL plans them once a connection (DATABASE_PREPARE_THRESHOLD runs), not at
+    every page: planning was most of their time in the server."""
+    path = f"/project/{project.linkname}/patch/{busy.url_msgid}/"
+    for _ in range(3):  # the test client keeps the test's connection from request to request
+        assert client.get(path).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    for table in ("patches_patch p", "patches_patchcomment c", "checks_check c", "series_series s"):
+        assert any(f"FROM {table}" in statement for statement in prepared), table

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import User
-from apps.checks.sql import checks_for_page
+from apps.checks.sql import checks_for_page, checks_read
 from apps.patches.models import Bundle, Cover, CoverComment, Patch, PatchComment
 from apps.patches.services import (
     UNSET,
@@ -29,14 +29,19 @@ from apps.patches.services import (
     patch_update,
 )
 from apps.patches.sql import (
+    comments_read,
+    fast_path,
     patch_comments_for_page,
     patch_for_page,
     patch_tags_for_page,
+    read_together,
     series_patches_for_nav,
+    series_patches_read,
 )
 from apps.projects.models import State
 from apps.projects.selectors import user_is_maintainer
-from apps.series.sql import series_for_patch_page
+from apps.series.models import Series
+from apps.series.sql import series_for_patch_page, series_read
 from apps.web.http import HtmxHttpRequest
 from apps.web.patches.diff import render_diff
 from apps.web.patches.rows import patch_url_builder
@@ -180,8 +185,12 @@ def facts_context(patch: Patch) -> dict:
     return {"tag_counts": tags or []}
 
 
-def series_nav_context(patch: Patch) -> dict:
-    """What the series box of a patch page shows (for the page and its live updates)."""
+SeriesReads = tuple[list[Patch], Series | None]
+
+
+def series_nav_context(patch: Patch, loaded: SeriesReads | None = None) -> dict:
+    """What the series box of a patch page shows (for the page and its live updates), from
+    the series' patches and the series if `loaded` (_page_reads), else read here."""
     context: dict = {
         "series_patches": [],
         "previous_patch": None,
@@ -191,7 +200,12 @@ def series_nav_context(patch: Patch) -> dict:
     }
     if not patch.series_id:
         return context
-    series_patches = series_patches_for_nav(patch.series_id, patch.project)
+    if loaded is None:
+        loaded = (
+            series_patches_for_nav(patch.series_id, patch.project),
+            series_for_patch_page(patch.series_id),
+        )
+    series_patches, series = loaded
     url_of = patch_url_builder()  # reverse() once, not once a patch of the series
     for i, p in enumerate(series_patches, start=1):
         # What each item shows, worked out here: filters and comparisons in the template's
@@ -206,7 +220,6 @@ def series_nav_context(patch: Patch) -> dict:
         if index + 1 < len(series_patches):
             context["next_patch"] = series_patches[index + 1]
     context["series_patches"] = series_patches
-    series = series_for_patch_page(patch.series_id)
     if series is not None:
         patch.series = series  # with its cover and previous revision, for the template
         context["newer_revision"] = series.newer_revision
@@ -233,15 +246,32 @@ def patch_related(patch: Patch) -> list[Patch]:
     )
 
 
+def _page_reads(patch: Patch) -> tuple[list[PatchComment], list, SeriesReads | None]:
+    """A patch page's comments, checks and series box reads: on PostgreSQL their four
+    statements go in one round trip (apps.patches.sql.read_together)."""
+    if not fast_path():
+        series = None
+        if patch.series_id:
+            series = (
+                series_patches_for_nav(patch.series_id, patch.project),
+                series_for_patch_page(patch.series_id),
+            )
+        return patch_comments_for_page(patch.pk), patch_checks(patch), series
+    reads = [comments_read(patch.pk), checks_read(patch.pk)]
+    if patch.series_id:
+        reads += [series_patches_read(patch.series_id, patch.project), series_read(patch.series_id)]
+    comments, checks, *series_reads = read_together(reads)
+    return comments, checks, (series_reads[0], series_reads[1]) if series_reads else None
+
+
 def _render_patch(request: HttpRequest, patch: Patch, triage_form=None, status=200):
     user = request.user
     project = patch.project
     is_maintainer = user_is_maintainer(user, project)
     can_edit = is_maintainer or patch_check_can_edit(user, patch)
-    comments = patch_comments_for_page(patch.pk)
+    comments, checks, series_reads = _page_reads(patch)
     for comment in comments:
         comment.can_edit = _comment_editable(user, is_maintainer, comment, patch)
-    checks = patch_checks(patch)
     related = patch_related(patch)
     diff_files, diff_truncated = render_diff(patch.diff)
     context = {
@@ -251,7 +281,7 @@ def _render_patch(request: HttpRequest, patch: Patch, triage_form=None, status=2
         "comments": comments,
         "checks": checks,
         **facts_context(patch),
-        **series_nav_context(patch),
+        **series_nav_context(patch, series_reads),
         "related": related,
         "diff_files": diff_files,
         "diff_truncated": diff_truncated,
