@@ -16,6 +16,7 @@ from apps.patches.sql import (
     Read,
     fast_path,
     light_rows,
+    model_rows,
     read,
     select_list,
     submitter_columns,
