@@ -141,6 +141,7 @@ def test_floor_and_parsearchive_stages_count_messages_and_statements(repo, tmp_p
     count = corpus.write_mbox(mbox, corpus.generate(repo, seed=2))
     floor = stage_floor(mbox)
     assert floor["messages"] == count and floor["seconds"] > 0 and floor["peak_rss_mb"] > 0
+    assert floor["default_seconds"] > 0  # issue 22's floor: the stdlib's policy.default
     result = stage_parsearchive(mbox)
     assert f"{count} messages" in result["summary"]
     assert " 0 failed" in result["summary"]
@@ -150,6 +151,23 @@ def test_floor_and_parsearchive_stages_count_messages_and_statements(repo, tmp_p
     assert Patch.objects.filter(project__linkname="patchwork").exists()
     # The wrapper stays on the connection only for this process's benchmark run.
     connection.execute_wrappers.clear()
+
+
+def test_parsearchive_is_judged_on_issue_22s_targets():
+    from bench.ingest import _parsearchive_figures
+
+    pa = {"seconds": 50.0, "statements": 50_000, "peak_rss_mb": 100.0}
+    figures = {
+        f.name: f
+        for f in _parsearchive_figures("s", 20_000, 8000.0, 4000.0, pa, {"peak_rss_mb": 99.0})
+    }
+    # 400 msgs/s: over 300, and 10 % of the policy.default floor, 5 % of compat32's.
+    assert figures["parsearchive"].ok is True
+    assert figures["parsearchive / policy.default floor"].value == 10.0
+    assert figures["parsearchive / policy.default floor"].ok is True
+    assert figures["parsearchive / compat32 floor"].value == 5.0
+    slow = _parsearchive_figures("s", 20_000, 8000.0, 4000.0, {**pa, "seconds": 100.0}, pa)
+    assert [f.ok for f in slow[:2]] == [False, False]
 
 
 def test_report_table_marks_passes_and_misses():
