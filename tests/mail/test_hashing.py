@@ -143,3 +143,15 @@ def test_git_hook_usage_matches_the_stored_hash(tmp_path):
     git("commit", "-qam", "frob: fix the frobnicator for negative input")
     shown = git("show", "--format=", "HEAD").stdout
     assert pwhash(shown) == mail.hash == hash_diff(mail.diff)
+
+
+def test_the_hash_is_made_by_the_parse_and_travels_with_it():
+    # A parse worker (apps/mail/parallel.py) hashes the diff: the writer only reads it.
+    import pickle
+
+    from apps.mail.parallel import incoming
+
+    raw = next(p for p in sorted(DATA.rglob("*.eml")) if parse_mail(p.read_bytes()).diff)
+    parsed = incoming(raw.read_bytes()).parsed
+    sent = pickle.loads(pickle.dumps(parsed))
+    assert vars(sent)["hash"] == hash_diff(parsed.diff)

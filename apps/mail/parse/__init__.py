@@ -56,14 +56,15 @@ class ParsedMail:
     message: str = ""
     pull_url: str | None = None
     depends_on: list[Dependency] = field(default_factory=list)
+    # The diff's hash, made with the rest of the parse: by a parse worker, off the writer.
+    hash: str | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.hash = hash_diff(self.diff) if self.diff else None
 
     @property
     def is_patch(self) -> bool:
         return bool(self.diff or self.pull_url)
-
-    @property
-    def hash(self) -> str | None:
-        return hash_diff(self.diff) if self.diff else None
 
 
 def message_from_bytes(raw: bytes) -> email.message.Message:
