@@ -103,6 +103,39 @@ def patch_update(
     return patch
 
 
+@transaction.atomic
+def patches_state_set(*, patches: Iterable[Patch], state: State, actor: User | None) -> int:
+    """patch_update(state=state) of each of these patches, in their order, with one lock,
+    one read and one UPDATE for them all: the same events and notifications, in the same
+    order. Those already in the state are left alone; returns how many changed."""
+    ids = [patch.pk for patch in patches]
+    if not ids:
+        return 0
+    # As patch_update: lock the rows alone (in id order), then read them with relations.
+    list(Patch.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+    found = Patch.objects.select_related("project", "state").in_bulk(ids)
+    changed: list[tuple[Patch, State]] = []
+    for pk in ids:
+        patch = found.get(pk)
+        if patch is None or patch.state_id == state.pk:
+            continue
+        previous = patch.state
+        notification_record(patch=patch, previous_state=previous, current_state=state)
+        patch.state = state
+        changed.append((patch, previous))
+    Patch.objects.filter(pk__in=[patch.pk for patch, _ in changed]).update(state=state)
+    for patch, previous in changed:
+        event_record(
+            category=Event.PATCH_STATE_CHANGED,
+            project=patch.project,
+            actor=actor,
+            patch=patch,
+            previous_state=previous,
+            current_state=state,
+        )
+    return len(changed)
+
+
 def _patch_update_check(patch: Patch, *, delegate: User | None | Any, related: Any) -> None:
     """ValidationError for a delegate who is no maintainer, or a patch related to itself."""
     errors: dict[str, list[str]] = {}

@@ -26,7 +26,7 @@ successor is linked and superseded too: the result is the same in any order
 (tests/series/test_revision_order.py).
 
 When ``Project.auto_supersede`` is on, the replaced patches still in an
-action-required state become Superseded through ``patch_update`` with no actor
+action-required state become Superseded through ``patches_state_set`` with no actor
 (the system), so the usual ``patch-state-changed`` events are recorded and a
 maintainer can set them back.
 """
@@ -43,7 +43,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from apps.patches.models import Cover, Patch
-from apps.patches.services import patch_update
+from apps.patches.services import patches_state_set
 from apps.projects.models import Project, State
 from apps.series.models import AwaitedMessage, Series, SeriesReference
 from apps.series.queue import range_diff_on_commit
@@ -206,11 +206,7 @@ def _supersede(older: Series, *, numbers: set[int] | None = None) -> int:
     patches = Patch.objects.filter(series=older, state__action_required=True).exclude(state=state)
     if numbers is not None:
         patches = patches.filter(number__in=numbers)
-    count = 0
-    for patch in patches.select_related("project"):
-        patch_update(patch=patch, actor=None, state=state)
-        count += 1
-    return count
+    return patches_state_set(patches=patches.only("pk"), state=state, actor=None)
 
 
 def _link(later: Series, earlier: Series, link: Link, supersede: bool) -> None:
