@@ -55,6 +55,9 @@ class Series(models.Model):
         indexes = [
             models.Index(fields=["project", "date"], name="series_project_date"),
             models.Index(fields=["submitter", "date"], name="series_submitter_date"),
+            # Revisions matched by name (apps/series/revisions.py): without it, every new
+            # series scanned all of its submitter's earlier ones.
+            models.Index(fields=["project", "name"], name="series_project_name"),
             models.Index(
                 fields=["supersede_due"],
                 name="series_supersede_due",
