@@ -36,6 +36,8 @@ class IngestContext:
         # Thread lookups, and the writes that change their answers: from the database one
         # mail at a time, from a per-batch read of them all in a batch (BatchLookups).
         self.lookups: LiveLookups = LiveLookups()
+        # Batches this run has applied (apps/mail/batch.py).
+        self.batches = 0
         self.created = time.monotonic()
 
     def person(self, *, email: str, name: str) -> Person:

@@ -12,6 +12,7 @@ from apps.mail import arrival
 from apps.mail.archive import archive_ingest
 from apps.mail.arrival import BatchLookups, thread_lookup
 from apps.mail.intake import peek_msgid
+from apps.patches.models import Patch
 from tests.mail.test_batch import (
     assert_same,
     failing_for,
@@ -22,6 +23,7 @@ from tests.mail.test_batch import (
 )
 from tests.mail.test_batch import projects as projects  # noqa: F401 (fixture)
 from tests.mail.test_batch import pytestmark as batch_marks
+from tests.mail.test_batch import small_batches as small_batches  # noqa: F401 (fixture)
 from tests.mails import git_mails, read
 
 pytestmark = batch_marks
@@ -111,9 +113,10 @@ def count_statements(path) -> int:
     return len(sent)
 
 
-# Statements of the 50-mail batch below (PostgreSQL): 283 with the batch's lookups and
-# deferred writes; 324 when each mail looks its thread up itself, 325 when each mail's row
-# is inserted on its own, 296 when tags are recounted as each mail comes.
+# Statements of the 50-mail batch below (PostgreSQL): 282 with the batch's lookups and
+# deferred writes (9 of them its settings and statistics: statistics_refresh); 323 when
+# each mail looks its thread up itself, 324 when each mail's row is inserted on its own,
+# 295 when tags are recounted as each mail comes.
 MAX_STATEMENTS = 290
 
 
@@ -136,3 +139,67 @@ def test_the_statement_bound_needs_the_batch(projects, frob, tmp_path, monkeypat
     path, mails = write_mbox(tmp_path / "fifty.mbox", mixed_archive()[-50:])
     statements = count_statements(path)
     assert statements > MAX_STATEMENTS
+
+
+def test_a_batch_binds_its_values_on_the_server(projects, tmp_path, monkeypatch):  # noqa: F811
+    # Its statements repeat hundreds of times: the values travel apart from the text (no
+    # escaping of each mail's bytes by Python, and psycopg prepares what repeats). Outside
+    # a batch, Django's client-side binding is back.
+    from django.db.backends.postgresql.base import Cursor, ServerBindingCursor
+
+    kinds: dict[str, set[type]] = {}
+
+    def record(execute, sql, params, many, context):
+        table = sql.split('"')[1] if sql.startswith("INSERT INTO") else ""
+        kinds.setdefault(table, set()).add(type(context["cursor"].cursor))
+        return execute(sql, params, many, context)
+
+    modes = []
+    real_flush = BatchLookups.flush
+
+    def flush(self):  # at the end of each batch, inside its transaction
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW plan_cache_mode")
+            modes.append(cursor.fetchone()[0])
+            cursor.execute("SHOW default_toast_compression")
+            modes.append(cursor.fetchone()[0])
+        real_flush(self)
+
+    monkeypatch.setattr(BatchLookups, "flush", flush)
+    path, mails = write_mbox(tmp_path / "ten.mbox", mixed_archive()[:10])
+    with connection.execute_wrapper(record):
+        archive_ingest(path)
+    assert kinds["patches_patch"] == {ServerBindingCursor}
+    assert kinds["mail_incomingmail"] == {ServerBindingCursor}
+    # Prepared, but planned for their values (a generic plan can be far off); the mail's
+    # text compressed by lz4 (this server has it).
+    assert modes and set(modes) == {"force_custom_plan", "lz4"}
+    assert connection.connection.cursor_factory is Cursor
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone()[0] == "auto"
+        cursor.execute("SHOW default_toast_compression")
+        assert cursor.fetchone()[0] == "pglz"
+
+
+def test_statistics_follow_a_load_into_empty_tables(projects, small_batches, tmp_path):  # noqa: F811
+    # PostgreSQL plans with the sizes it last analyzed: a load that grows the tables from
+    # nothing must analyze them as it goes (statistics_refresh), not wait for autovacuum
+    # (kept off here, so only the batches can do it).
+    table = Patch._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER TABLE "{table}" SET (autovacuum_enabled = false)')
+        cursor.execute(f'ANALYZE "{table}"')
+    try:
+        path, mails = write_mbox(tmp_path / "all.mbox", mixed_archive())
+        archive_ingest(path)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+            (estimated,) = cursor.fetchone()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'ALTER TABLE "{table}" RESET (autovacuum_enabled)')
+    stored = Patch.objects.count()
+    assert stored >= 20
+    # Analyzed last after the 8th of its batches: at least a quarter of what is stored.
+    assert stored / 4 <= estimated <= stored
