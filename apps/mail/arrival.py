@@ -20,6 +20,7 @@ from apps.mail.tagging import (
 from apps.patches.models import Patch
 from apps.projects.models import Project
 from apps.series.models import Series, SeriesReference
+from apps.series.references import references_flush
 from apps.series.services import Thread
 
 
@@ -28,6 +29,7 @@ def thread_lookup(
 ) -> Thread:
     """The AwaitedMessage rows for msgid and refs, the series refs are in, and which refs
     arrived: one query (hand-written on PostgreSQL: apps/mail/sql.py)."""
+    references_flush()
     if sql.fast_path() if fast is None else fast:
         rows = sql.thread_rows(project.pk, msgid, refs)
     else:
@@ -177,6 +179,7 @@ class BatchLookups(LiveLookups):
         self.loaded = False
 
     def _load(self) -> None:
+        references_flush()
         self.awaited.clear()
         self.members.clear()
         self.in_project.clear()

@@ -32,6 +32,7 @@ from apps.mail.parse import ParsedMail
 from apps.mail.services import mail_ingest_pending
 from apps.patches.models import Cover, CoverComment, Patch, PatchComment
 from apps.series.models import Series, SeriesReference
+from apps.series.references import references_at_once, references_deferred
 
 # Mails a transaction.
 BATCH = 200
@@ -110,7 +111,8 @@ def statistics_refresh() -> None:
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         for model, names in _LOOKED_UP:
-            columns = ", ".join(quote(model._meta.get_field(n).column) for n in names)
+            fields = model._meta.concrete_fields
+            columns = ", ".join(quote(f.column) for f in fields if f.name in names and f.column)
             cursor.execute(f"ANALYZE {quote(model._meta.db_table)} ({columns})")
 
 
@@ -120,14 +122,15 @@ def _attempt(
     context.locked = {}
     context.lookups = BatchLookups(keys)
     try:
-        with transaction.atomic(), _batch_session(), events_batched():
+        with transaction.atomic(), _batch_session(), events_batched(), references_deferred():
             mails: list[IncomingMail | None] = []
             for index, step in enumerate(steps):
                 if index in alone:
                     # Its savepoint may roll back: the events and mails before it must not go too.
                     events_flush()
                     context.lookups.flush()
-                    mails.append(step(True))
+                    with references_at_once():
+                        mails.append(step(True))
                     # Its savepoint may have rolled back what it noted: read them again.
                     context.lookups.reset()
                     continue

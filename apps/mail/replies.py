@@ -21,6 +21,7 @@ from apps.mail.parse.tags import find_trailers
 from apps.patches.models import Cover, CoverComment, Patch, PatchComment
 from apps.projects.models import Person, Project
 from apps.series.models import Series
+from apps.series.references import references_add, references_flush
 
 # References a waiting reply keeps: the thread root and the nearest ones.
 MAX_AWAITED = 20
@@ -100,6 +101,7 @@ def reply_await(
             )
         positions = [i for i in positions if refs[i] not in arrived]
     if not first:
+        references_flush()
         AwaitedMessage.objects.filter(mail=mail, kind=AwaitedMessage.REPLY).exclude(
             position__in=positions
         ).delete()
@@ -115,7 +117,7 @@ def reply_await(
             )
             for i in positions
         ]
-        AwaitedMessage.objects.bulk_create(rows, ignore_conflicts=True)
+        references_add(rows)
         lookups.awaited_added(rows)
 
 

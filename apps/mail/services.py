@@ -41,6 +41,7 @@ from apps.patches.models import Cover, Patch
 from apps.projects.models import Person, Project
 from apps.series.dependencies import series_dependencies_arrived
 from apps.series.models import Series
+from apps.series.references import references_flush
 from apps.series.services import Thread
 
 log = logging.getLogger(__name__)
@@ -360,6 +361,7 @@ def _arrived(
         for waiting_mail in mails:
             placed = _place_waiting_reply(project, waiting_mail, context, arrived=msgid)
             if placed:
+                references_flush()
                 waiting += [
                     mail_id
                     for mail_id in AwaitedMessage.objects.filter(
@@ -433,6 +435,7 @@ def mail_requeue(*, mail_ids: list[int] | None = None, failed: bool = False) -> 
     if failed:
         qs = qs.filter(status=IncomingMail.FAILED)
     with transaction.atomic():
+        references_flush()
         # Ingested again from the start: what they waited for is worked out anew.
         AwaitedMessage.objects.filter(kind=AwaitedMessage.REPLY, mail__in=qs).delete()
         return qs.update(status=IncomingMail.PENDING, outcome="", reason="")

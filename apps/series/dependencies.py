@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from apps.patches.models import Cover, Patch
 from apps.series.models import AwaitedMessage, Series
+from apps.series.references import references_add, references_flush
 
 
 @dataclass(frozen=True)
@@ -72,13 +73,13 @@ def series_dependencies_add(
         for m in awaited
         if len(m) <= 255
     ]
-    if rows:
-        AwaitedMessage.objects.bulk_create(rows, ignore_conflicts=True)
+    references_add(rows)
     return rows
 
 
 def series_dependencies_arrived(*, series: Series, msgid: str) -> None:
     """A patch or cover letter others Depend-on arrived: link their series to its series."""
+    references_flush()
     rows = AwaitedMessage.objects.filter(
         project=series.project, kind=AwaitedMessage.DEPENDS, msgid=msgid
     )

@@ -47,6 +47,7 @@ from apps.patches.services import patches_state_set
 from apps.projects.models import Project, State
 from apps.series.models import AwaitedMessage, Series, SeriesReference
 from apps.series.queue import range_diff_on_commit
+from apps.series.references import references_flush
 
 CHANGE_ID_RE = re.compile(r"^change-id:\s*(\S{1,255})\s*$", re.MULTILINE | re.IGNORECASE)
 SUPERSEDED = "superseded"
@@ -88,6 +89,7 @@ def revision_find_previous(*, series: Series, refs: list[str]) -> Link | None:
         return None
     earlier = _earlier(series)
     if refs:
+        references_flush()
         members = dict(
             SeriesReference.objects.filter(
                 project_id=series.project_id, msgid__in=refs, series__in=earlier
@@ -191,6 +193,7 @@ def _answers_a_patch(later: Series, is_patch: bool, threaded: dict[int, int]) ->
 
 def _answers(later: Series, earlier_id: int) -> bool:
     """Whether a mail of later was sent in reply to a mail of the earlier series."""
+    references_flush()
     return AwaitedMessage.objects.filter(
         kind=AwaitedMessage.THREAD,
         series=later,
@@ -368,6 +371,7 @@ def _is_partial(later: Series, earlier: Series) -> bool:
     replaces only the patches it re-sends."""
     if later.cover_id is not None:
         return False
+    references_flush()
     rows = AwaitedMessage.objects.filter(kind=AwaitedMessage.THREAD, series=later)
     if rows.filter(msgid__in=Patch.objects.filter(series=earlier).values("msgid")).exists():
         return True
@@ -382,6 +386,7 @@ def _is_partial(later: Series, earlier: Series) -> bool:
 def _waits_for_parent(series: Series) -> bool:
     """Whether a mail of series was sent in reply to a message that has not arrived."""
     # NOT EXISTS per row uses the (project, msgid) index; NOT IN would hash every reference.
+    references_flush()
     known = SeriesReference.objects.filter(project_id=series.project_id, msgid=OuterRef("msgid"))
     return AwaitedMessage.objects.filter(
         ~Exists(known), kind=AwaitedMessage.THREAD, series=series, position=0

@@ -43,6 +43,7 @@ from apps.patches.models import Cover, CoverComment, Patch
 from apps.projects.models import Person, Project
 from apps.series.models import AwaitedMessage, Series, SeriesReference
 from apps.series.queue import range_diff_on_commit
+from apps.series.references import references_add, references_flush
 from apps.series.revisions import revision_identity
 from apps.series.sql import candidate_rows, fast_path
 
@@ -257,6 +258,7 @@ def _by_markers(
         return None
     # Only series none of whose mails is threaded: a thread's root (a cover letter, the
     # first patch) has no references either, and must not pull in strangers.
+    references_flush()
     threaded = AwaitedMessage.objects.filter(kind=AwaitedMessage.THREAD, series=OuterRef("pk"))
     qs = Series.objects.filter(
         ~Exists(threaded),
@@ -281,12 +283,6 @@ def _register(placement: Placement, project: Project, msgid: str, refs: list[str
     """
     series = placement.series
     member = SeriesReference(project=project, series=series, msgid=msgid)
-    SeriesReference.objects.bulk_create(
-        [member],
-        update_conflicts=True,
-        unique_fields=["project", "msgid"],
-        update_fields=["series"],
-    )
     awaited = [
         AwaitedMessage(
             project=project,
@@ -297,8 +293,7 @@ def _register(placement: Placement, project: Project, msgid: str, refs: list[str
         )
         for depth, ref in enumerate(reversed(_thread_refs(refs)))
     ]
-    if awaited:
-        AwaitedMessage.objects.bulk_create(awaited, ignore_conflicts=True)
+    references_add([member, *awaited])
     placement.registered = [member, *awaited]
 
 
