@@ -48,6 +48,7 @@ from apps.projects.models import Project, State
 from apps.series.models import AwaitedMessage, Series, SeriesReference
 from apps.series.queue import range_diff_on_commit
 from apps.series.references import references_flush
+from apps.series.sql import fast_path, later_revision_rows
 
 CHANGE_ID_RE = re.compile(r"^change-id:\s*(\S{1,255})\s*$", re.MULTILINE | re.IGNORECASE)
 SUPERSEDED = "superseded"
@@ -118,42 +119,25 @@ def revision_find_previous(*, series: Series, refs: list[str]) -> Link | None:
     return None
 
 
-def _find_later(series: Series, is_patch: bool, threaded: dict[int, int]) -> list[Link]:
+def _find_later(
+    series: Series, is_patch: bool, threaded: dict[int, int], *, fast: bool | None = None
+) -> list[Link]:
     """Later revisions that arrived before this series and point at it (or at nothing better).
 
     threaded: the series with a mail sent in reply to this submission, each with the
-    depth of that reply (0: In-Reply-To this submission).
+    depth of that reply (0: In-Reply-To this submission). fast: by hand-written SQL
+    (apps/series/sql.py), the default on PostgreSQL.
     """
     # Like revision_find_previous: by change-id or name, only what was sent after it.
-    alike = Q()
-    if series.change_id:
-        alike |= Q(change_id=series.change_id)
-    if (series.name or "") not in GENERIC_NAMES:
-        alike |= Q(name=series.name)
-    evidence = Q(pk__in=list(threaded))
-    if alike:
-        evidence |= alike & Q(date__gte=series.date)
-    later = (
-        Series.objects.filter(
-            evidence,
-            project_id=series.project_id,
-            submitter_id=series.submitter_id,
-            version__gt=series.version,
-        )
-        .filter(
-            Q(previous_revision=None)
-            | Q(previous_revision__version__lt=series.version)
-            # Linked by name or change-id to an older send of the same version: this is newer.
-            | Q(
-                ~Q(pk__in=list(threaded)),
-                previous_revision__version=series.version,
-                previous_revision__date__lt=series.date,
-                date__gte=series.date,
-            )
-        )
-        .exclude(pk=series.pk)
-    )
-    found = list(later)
+    change_id = series.change_id or None
+    name = series.name if (series.name or "") not in GENERIC_NAMES else None
+    found: list[Series]
+    if not threaded and name is None and change_id is None:
+        found = []  # nothing could name a later revision
+    elif fast_path() if fast is None else fast:
+        found = later_revision_rows(series, list(threaded), name=name, change_id=change_id)
+    else:
+        found = _later_plain(series, list(threaded), name=name, change_id=change_id)
     if threaded:
         # A reply outranks a name or a change-id (revision_find_previous looks at the
         # references first): a later revision answering this series leaves a previous
@@ -177,6 +161,41 @@ def _find_later(series: Series, is_patch: bool, threaded: dict[int, int]) -> lis
     return [
         Link(s, _answers_a_patch(s, is_patch, threaded), by_reply=s.pk in threaded) for s in found
     ]
+
+
+def _later_plain(
+    series: Series, threaded: list[int], *, name: str | None, change_id: str | None
+) -> list[Series]:
+    """The plain Django path of sql.later_revision_rows."""
+    alike = Q()
+    if change_id:
+        alike |= Q(change_id=change_id)
+    if name is not None:
+        alike |= Q(name=name)
+    evidence = Q(pk__in=threaded)
+    if alike:
+        evidence |= alike & Q(date__gte=series.date)
+    later = (
+        Series.objects.filter(
+            evidence,
+            project_id=series.project_id,
+            submitter_id=series.submitter_id,
+            version__gt=series.version,
+        )
+        .filter(
+            Q(previous_revision=None)
+            | Q(previous_revision__version__lt=series.version)
+            # Linked by name or change-id to an older send of the same version: this is newer.
+            | Q(
+                ~Q(pk__in=threaded),
+                previous_revision__version=series.version,
+                previous_revision__date__lt=series.date,
+                date__gte=series.date,
+            )
+        )
+        .exclude(pk=series.pk)
+    )
+    return list(later)
 
 
 def _answers_a_patch(later: Series, is_patch: bool, threaded: dict[int, int]) -> bool:
