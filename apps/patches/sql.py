@@ -54,7 +54,9 @@ def select_list(shapes: tuple[tuple[type[Model], tuple[str, ...], str], ...]) ->
     return ", ".join(parts)
 
 
-def model_rows(sql: str, params: Sequence, shapes: Sequence[Shape]) -> list[list]:
+def model_rows(
+    sql: str, params: Sequence | Mapping[str, Any], shapes: Sequence[Shape]
+) -> list[list]:
     """Each row of `sql` as one instance per shape (the columns of select_list, in order),
     None for a shape whose columns are all NULL (an outer join that found nothing), then
     a tuple of the columns after the shapes'."""
@@ -131,7 +133,8 @@ def read_together(reads: Sequence[Read]) -> list[Any]:
 # --- the patch, with its project, submitter, state and delegate -------------------------
 
 
-def _all(model: type[Model]) -> tuple[str, ...]:
+def all_fields(model: type[Model]) -> tuple[str, ...]:
+    """Every column of a model, as select_list and model_rows name them."""
     return tuple(f.attname for f in model._meta.concrete_fields)
 
 
@@ -151,8 +154,12 @@ def patch_for_page(linkname: str, msgid: str, *, fast: bool | None = None) -> Pa
             found.page_tags = patch_tags_for_page(found.pk, fast=False)
         return found
     user = get_user_model()
-    shapes = [(Patch, _all(Patch)), (Project, _all(Project)), (Person, _all(Person))]
-    shapes += [(State, _all(State)), (user, _all(user))]
+    shapes = [
+        (Patch, all_fields(Patch)),
+        (Project, all_fields(Project)),
+        (Person, all_fields(Person)),
+    ]
+    shapes += [(State, all_fields(State)), (user, all_fields(user))]
     aliases = ("p", "pr", "s", "st", "d")
     columns = select_list(tuple((m, n, a) for (m, n), a in zip(shapes, aliases, strict=True)))
     sql = (
