@@ -42,6 +42,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from apps.events.services import events_batched
 from apps.patches.models import Cover, Patch
 from apps.patches.services import patches_state_set
 from apps.projects.models import Project, State
@@ -269,7 +270,8 @@ def revisions_supersede_due(*, now: dt.datetime | None = None, limit: int = 1000
     for series_id, project_id in due.order_by("supersede_due").values_list("pk", "project_id")[
         :limit
     ]:
-        with transaction.atomic():
+        # One INSERT for the events of the series' patches, as a batch of mail writes them.
+        with transaction.atomic(), events_batched():
             # Ingestion holds the project's lock while it links revisions.
             project = Project.objects.select_for_update(no_key=True).get(pk=project_id)
             series = Series.objects.filter(pk=series_id, supersede_due__isnull=False).first()

@@ -7,6 +7,8 @@ import datetime as dt
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.events.models import Event
@@ -128,7 +130,10 @@ def test_v2_unthreaded_matches_by_name(frob):
     assert new.supersede_due is not None
     assert states(old) == ["new", "new"]
     assert revisions_supersede_due(now=timezone.now()) == 0
-    assert after_grace() == 2
+    with CaptureQueriesContext(connection) as queries:
+        assert after_grace() == 2
+    # The series' patches' events in one INSERT.
+    assert sum(q["sql"].startswith('INSERT INTO "events_event"') for q in queries) == 1
     assert states(old) == ["superseded", "superseded"]
     assert [(slug, actor) for _, slug, actor in supersede_events()] == [("superseded", None)] * 2
     new.refresh_from_db()
