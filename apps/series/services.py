@@ -45,7 +45,7 @@ from apps.series.models import AwaitedMessage, Series, SeriesReference
 from apps.series.queue import range_diff_on_commit
 from apps.series.references import references_add, references_flush
 from apps.series.revisions import revision_identity
-from apps.series.sql import candidate_rows, fast_path
+from apps.series.sql import candidate_rows, fast_path, unthreaded_candidate_rows
 
 # Unthreaded series: parts sent this close together by one person belong together
 # (git send-email and hg email send a whole series within seconds).
@@ -253,24 +253,33 @@ def _by_markers(
     total: int,
     *,
     is_cover: bool,
+    fast: bool | None = None,
 ) -> Series | None:
+    """The unthreaded series this unthreaded mail belongs to, by its markers (fast: by
+    hand-written SQL, apps/series/sql.py, the default on PostgreSQL)."""
     if total <= 1:
         return None
     # Only series none of whose mails is threaded: a thread's root (a cover letter, the
     # first patch) has no references either, and must not pull in strangers.
     references_flush()
-    threaded = AwaitedMessage.objects.filter(kind=AwaitedMessage.THREAD, series=OuterRef("pk"))
-    qs = Series.objects.filter(
-        ~Exists(threaded),
-        project=project,
-        submitter=submitter,
-        version=version,
-        total=total,
-        date__range=(date - MARKER_WINDOW, date + MARKER_WINDOW),
-    )
-    fitting = [
-        s for s in _load_candidates(qs) if _fits(s, version, number, total, is_cover, MARKERS)
-    ]
+    start, end = date - MARKER_WINDOW, date + MARKER_WINDOW
+    if fast_path() if fast is None else fast:
+        found = _candidates(
+            unthreaded_candidate_rows(project.pk, submitter.pk, version, total, start, end)
+        )
+    else:
+        threaded = AwaitedMessage.objects.filter(kind=AwaitedMessage.THREAD, series=OuterRef("pk"))
+        found = _load_candidates(
+            Series.objects.filter(
+                ~Exists(threaded),
+                project=project,
+                submitter=submitter,
+                version=version,
+                total=total,
+                date__range=(start, end),
+            )
+        )
+    fitting = [s for s in found if _fits(s, version, number, total, is_cover, MARKERS)]
     if not fitting:
         return None
     return min(fitting, key=lambda s: (abs((s.date - date).total_seconds()), s.pk))

@@ -22,7 +22,7 @@ from apps.patches.sql import (
     submitter_columns,
     with_projects,
 )
-from apps.series.models import Series
+from apps.series.models import AwaitedMessage, Series
 
 _SERIES = tuple(f.attname for f in Series._meta.concrete_fields)
 _COVER = ("id", "msgid", "project_id", "name")
@@ -163,21 +163,31 @@ def series_summary_rows(ids: list[int]) -> list[SimpleNamespace]:
 
 # --- the series candidates of a mail's placement ----------------------------------------
 #
-# Why: series_place asks for them for most patches and cover letters, and through the ORM
+# Why: series_place asks for them for most patches and cover letters (by id, or for an
+# unthreaded mail by submitter, version, total and date), and through the ORM
 # (two Exists annotations and a join, compiled each time) they were the writer's largest
 # single cost in a batched parsearchive: 2.22 s of 14.26 s under cProfile (473 queries,
 # the 1,000-message bench archive; docs/benchmarks.md, issue 22, "Batched writer").
 # series.services._load_candidates is the plain path; tests/series/test_candidates_sql.py
 # asserts both give the same series.
 
-_CANDIDATES = (
+_CANDIDATE_ROWS = (
     f"SELECT {select_list(((Series, _SERIES, 's'),))},"
     f" EXISTS (SELECT 1 FROM {Series._meta.db_table} n WHERE n.previous_revision_id = s.id),"
     f" EXISTS (SELECT 1 FROM {CoverComment._meta.db_table} c WHERE c.cover_id = s.cover_id),"
     " p.number, p.id"
     f" FROM {Series._meta.db_table} s"
     f" LEFT JOIN {Patch._meta.db_table} p ON p.series_id = s.id"
-    " WHERE s.project_id = %s AND s.id = ANY(%s)"
+)
+_CANDIDATES = _CANDIDATE_ROWS + " WHERE s.project_id = %s AND s.id = ANY(%s)"
+# An unthreaded mail's candidates (services._by_markers): series of the same submitter,
+# version and total sent around the same time, none of whose mails is threaded.
+_UNTHREADED = (
+    _CANDIDATE_ROWS + " WHERE s.project_id = %(project)s AND s.submitter_id = %(submitter)s"
+    " AND s.version = %(version)s AND s.total = %(total)s"
+    " AND s.date BETWEEN %(start)s AND %(end)s"
+    f" AND NOT EXISTS (SELECT 1 FROM {AwaitedMessage._meta.db_table} a"
+    f"  WHERE a.series_id = s.id AND a.kind = '{AwaitedMessage.THREAD}')"
 )
 
 
@@ -185,6 +195,23 @@ def candidate_rows(project_id: int, ids: list[int]) -> list[tuple]:
     """(series, has_later, cover_replies, patch number, patch id) for each patch of the
     series of the project with these ids (one row with None, None for one without)."""
     rows = model_rows(_CANDIDATES, [project_id, ids], [(Series, _SERIES)])
+    return [(series, *extra) for series, extra in rows]
+
+
+def unthreaded_candidate_rows(
+    project_id: int, submitter_id: int, version: int, total: int, start, end
+) -> list[tuple]:
+    """candidate_rows of the project's unthreaded series of this submitter, version and
+    total dated from start to end."""
+    params = {
+        "project": project_id,
+        "submitter": submitter_id,
+        "version": version,
+        "total": total,
+        "start": start,
+        "end": end,
+    }
+    rows = model_rows(_UNTHREADED, params, [(Series, _SERIES)])
     return [(series, *extra) for series, extra in rows]
 
 

@@ -33,3 +33,25 @@ def test_fast_candidates_equal_the_plain_ones(frob):
     assert any(has_later for _, has_later, _, _ in plain)
     assert any(cover_replies for _, _, cover_replies, _ in plain)
     assert all(numbers for _, _, _, numbers in plain)
+
+
+def test_fast_unthreaded_candidates_equal_the_plain_ones(frob):
+    import datetime as dt
+
+    from apps.series.services import _by_markers
+
+    # Unthreaded series (found by markers) and threaded ones of the same submitter.
+    deliver_all([*git_mails("unthreaded"), *git_mails("v1")])
+    every = list(Series.objects.select_related("submitter"))
+    assert any(s.total > 1 for s in every)
+    found = []
+    for series in every:
+        for shift in (dt.timedelta(0), dt.timedelta(days=30)):
+            args = (frob, series.submitter, series.date + shift, series.version)
+            for number, is_cover in ((1, False), (series.total + 1, False), (0, True)):
+                kwargs = {"is_cover": is_cover}
+                plain = _by_markers(*args, number, series.total, fast=False, **kwargs)
+                fast = _by_markers(*args, number, series.total, fast=True, **kwargs)
+                assert (fast and _seen(fast)) == (plain and _seen(plain)), (series, number)
+                found.append(plain)
+    assert any(found) and not all(found)
