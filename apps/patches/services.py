@@ -103,14 +103,18 @@ def patch_update(
     return patch
 
 
-@transaction.atomic
 def patches_state_set(*, patches: Iterable[Patch], state: State, actor: User | None) -> int:
     """patch_update(state=state) of each of these patches, in their order, with one lock,
     one read and one UPDATE for them all: the same events and notifications, in the same
     order. Those already in the state are left alone; returns how many changed."""
     ids = [patch.pk for patch in patches]
-    if not ids:
+    if not ids:  # the common case when a revision is superseded: no savepoint for nothing
         return 0
+    with transaction.atomic():
+        return _patches_state_set(ids, state, actor)
+
+
+def _patches_state_set(ids: list[int], state: State, actor: User | None) -> int:
     # As patch_update: lock the rows alone (in id order), then read them with relations.
     list(Patch.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
     found = Patch.objects.select_related("project", "state").in_bulk(ids)

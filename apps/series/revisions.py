@@ -133,32 +133,26 @@ def _find_later(
     change_id = series.change_id or None
     name = series.name if (series.name or "") not in GENERIC_NAMES else None
     found: list[Series]
+    answering: list[Series]  # later revisions in threaded already linked to another
     if not threaded and name is None and change_id is None:
-        found = []  # nothing could name a later revision
+        found, answering = [], []  # nothing could name a later revision
     elif fast_path() if fast is None else fast:
-        found = later_revision_rows(series, list(threaded), name=name, change_id=change_id)
+        found, answering = later_revision_rows(
+            series, list(threaded), name=name, change_id=change_id
+        )
     else:
         found = _later_plain(series, list(threaded), name=name, change_id=change_id)
-    if threaded:
-        # A reply outranks a name or a change-id (revision_find_previous looks at the
-        # references first): a later revision answering this series leaves a previous
-        # revision it was matched to otherwise.
-        relinked = (
-            Series.objects.filter(
-                pk__in=list(threaded),
-                project_id=series.project_id,
-                submitter_id=series.submitter_id,
-                version__gt=series.version,
-            )
-            .exclude(pk__in=[series.pk, *(s.pk for s in found)])
-            .exclude(previous_revision=None)
-            .exclude(previous_revision=series)
-        )
-        found += [
-            s
-            for s in relinked
-            if s.previous_revision_id is None or not _answers(s, s.previous_revision_id)
-        ]
+        answering = _answering_plain(series, list(threaded))
+    # A reply outranks a name or a change-id (revision_find_previous looks at the
+    # references first): a later revision answering this series leaves a previous
+    # revision it was matched to otherwise.
+    known = {series.pk, *(s.pk for s in found)}
+    found += [
+        s
+        for s in answering
+        if s.pk not in known
+        and (s.previous_revision_id is None or not _answers(s, s.previous_revision_id))
+    ]
     return [
         Link(s, _answers_a_patch(s, is_patch, threaded), by_reply=s.pk in threaded) for s in found
     ]
@@ -197,6 +191,23 @@ def _later_plain(
         .exclude(pk=series.pk)
     )
     return list(later)
+
+
+def _answering_plain(series: Series, threaded: list[int]) -> list[Series]:
+    """The plain Django path of sql.later_revision_rows' second list."""
+    if not threaded:
+        return []
+    return list(
+        Series.objects.filter(
+            pk__in=threaded,
+            project_id=series.project_id,
+            submitter_id=series.submitter_id,
+            version__gt=series.version,
+        )
+        .exclude(pk=series.pk)
+        .exclude(previous_revision=None)
+        .exclude(previous_revision=series)
+    )
 
 
 def _answers_a_patch(later: Series, is_patch: bool, threaded: dict[int, int]) -> bool:

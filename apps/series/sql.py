@@ -223,12 +223,15 @@ def unthreaded_candidate_rows(
 # time went to Python. revisions._later_plain is the plain path; tests/series/
 # test_later_sql.py asserts both give the same series.
 
+_LATER_OF = (
+    " s.project_id = %(project)s AND s.submitter_id = %(submitter)s"
+    " AND s.version > %(version)s AND s.id <> %(series)s"
+)
 _LATER = (
-    f"SELECT {select_list(((Series, _SERIES, 's'),))}"
+    f"SELECT {select_list(((Series, _SERIES, 's'),))}, false AS answering"
     f" FROM {Series._meta.db_table} s"
     f" LEFT JOIN {Series._meta.db_table} p ON p.id = s.previous_revision_id"
-    " WHERE s.project_id = %(project)s AND s.submitter_id = %(submitter)s"
-    " AND s.version > %(version)s AND s.id <> %(series)s"
+    f" WHERE {_LATER_OF}"
     # The evidence: a mail of it answers this series, or it has its name or change-id
     # (None: not a match by that) and was sent after it.
     " AND (s.id = ANY(%(threaded)s)"
@@ -238,16 +241,22 @@ _LATER = (
     " AND (s.previous_revision_id IS NULL OR p.version < %(version)s"
     "  OR (NOT s.id = ANY(%(threaded)s) AND p.version = %(version)s"
     "   AND p.date < %(date)s AND s.date >= %(date)s))"
-    " ORDER BY s.date, s.id"
+    # And those answering this series that are linked to another one.
+    f" UNION ALL SELECT {select_list(((Series, _SERIES, 's'),))}, true"
+    f" FROM {Series._meta.db_table} s"
+    f" WHERE {_LATER_OF} AND s.id = ANY(%(threaded)s)"
+    " AND s.previous_revision_id IS NOT NULL AND s.previous_revision_id <> %(series)s"
+    " ORDER BY answering, date, id"
 )
 
 
 def later_revision_rows(
     series: Series, threaded: list[int], *, name: str | None, change_id: str | None
-) -> list[Series]:
+) -> tuple[list[Series], list[Series]]:
     """The series of series' project and submitter with a higher version that threaded
     names (by id) or that have this name or change-id and were sent after it, and whose
-    previous revision, if any, is older (revisions._find_later)."""
+    previous revision, if any, is older; and those of threaded linked to another
+    previous revision (revisions._find_later)."""
     params = {
         "project": series.project_id,
         "submitter": series.submitter_id,
@@ -258,4 +267,7 @@ def later_revision_rows(
         "change_id": change_id,
         "date": series.date,
     }
-    return [row[0] for row in model_rows(_LATER, params, [(Series, _SERIES)])]
+    found: tuple[list[Series], list[Series]] = ([], [])
+    for later, (answering,) in model_rows(_LATER, params, [(Series, _SERIES)]):
+        found[answering].append(later)
+    return found

@@ -8,6 +8,7 @@ from django.db import connection
 
 from apps.series.models import Series
 from apps.series.revisions import _find_later
+from tests.factories import make_series
 from tests.mails import deliver_all, git_mails
 
 pytestmark = [
@@ -28,15 +29,21 @@ def test_fast_later_revisions_equal_the_plain_ones(frob):
     every = list(Series.objects.order_by("pk"))
     assert len(every) >= 2
     results = []
-    for links in ("as delivered", "unlinked"):
+    for links in ("as delivered", "unlinked", "linked elsewhere"):
         if links == "unlinked":  # later revisions that point at nothing (yet)
             Series.objects.update(previous_revision=None)
+        if links == "linked elsewhere":  # to another series than the one they answer
+            for later in Series.objects.filter(version__gt=1):
+                other = make_series(frob, submitter=later.submitter, version=1, date=later.date)
+                Series.objects.filter(pk=later.pk).update(previous_revision=other)
         for series in Series.objects.order_by("pk"):
             for threaded in ({}, {other.pk: 0 for other in every if other.pk != series.pk}):
                 plain = found(series, threaded, fast=False)
                 assert found(series, threaded, fast=True) == plain, (series, threaded)
-                results.append(plain)
-    assert any(results)  # some evidence did name a later revision
+                results.append((links, plain))
+    # Some evidence did name a later revision, also one linked to another series.
+    assert any(plain for _, plain in results)
+    assert any(plain for links, plain in results if links == "linked elsewhere")
 
 
 def test_no_evidence_asks_nothing(frob, django_assert_num_queries):
