@@ -79,7 +79,7 @@ def steps_apply(
                 alone = set(range(len(steps)))
             continue
         context.batches += 1
-        if context.batches & (context.batches - 1) == 0:  # 1, 2, 4, 8…: see statistics_refresh
+        if context.batches & (context.batches - 1) == 0 and context.batches > 1:  # 2, 4, 8…
             statistics_refresh()
         return mails
 
@@ -99,13 +99,15 @@ _LOOKED_UP: tuple[tuple[type[Model], tuple[str, ...]], ...] = (
 
 
 def statistics_refresh() -> None:
-    """ANALYZE what the batches look rows up by, after their 1st, 2nd, 4th, 8th… batch.
+    """ANALYZE what the batches look rows up by, after a run's 2nd, 4th, 8th… batch.
 
     A load into new or small tables grows them faster than autovacuum analyzes them, and
     PostgreSQL then plans with the sizes it last saw: at 20,000 messages, looking up a
     reply's parent among the comments joined from all of the project's patches (8 ms)
     instead of from the few comments with its Message-IDs. Refreshed as the run's batches
-    double, the statistics stay within a factor of two of a table that starts empty."""
+    double, the statistics stay within a factor of two of a table that starts empty. A
+    run of one batch (an inbox followed every few minutes, a few mails reingested)
+    analyzes nothing."""
     if connection.vendor != "postgresql":
         return
     quote = connection.ops.quote_name
