@@ -118,25 +118,16 @@ def _patches_state_set(ids: list[int], state: State, actor: User | None) -> int:
     # As patch_update: lock the rows alone (in id order), then read them with relations.
     list(Patch.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
     found = Patch.objects.select_related("project", "state").in_bulk(ids)
-    changed: list[tuple[Patch, State]] = []
-    for pk in ids:
-        patch = found.get(pk)
-        if patch is None or patch.state_id == state.pk:
-            continue
-        previous = patch.state
-        notification_record(patch=patch, previous_state=previous, current_state=state)
-        patch.state = state
-        changed.append((patch, previous))
+    changed: list[tuple[Patch, list[dict]]] = []
+    for patch in (found[pk] for pk in ids if pk in found):
+        # patch_update's own rule for a state change: its event, its notification.
+        fields, events = _triage_changes(patch, state=state, delegate=UNSET)
+        if fields:
+            changed.append((patch, events))
     Patch.objects.filter(pk__in=[patch.pk for patch, _ in changed]).update(state=state)
-    for patch, previous in changed:
-        event_record(
-            category=Event.PATCH_STATE_CHANGED,
-            project=patch.project,
-            actor=actor,
-            patch=patch,
-            previous_state=previous,
-            current_state=state,
-        )
+    for patch, events in changed:
+        for event in events:
+            event_record(project=patch.project, actor=actor, patch=patch, **event)
     return len(changed)
 
 

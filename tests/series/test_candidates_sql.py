@@ -3,11 +3,13 @@ plain Django path reads: the series, their patches' numbers, has_later, cover_re
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 
 from apps.series.models import Series
-from apps.series.services import candidates_by_id
+from apps.series.services import _by_markers, candidates_by_id
 from tests.mails import deliver_all, git_mails
 
 pytestmark = [
@@ -36,10 +38,6 @@ def test_fast_candidates_equal_the_plain_ones(frob):
 
 
 def test_fast_unthreaded_candidates_equal_the_plain_ones(frob):
-    import datetime as dt
-
-    from apps.series.services import _by_markers
-
     # Unthreaded series (found by markers) and threaded ones of the same submitter.
     deliver_all([*git_mails("unthreaded"), *git_mails("v1")])
     every = list(Series.objects.select_related("submitter"))
